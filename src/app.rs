@@ -1,0 +1,66 @@
+//! The state every request handler shares.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use crate::domain::control_plane::Endpoints;
+use crate::store::Store;
+
+/// Page size of a list request that names none (Konnect's default).
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// Settings the API needs at request time.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub max_body_size: usize,
+    pub max_page_size: u32,
+    pub endpoints: Endpoints,
+}
+
+/// Counters shown by `/status`, as Kong's status API shows its server counters.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    pub connections_accepted: AtomicU64,
+    pub connections_active: AtomicU64,
+    pub total_requests: AtomicU64,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub store: Store,
+    pub settings: Settings,
+    pub stats: ServerStats,
+}
+
+/// What handlers take: `state: AppState`.
+#[derive(Debug, Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl AppState {
+    pub fn new(store: Store, settings: Settings) -> Self {
+        AppState(Arc::new(App {
+            store,
+            settings,
+            stats: ServerStats::default(),
+        }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl axum::extract::FromRequestParts<AppState> for AppState {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        _parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(state.clone())
+    }
+}

@@ -1,0 +1,109 @@
+//! What each command does: `serve` runs the service, `token` manages API tokens.
+
+use chrono::{SecondsFormat, TimeZone, Utc};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Cli, Command, StoreArgs, TokenCommand};
+use crate::domain::now_millis;
+use crate::domain::token::{NewToken, TokenKind, TokenSecret};
+use crate::service;
+use crate::store::{Store, StoreError};
+
+/// Logs go to stderr, so `token create` can print the token alone on stdout.
+pub fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            service::start_with_signals(&args).await?.wait().await;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Token(command) => run_token(command).await,
+    }
+}
+
+async fn open(store: &StoreArgs) -> anyhow::Result<Store> {
+    Store::open(&store.resolve_url()?).await
+}
+
+async fn run_token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create {
+            store,
+            name,
+            ttl_days,
+            system_account,
+            control_planes,
+        } => {
+            let kind = if system_account {
+                TokenKind::SystemAccount
+            } else {
+                TokenKind::PersonalAccess
+            };
+            let request =
+                NewToken::new(&name, kind, ttl_days, control_planes).map_err(anyhow::Error::msg)?;
+            let store = open(&store).await?;
+            let secret = TokenSecret::generate(kind);
+            let token = request.into_token(now_millis());
+            match store.insert_token(&token, &secret.digest()).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict(_)) => {
+                    anyhow::bail!("an active token named {:?} already exists", token.name)
+                }
+                Err(e) => return Err(e.into()),
+            }
+            println!("{}", secret.expose());
+            Ok(())
+        }
+        TokenCommand::List { store } => {
+            let store = open(&store).await?;
+            let now = now_millis();
+            println!("NAME\tKIND\tSTATE\tCREATED\tEXPIRES\tLAST_USED\tCONTROL_PLANES");
+            for t in store.list_tokens().await? {
+                let scope = match &t.control_planes {
+                    None => "all".to_string(),
+                    Some(ids) => ids
+                        .iter()
+                        .map(|id| id.to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    t.name,
+                    t.kind.as_str(),
+                    t.state(now).as_str(),
+                    iso(Some(t.created_at)),
+                    iso(t.expires_at),
+                    iso(t.last_used_at),
+                    scope
+                );
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { store, name } => {
+            let store = open(&store).await?;
+            if store.revoke_token(&name, now_millis()).await? {
+                eprintln!("revoked token {name:?}");
+                Ok(())
+            } else {
+                anyhow::bail!("no active token named {name:?}")
+            }
+        }
+    }
+}
+
+fn iso(millis: Option<i64>) -> String {
+    millis
+        .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_else(|| "-".to_string())
+}

@@ -1,0 +1,119 @@
+//! The command line. Every setting is a flag and an environment variable; every limit is
+//! a named setting with its default here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::store::default_database_url;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "konnektd",
+    version,
+    about = "A self-hosted control plane that speaks Kong Konnect's API"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API.
+    Serve(ServeArgs),
+    /// Manage API tokens (works while `serve` runs on the same store).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// Where state lives; shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Directory for the embedded database and generated files.
+    #[arg(long, env = "KONNEKTD_DATA_DIR", default_value = "./konnektd-data")]
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; unset means a SQLite file in the data dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl StoreArgs {
+    /// The URL to open, creating the data dir for the embedded default.
+    pub fn resolve_url(&self) -> anyhow::Result<String> {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => Ok(url.clone()),
+            _ => {
+                std::fs::create_dir_all(&self.data_dir).map_err(|e| {
+                    anyhow::anyhow!("cannot create data dir {}: {e}", self.data_dir.display())
+                })?;
+                Ok(default_database_url(&self.data_dir))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address of the HTTP API.
+    #[arg(long, env = "KONNEKTD_LISTEN", default_value = "127.0.0.1:8001")]
+    pub listen: SocketAddr,
+    /// The URL data planes use to reach the cluster listener (`control_plane_endpoint`).
+    #[arg(
+        long,
+        env = "KONNEKTD_CLUSTER_PUBLIC_URL",
+        default_value = "https://localhost:8005"
+    )]
+    pub cluster_public_url: String,
+    /// A `kpat_` token that must exist after start (created if absent).
+    #[arg(long, env = "KONNEKTD_BOOTSTRAP_TOKEN", hide_env_values = true)]
+    pub bootstrap_token: Option<String>,
+    /// Largest request body accepted, in bytes; larger ones get 413 unread.
+    #[arg(long, env = "KONNEKTD_MAX_BODY_SIZE", default_value_t = 1024 * 1024)]
+    pub max_body_size: usize,
+    /// Largest `page[size]` / `size` a list accepts.
+    #[arg(long, env = "KONNEKTD_MAX_PAGE_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_page_size: u32,
+    /// A client that has not sent its request headers within this time is cut off.
+    #[arg(long, env = "KONNEKTD_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+    /// How long in-flight requests may run on after SIGTERM/SIGINT.
+    #[arg(long, env = "KONNEKTD_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it, alone, on stdout. It is never shown again.
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        name: String,
+        /// Lifetime in days (1 to 365); no expiry when omitted.
+        #[arg(long)]
+        ttl_days: Option<u32>,
+        /// Make a system-account (`spat_`) token instead of a personal one (`kpat_`).
+        #[arg(long)]
+        system_account: bool,
+        /// Limit a system-account token to this control plane (repeatable).
+        #[arg(long = "control-plane", requires = "system_account")]
+        control_planes: Vec<Uuid>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke the active token of this name; effective on the next request.
+    Revoke {
+        #[command(flatten)]
+        store: StoreArgs,
+        name: String,
+    },
+}

@@ -1,0 +1,13 @@
+//! Plain types and rules of the control plane: tokens, control planes, paging and the
+//! field errors that input validation produces. Nothing here knows about HTTP or storage.
+
+pub mod control_plane;
+pub mod field_error;
+pub mod json_input;
+pub mod paging;
+pub mod token;
+
+/// Milliseconds since the Unix epoch: the one clock every stored timestamp uses.
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,138 @@
+//! The HTTP edge: one route table, the middleware around it, and one file per resource.
+//!
+//! Routes are grouped by the error family their bodies use (api-contract.md §7) and by
+//! whether they need a token. [`route_table`] lists every method and path served, and a
+//! test holds `openapi.yaml` to it.
+
+mod auth;
+mod control_planes;
+pub mod extract;
+mod status;
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
+use axum::http::{HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{MethodFilter, on};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::app::AppState;
+use crate::error::{ApiError, ErrorFamily, ErrorRendering, RequestId, render_errors};
+
+/// A router that remembers the method and path of every route it serves.
+pub struct Api {
+    router: Router<AppState>,
+    routes: Vec<(Method, String)>,
+}
+
+impl Api {
+    fn new() -> Self {
+        Api {
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    fn at<H, T>(mut self, method: Method, path: &str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
+        self.router = self.router.route(path, on(filter, handler));
+        self.routes.push((method, path.to_string()));
+        self
+    }
+}
+
+/// Routes that share an error family and an authentication rule.
+struct Group {
+    family: ErrorFamily,
+    public: bool,
+    api: Api,
+}
+
+fn groups() -> Vec<Group> {
+    vec![
+        Group {
+            family: ErrorFamily::Problem,
+            public: true,
+            api: status::routes(Api::new()),
+        },
+        Group {
+            family: ErrorFamily::Problem,
+            public: false,
+            api: control_planes::routes(Api::new()),
+        },
+    ]
+}
+
+/// Every `(method, path)` the API serves, in axum's path syntax.
+pub fn route_table() -> Vec<(Method, String)> {
+    groups().into_iter().flat_map(|g| g.api.routes).collect()
+}
+
+/// The whole API, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let max_body_size = state.settings.max_body_size;
+    let mut router = Router::new();
+    for group in groups() {
+        let mut routes = group.api.router;
+        if !group.public {
+            routes = routes.route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_token,
+            ));
+        }
+        let rendering = ErrorRendering {
+            family: group.family,
+            max_body_size,
+        };
+        router =
+            router.merge(routes.layer(middleware::from_fn_with_state(rendering, render_errors)));
+    }
+    let default_rendering = ErrorRendering {
+        family: ErrorFamily::Problem,
+        max_body_size,
+    };
+    router
+        .fallback(|| async { ApiError::NotFound("Not found".into()) })
+        // Bodies are refused before any handler parses them: by Content-Length at once,
+        // and while streaming for chunked uploads.
+        .layer(DefaultBodyLimit::max(max_body_size))
+        .layer(RequestBodyLimitLayer::new(max_body_size))
+        .layer(middleware::from_fn_with_state(
+            default_rendering,
+            render_errors,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), tag_request))
+        .with_state(state)
+}
+
+/// Gives each request its id (`x-request-id`), counts it and logs its outcome.
+async fn tag_request(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    state.stats.total_requests.fetch_add(1, Ordering::Relaxed);
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let started = Instant::now();
+    let mut response = next.run(request).await;
+    tracing::info!(
+        request.id = id,
+        http.method = %method,
+        http.path = path,
+        http.status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

@@ -1,0 +1,14 @@
+//! konnektd: a self-hosted control plane that speaks Kong Konnect's control-plane API.
+//!
+//! Start at [`cli::run`] for the commands, [`server::serve`] for the HTTP service and
+//! [`http::router`] for the API surface.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod server;
+pub mod service;
+pub mod store;

@@ -1,0 +1,149 @@
+//! Assembles a running konnektd from its settings: store, bootstrap token, HTTP listener.
+//! `konnektd serve` and the integration tests start it the same way.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::app::{AppState, Settings};
+use crate::config::ServeArgs;
+use crate::domain::control_plane::Endpoints;
+use crate::domain::now_millis;
+use crate::domain::token::{NewToken, TokenKind, TokenSecret};
+use crate::server::{self, ServerLimits};
+use crate::store::{Store, StoreError};
+
+/// A started service. Dropping it does not stop it; call [`Running::shutdown`].
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, drains in-flight requests, closes the store.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Waits until the server stops by itself (a signal, with [`start_with_signals`]).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Starts konnektd; it stops when [`Running::shutdown`] is called.
+pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let mut running = start_until(args, async {
+        let _ = stopped.await;
+    })
+    .await?;
+    running.stop = Some(stop);
+    Ok(running)
+}
+
+/// Starts konnektd; it stops on SIGINT or SIGTERM.
+pub async fn start_with_signals(args: &ServeArgs) -> anyhow::Result<Running> {
+    start_until(args, server::shutdown_signal()).await
+}
+
+async fn start_until(
+    args: &ServeArgs,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Running> {
+    let store = Store::open(&args.store.resolve_url()?).await?;
+    ensure_bootstrap_token(&store, args.bootstrap_token.as_deref()).await?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(
+        store,
+        Settings {
+            max_body_size: args.max_body_size,
+            max_page_size: args.max_page_size,
+            endpoints: Endpoints {
+                control_plane: args.cluster_public_url.clone(),
+                telemetry: args.cluster_public_url.clone(),
+            },
+        },
+    );
+    let router = crate::http::router(state.clone());
+    let limits = ServerLimits {
+        header_read_timeout: args.header_read_timeout,
+        shutdown_grace: args.shutdown_grace,
+    };
+    let serve_state = state.clone();
+    let task = tokio::spawn(async move {
+        server::serve(listener, router, serve_state.clone(), limits, shutdown).await;
+        serve_state.store.close().await;
+    });
+    tracing::info!(
+        listen = %addr,
+        backend = ?state.store.backend(),
+        "konnektd listening on http://{addr}"
+    );
+    Ok(Running {
+        addr,
+        state,
+        stop: None,
+        task,
+    })
+}
+
+/// Makes sure someone can log in: the configured bootstrap token exists, or, on a store
+/// with no token at all, a first admin token is created and shown once in the log.
+pub async fn ensure_bootstrap_token(store: &Store, bootstrap: Option<&str>) -> anyhow::Result<()> {
+    let now = now_millis();
+    if let Some(raw) = bootstrap.filter(|s| !s.is_empty()) {
+        let secret = TokenSecret::parse(raw)
+            .filter(|s| s.kind() == TokenKind::PersonalAccess)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "KONNEKTD_BOOTSTRAP_TOKEN must be kpat_ followed by 49 letters or digits"
+                )
+            })?;
+        let digest = secret.digest();
+        if store.token_by_digest(&digest).await?.is_some() {
+            return Ok(());
+        }
+        // Named after its digest, so a changed bootstrap token never clashes with the old one.
+        let name = format!("bootstrap-{}", &digest.0[..12]);
+        let token = NewToken::new(&name, TokenKind::PersonalAccess, None, vec![])
+            .map_err(anyhow::Error::msg)?
+            .into_token(now);
+        match store.insert_token(&token, &digest).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(token.name = name, "bootstrap token registered");
+        return Ok(());
+    }
+    if store.count_tokens().await? > 0 {
+        return Ok(());
+    }
+    let secret = TokenSecret::generate(TokenKind::PersonalAccess);
+    let token = NewToken::new("admin", TokenKind::PersonalAccess, None, vec![])
+        .map_err(anyhow::Error::msg)?
+        .into_token(now);
+    match store.insert_token(&token, &secret.digest()).await {
+        Ok(()) => {
+            // The one time a token is logged: nobody could log in otherwise.
+            tracing::warn!(
+                "no API token existed, so one was created; it is shown only this once: {}",
+                secret.expose()
+            );
+            Ok(())
+        }
+        // Another node sharing this database created it first.
+        Err(StoreError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,248 @@
+//! Control plane rows and their labels, written together in one transaction.
+
+use std::collections::BTreeMap;
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, AssertSqlSafe, Row};
+use uuid::Uuid;
+
+use super::{Sql, Store, StoreError, StoreResult, from_json, parse_uuid};
+use crate::domain::control_plane::{ControlPlane, ControlPlaneFilter, ProxyUrl};
+use crate::domain::paging::PageRequest;
+
+const COLUMNS: &str = "id, name, description, cluster_type, auth_type, cloud_gateway, proxy_urls, created_at, updated_at";
+const NAME_CLASH: &str = "a control plane with this name";
+
+fn control_plane_from_row(row: &AnyRow) -> StoreResult<ControlPlane> {
+    let proxy_urls: String = row.try_get("proxy_urls")?;
+    Ok(ControlPlane {
+        id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        labels: BTreeMap::new(),
+        cluster_type: row.try_get("cluster_type")?,
+        auth_type: row.try_get("auth_type")?,
+        cloud_gateway: row.try_get::<i64, _>("cloud_gateway")? != 0,
+        proxy_urls: from_json::<Vec<ProxyUrlRow>>(&proxy_urls)?
+            .into_iter()
+            .map(ProxyUrl::from)
+            .collect(),
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// The stored JSON form of a proxy URL, kept apart from the domain type.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ProxyUrlRow {
+    host: String,
+    port: u16,
+    protocol: String,
+}
+
+impl From<ProxyUrlRow> for ProxyUrl {
+    fn from(r: ProxyUrlRow) -> Self {
+        ProxyUrl {
+            host: r.host,
+            port: r.port,
+            protocol: r.protocol,
+        }
+    }
+}
+
+fn proxy_urls_json(urls: &[ProxyUrl]) -> String {
+    let rows: Vec<_> = urls
+        .iter()
+        .map(|u| ProxyUrlRow {
+            host: u.host.clone(),
+            port: u.port,
+            protocol: u.protocol.clone(),
+        })
+        .collect();
+    serde_json::to_string(&rows).expect("proxy urls serialise")
+}
+
+/// `%`, `_` and the escape character itself match literally in a LIKE pattern.
+fn like_contains(needle: &str) -> String {
+    let mut escaped = String::with_capacity(needle.len() + 2);
+    escaped.push('%');
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    escaped
+}
+
+fn push_filter(q: &mut Sql, filter: &ControlPlaneFilter) {
+    q.push(" WHERE 1 = 1");
+    if let Some(ids) = &filter.ids {
+        q.push(" AND id IN ")
+            .bind_text_list(ids.iter().map(Uuid::to_string));
+    }
+    if let Some(ids) = &filter.visible_to {
+        q.push(" AND id IN ")
+            .bind_text_list(ids.iter().map(Uuid::to_string));
+    }
+    if let Some(name) = &filter.name_eq {
+        q.push(" AND name = ").bind_text(name);
+    }
+    if let Some(name) = &filter.name_neq {
+        q.push(" AND name <> ").bind_text(name);
+    }
+    if let Some(needle) = &filter.name_contains {
+        q.push(" AND lower(name) LIKE ")
+            .bind_text(like_contains(needle))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(types) = &filter.cluster_types {
+        q.push(" AND cluster_type IN ")
+            .bind_text_list(types.iter().cloned());
+    }
+    if let Some(t) = &filter.cluster_type_neq {
+        q.push(" AND cluster_type <> ").bind_text(t);
+    }
+    if let Some(cloud) = filter.cloud_gateway {
+        q.push(" AND cloud_gateway = ").bind_int(i64::from(cloud));
+    }
+    for (key, value) in &filter.labels {
+        q.push(" AND EXISTS (SELECT 1 FROM control_plane_labels l WHERE l.control_plane_id = control_planes.id AND l.key = ")
+            .bind_text(key);
+        if let Some(value) = value {
+            q.push(" AND l.value = ").bind_text(value);
+        }
+        q.push(")");
+    }
+}
+
+impl Store {
+    pub async fn insert_control_plane(&self, cp: &ControlPlane) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO control_planes ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        )))
+        .bind(cp.id.to_string())
+        .bind(&cp.name)
+        .bind(&cp.description)
+        .bind(&cp.cluster_type)
+        .bind(&cp.auth_type)
+        .bind(i64::from(cp.cloud_gateway))
+        .bind(proxy_urls_json(&cp.proxy_urls))
+        .bind(cp.created_at)
+        .bind(cp.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_sqlx(e, NAME_CLASH))?;
+        insert_labels(&mut tx, cp).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn control_plane(&self, id: Uuid) -> StoreResult<Option<ControlPlane>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM control_planes WHERE id = $1"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut cp = control_plane_from_row(&row)?;
+        self.attach_labels(std::slice::from_mut(&mut cp)).await?;
+        Ok(Some(cp))
+    }
+
+    /// One page of the control planes matching `filter`, and how many match in all.
+    pub async fn list_control_planes(
+        &self,
+        filter: &ControlPlaneFilter,
+        page: PageRequest,
+    ) -> StoreResult<(Vec<ControlPlane>, u64)> {
+        let mut count = Sql::new("SELECT COUNT(*) FROM control_planes");
+        push_filter(&mut count, filter);
+        let total: i64 = count.query_scalar().fetch_one(&self.pool).await?;
+
+        let mut q = Sql::new(format!("SELECT {COLUMNS} FROM control_planes"));
+        push_filter(&mut q, filter);
+        let order = if filter.newest_first { "DESC" } else { "ASC" };
+        q.push(&format!(" ORDER BY created_at {order}, id {order} LIMIT "))
+            .bind_int(i64::from(page.size))
+            .push(" OFFSET ")
+            .bind_int(page.offset() as i64);
+        let rows = q.query().fetch_all(&self.pool).await?;
+        let mut cps = rows
+            .iter()
+            .map(control_plane_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.attach_labels(&mut cps).await?;
+        Ok((cps, total as u64))
+    }
+
+    /// Replaces the stored control plane with `cp`; `false` when it no longer exists.
+    pub async fn update_control_plane(&self, cp: &ControlPlane) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE control_planes SET name = $1, description = $2, auth_type = $3, proxy_urls = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(&cp.name)
+        .bind(&cp.description)
+        .bind(&cp.auth_type)
+        .bind(proxy_urls_json(&cp.proxy_urls))
+        .bind(cp.updated_at)
+        .bind(cp.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_sqlx(e, NAME_CLASH))?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM control_plane_labels WHERE control_plane_id = $1")
+            .bind(cp.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        insert_labels(&mut tx, cp).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Deletes a control plane and, by cascade, everything it owns.
+    pub async fn delete_control_plane(&self, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM control_planes WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn attach_labels(&self, cps: &mut [ControlPlane]) -> StoreResult<()> {
+        if cps.is_empty() {
+            return Ok(());
+        }
+        let mut q = Sql::new(
+            "SELECT control_plane_id, key, value FROM control_plane_labels WHERE control_plane_id IN ",
+        );
+        q.bind_text_list(cps.iter().map(|cp| cp.id.to_string()));
+        for row in q.query().fetch_all(&self.pool).await? {
+            let id = parse_uuid(&row.try_get::<String, _>("control_plane_id")?)?;
+            if let Some(cp) = cps.iter_mut().find(|cp| cp.id == id) {
+                cp.labels.insert(row.try_get("key")?, row.try_get("value")?);
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn insert_labels(tx: &mut sqlx::Transaction<'_, Any>, cp: &ControlPlane) -> StoreResult<()> {
+    for (key, value) in &cp.labels {
+        sqlx::query(
+            "INSERT INTO control_plane_labels (control_plane_id, key, value) VALUES ($1, $2, $3)",
+        )
+        .bind(cp.id.to_string())
+        .bind(key)
+        .bind(value)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Token rows. Lookups go by digest; the secret itself never reaches the database.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use uuid::Uuid;
+
+use super::{Store, StoreError, StoreResult, from_json, parse_uuid};
+use crate::domain::token::{Token, TokenDigest, TokenKind};
+
+const COLUMNS: &str =
+    "id, name, kind, created_at, expires_at, last_used_at, revoked_at, control_planes";
+
+fn token_from_row(row: &AnyRow) -> StoreResult<Token> {
+    let kind: String = row.try_get("kind")?;
+    let control_planes: Option<String> = row.try_get("control_planes")?;
+    Ok(Token {
+        id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+        name: row.try_get("name")?,
+        kind: TokenKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("token kind {kind:?}")))?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        control_planes: control_planes.as_deref().map(from_json).transpose()?,
+    })
+}
+
+impl Store {
+    /// Stores a new token; a clash on an active name is [`StoreError::Conflict`].
+    pub async fn insert_token(&self, token: &Token, digest: &TokenDigest) -> StoreResult<()> {
+        let control_planes = token
+            .control_planes
+            .as_ref()
+            .map(|ids| serde_json::to_string(ids).expect("uuids serialise"));
+        sqlx::query(
+            "INSERT INTO tokens (id, name, kind, digest, created_at, expires_at, last_used_at, revoked_at, control_planes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(token.id.to_string())
+        .bind(&token.name)
+        .bind(token.kind.as_str())
+        .bind(&digest.0)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .bind(token.last_used_at)
+        .bind(token.revoked_at)
+        .bind(control_planes)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_sqlx(e, "a token with this name"))?;
+        Ok(())
+    }
+
+    pub async fn token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<Token>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM tokens WHERE digest = $1"
+        )))
+        .bind(&digest.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    /// Every token, oldest first.
+    pub async fn list_tokens(&self) -> StoreResult<Vec<Token>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM tokens ORDER BY created_at, id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    pub async fn count_tokens(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tokens")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Revokes the active token of that name; `false` when there is none.
+    pub async fn revoke_token(&self, name: &str, now: i64) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn touch_token(&self, id: Uuid, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,209 @@
+//! Starting konnektd for a test, and talking to it.
+//!
+//! [`TestApp::spawn`] runs the server in-process on 127.0.0.1:0 with a fresh database:
+//! a temp-file SQLite, or a new database on the PostgreSQL of [`postgres`]. The
+//! [`both_backends!`] macro turns one `async fn(Backend)` into a test per backend.
+
+pub mod postgres;
+pub mod process;
+
+use std::time::Duration;
+
+use konnektd::config::{ServeArgs, StoreArgs};
+use konnektd::domain::token::{TokenKind, TokenSecret};
+use konnektd::service::{self, Running};
+use konnektd::store::Store;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use tempfile::TempDir;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One test function per backend: `both_backends!(my_test);` for `async fn my_test(b: Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::harness::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::harness::postgres::available() {
+                    super::$name($crate::harness::Backend::Postgres).await
+                }
+            }
+        }
+    )*};
+}
+
+/// A fresh, empty database of `backend`; the directory holds SQLite's file and any
+/// data dir the test wants.
+pub async fn fresh_database(backend: Backend) -> (String, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+        Backend::Postgres => postgres::create_database().await,
+    };
+    (url, dir)
+}
+
+/// Settings as `konnektd serve` would have them, on an ephemeral port.
+pub fn serve_args(database_url: &str, dir: &TempDir, bootstrap: &TokenSecret) -> ServeArgs {
+    ServeArgs {
+        store: StoreArgs {
+            data_dir: dir.path().join("data"),
+            database_url: Some(database_url.to_string()),
+        },
+        listen: "127.0.0.1:0".parse().unwrap(),
+        cluster_public_url: "https://localhost:8005".into(),
+        bootstrap_token: Some(bootstrap.expose().to_string()),
+        max_body_size: 1024 * 1024,
+        max_page_size: 1000,
+        header_read_timeout: Duration::from_secs(10),
+        shutdown_grace: Duration::from_secs(5),
+    }
+}
+
+/// Server logs go to the test's captured output, shown only when it fails.
+fn init_test_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
+pub struct TestApp {
+    pub base: String,
+    /// An admin token (the bootstrap token of this instance).
+    pub token: String,
+    pub database_url: String,
+    pub backend: Backend,
+    pub client: reqwest::Client,
+    running: Option<Running>,
+    pub dir: TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with settings changed by `tweak` first.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut ServeArgs)) -> Self {
+        init_test_logging();
+        let (database_url, dir) = fresh_database(backend).await;
+        let bootstrap = TokenSecret::generate(TokenKind::PersonalAccess);
+        let mut args = serve_args(&database_url, &dir, &bootstrap);
+        tweak(&mut args);
+        let running = service::start(&args).await.expect("konnektd starts");
+        TestApp {
+            base: format!("http://{}", running.addr),
+            token: bootstrap.expose().to_string(),
+            database_url,
+            backend,
+            client: reqwest::Client::new(),
+            running: Some(running),
+            dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.running.as_ref().expect("running").addr
+    }
+
+    /// The server's own store handle, for arranging state a test cannot reach by API.
+    pub fn store(&self) -> &Store {
+        &self.running.as_ref().expect("running").state.store
+    }
+
+    /// A request with the admin token.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates a control plane and returns its body.
+    pub async fn create_control_plane(&self, body: &Value) -> Value {
+        let response = self.post_json("/v2/control-planes", body).await;
+        assert_eq!(response.status(), 201, "creating {body}");
+        response.json().await.unwrap()
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+}
+
+/// Status and JSON body of a response, and the body's `x-request-id` header.
+pub async fn status_and_json(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text:?}"));
+    (status, body)
+}
+
+/// A problem body with `instance` checked against the request id and then removed,
+/// so tests can compare whole bodies.
+pub async fn problem(response: Response) -> (u16, Value) {
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .expect("every response has a request id")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let content_type = response.headers()[reqwest::header::CONTENT_TYPE].clone();
+    assert_eq!(content_type, "application/problem+json");
+    let (status, mut body) = status_and_json(response).await;
+    let instance = body
+        .as_object_mut()
+        .and_then(|o| o.remove("instance"))
+        .expect("problem bodies have an instance");
+    assert_eq!(instance, format!("konnektd:trace:{request_id}"));
+    (status, body)
+}

@@ -1,0 +1,169 @@
+//! The process as an operator meets it: crashes, signals, the first start.
+
+use std::time::Duration;
+
+use konnektd::domain::token::{TokenKind, TokenSecret};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::both_backends;
+use crate::harness::process::{ServerProcess, konnektd};
+use crate::harness::{Backend, fresh_database};
+
+both_backends!(
+    writes_that_answered_201_survive_kill_9,
+    sigterm_lets_in_flight_requests_finish_then_exits_0,
+    a_first_start_with_no_token_logs_one_admin_token_once,
+);
+
+async fn start(url: &str, dir: &std::path::Path, bootstrap: Option<&str>) -> ServerProcess {
+    let mut command = konnektd(url, dir);
+    if let Some(token) = bootstrap {
+        command.env("KONNEKTD_BOOTSTRAP_TOKEN", token);
+    }
+    ServerProcess::start(command)
+        .await
+        .unwrap_or_else(|log| panic!("konnektd did not start: {log:#?}"))
+}
+
+async fn list_names(client: &reqwest::Client, server: &ServerProcess, token: &str) -> Vec<String> {
+    let list: Value = client
+        .get(server.url("/v2/control-planes?page[size]=1000"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cp| cp["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every acknowledged create is there after SIGKILL right behind the last 201.
+async fn writes_that_answered_201_survive_kill_9(backend: Backend) {
+    let (url, dir) = fresh_database(backend).await;
+    let token = TokenSecret::generate(TokenKind::PersonalAccess);
+    let server = start(&url, dir.path(), Some(token.expose())).await;
+    let client = reqwest::Client::new();
+    let mut acknowledged = Vec::new();
+    for i in 0..25 {
+        let name = format!("cp-{i:02}");
+        let response = client
+            .post(server.url("/v2/control-planes"))
+            .bearer_auth(token.expose())
+            .json(&json!({"name": name, "labels": {"n": format!("v{i}")}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        acknowledged.push(name);
+    }
+    server.signal(9);
+    let (code, _) = server.wait().await;
+    assert_eq!(code, None, "killed by a signal");
+    let server = start(&url, dir.path(), Some(token.expose())).await;
+    assert_eq!(
+        list_names(&client, &server, token.expose()).await,
+        acknowledged
+    );
+    server.signal(15);
+    server.wait().await;
+}
+
+/// SIGTERM: a request already under way is answered, new connections are refused,
+/// and the process exits 0.
+async fn sigterm_lets_in_flight_requests_finish_then_exits_0(backend: Backend) {
+    let (url, dir) = fresh_database(backend).await;
+    let token = TokenSecret::generate(TokenKind::PersonalAccess);
+    let server = start(&url, dir.path(), Some(token.expose())).await;
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let body = json!({"name": "in-flight"}).to_string();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "POST /v2/control-planes HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{head}",
+        token.expose(),
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.signal(15);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        TcpStream::connect(&addr).await.is_err(),
+        "no new connections after SIGTERM"
+    );
+    stream.write_all(tail.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        stream.read_to_string(&mut response),
+    )
+    .await
+    .expect("answered and closed")
+    .unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let (code, _) = server.wait().await;
+    assert_eq!(code, Some(0));
+    let server = start(&url, dir.path(), Some(token.expose())).await;
+    assert_eq!(
+        list_names(&reqwest::Client::new(), &server, token.expose()).await,
+        ["in-flight"]
+    );
+    server.signal(15);
+    server.wait().await;
+}
+
+/// With no token anywhere, the first start logs one admin token, which works; later
+/// starts log none.
+async fn a_first_start_with_no_token_logs_one_admin_token_once(backend: Backend) {
+    let (url, dir) = fresh_database(backend).await;
+    let server = start(&url, dir.path(), None).await;
+    let tokens: Vec<&str> = server
+        .log
+        .iter()
+        .flat_map(|l| l.split_whitespace())
+        .filter(|w| w.starts_with("kpat_"))
+        .collect();
+    assert_eq!(tokens.len(), 1, "{:#?}", server.log);
+    let token = TokenSecret::parse(tokens[0])
+        .expect("a well-formed token")
+        .expose()
+        .to_string();
+    let client = reqwest::Client::new();
+    assert_eq!(
+        list_names(&client, &server, &token).await,
+        Vec::<String>::new()
+    );
+    server.signal(15);
+    assert_eq!(server.wait().await.0, Some(0));
+    let server = start(&url, dir.path(), None).await;
+    server.signal(15);
+    let (_, log) = server.wait().await;
+    assert!(!log.iter().any(|l| l.contains("kpat_")), "{log:#?}");
+}
+
+/// A bootstrap token that is not `kpat_` + 49 alphanumerics stops the start with a
+/// message naming the variable.
+#[tokio::test]
+async fn a_malformed_bootstrap_token_stops_the_start() {
+    let (url, dir) = fresh_database(Backend::Sqlite).await;
+    for bad in ["kpat_short", &format!("spat_{}", "a".repeat(49))] {
+        let mut command = konnektd(&url, dir.path());
+        command.env("KONNEKTD_BOOTSTRAP_TOKEN", bad);
+        let log = match ServerProcess::start(command).await {
+            Ok(_) => panic!("started with {bad}"),
+            Err(log) => log,
+        };
+        assert!(
+            log.iter().any(|l| l.contains("KONNEKTD_BOOTSTRAP_TOKEN")),
+            "{log:#?}"
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! The integration suite: the real server on an ephemeral port, over real HTTP, on
+//! SQLite and on a real PostgreSQL. One binary, one module per resource.
+
+mod harness;
+
+mod auth;
+mod control_planes;
+mod lifecycle;
+mod limits;
+mod migrations;
+mod openapi;
+mod status;
+mod tokens_cli;

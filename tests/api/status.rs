@@ -1,0 +1,48 @@
+//! `GET /status`, Kong's status endpoint: no token, database reachability.
+
+use serde_json::json;
+
+use crate::both_backends;
+use crate::harness::{Backend, TestApp, status_and_json};
+
+both_backends!(status_needs_no_token_and_reports_the_database);
+
+/// 200 without a token, `database.reachable` true, counters moving, a request id.
+async fn status_needs_no_token_and_reports_the_database(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let response = app.client.get(app.url("/status")).send().await.unwrap();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(id.len(), 32);
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, 200);
+    let expected_backend = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    assert_eq!(
+        body["database"],
+        json!({"reachable": true, "backend": expected_backend})
+    );
+    assert!(body["server"]["total_requests"].as_u64().unwrap() >= 1);
+    assert!(body["server"]["connections_accepted"].as_u64().unwrap() >= 1);
+    let (_, again) =
+        status_and_json(app.client.get(app.url("/status")).send().await.unwrap()).await;
+    assert!(again["server"]["total_requests"].as_u64() > body["server"]["total_requests"].as_u64());
+    // Closing the store is what an unreachable database looks like from inside.
+    app.store().close().await;
+    let (status, body) =
+        status_and_json(app.client.get(app.url("/status")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["database"]["reachable"], false);
+    // And a write now is a 503 the client may retry, not a 500 or a hang.
+    let response = app
+        .post_json("/v2/control-planes", &json!({"name": "later"}))
+        .await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    app.shutdown().await;
+}
