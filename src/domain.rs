@@ -1,6 +1,7 @@
 //! Plain types and rules of the control plane: tokens, control planes, paging and the
 //! field errors that input validation produces. Nothing here knows about HTTP or storage.
 
+pub mod bundled_plugins;
 pub mod control_plane;
 pub mod field_error;
 pub mod json_input;

@@ -9,6 +9,8 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod lua;
+pub mod schema;
 pub mod server;
 pub mod service;
 pub mod store;

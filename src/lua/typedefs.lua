@@ -1,0 +1,194 @@
+-- konnektd's `kong.db.schema.typedefs`: the typedefs plugin schemas use, with Kong
+-- 3.10's definitions and messages (schema-language.md §2.6), written for Lua patterns.
+-- Runs inside the schema sandbox; receives `setmetatable`, which uploads never see.
+local setmetatable = ...
+local null = ngx.null
+
+-- A typedef is a field definition that can also be called with overrides:
+-- `typedefs.port { default = 6379 }` is a copy of `typedefs.port` with a default.
+local typedef_mt = {}
+typedef_mt.__call = function(self, overrides)
+  local copy = {}
+  for k, v in pairs(self) do copy[k] = v end
+  for k, v in pairs(overrides or {}) do copy[k] = v end
+  return setmetatable(copy, typedef_mt)
+end
+local function define(def) return setmetatable(def, typedef_mt) end
+
+local PROTOCOLS = { "grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp" }
+local HTTP_PROTOCOLS = { "grpc", "grpcs", "http", "https" }
+
+local function is_ipv4(s)
+  local a, b, c, d = string.match(s, "^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return false end
+  for _, octet in ipairs({ a, b, c, d }) do
+    if tonumber(octet) > 255 then return false end
+  end
+  return true
+end
+
+local function is_ipv6(s)
+  if not string.find(s, ":", 1, true) or string.find(s, "[^%x:%.]") then return false end
+  local _, colons = string.gsub(s, ":", ":")
+  return colons >= 2 and colons <= 7
+end
+
+local function validate_ip(v)
+  if is_ipv4(v) or is_ipv6(v) then return true end
+  return nil, "not an ip address: " .. v
+end
+
+local function validate_ip_or_cidr(v)
+  local ip, bits = string.match(v, "^([^/]+)/(%d+)$")
+  local ok
+  if ip then
+    local n = tonumber(bits)
+    ok = (is_ipv4(ip) and n <= 32) or (is_ipv6(ip) and n <= 128)
+  else
+    ok = is_ipv4(v) or is_ipv6(v)
+  end
+  if ok then return true end
+  return nil, "invalid ip or cidr range: '" .. v .. "'"
+end
+
+local function validate_cidr_v4(v)
+  local ip, bits = string.match(v, "^([^/]+)/(%d+)$")
+  if ip and is_ipv4(ip) and tonumber(bits) <= 32 then return true end
+  return nil, "invalid ipv4 cidr range: '" .. v .. "'"
+end
+
+local function validate_host(v)
+  if is_ipv4(v) or is_ipv6(v) then return true end
+  local name, port = string.match(v, "^([^:]+):(%d+)$")
+  if name then return nil, "must not have a port" end
+  if string.match(v, "^[%w%-_%.]+$") and not string.find(v, "..", 1, true) then return true end
+  return nil, "invalid value: " .. v
+end
+
+local function validate_host_with_optional_port(v)
+  local name, port = string.match(v, "^([^:]+):(%d+)$")
+  if name and tonumber(port) <= 65535 then return validate_host(name) end
+  return validate_host(v)
+end
+
+local function validate_wildcard_host(v)
+  local stars = select(2, string.gsub(v, "%*", ""))
+  if stars > 1 or (stars == 1 and not (string.sub(v, 1, 2) == "*." or string.sub(v, -2) == ".*")) then
+    return nil, "wildcard must be leftmost or rightmost character"
+  end
+  return validate_host_with_optional_port((string.gsub(v, "%*", "x")))
+end
+
+local function validate_url(v)
+  local scheme, rest = string.match(v, "^(%a[%w+%.%-]*)://(.*)$")
+  if not scheme then return nil, "missing scheme in url" end
+  local host = string.match(rest, "^([^/?#]*)")
+  host = string.gsub(host, "^.*@", "")
+  if host == "" then return nil, "missing host in url" end
+  return true
+end
+
+local function validate_path(v)
+  if string.find(v, "[^%w%-%._~:/%?#%[%]@!%$&'%(%)%*%+,;=%%]") then
+    return nil, "invalid path: '" .. v .. "' (characters outside of the reserved list of RFC 3986 found)"
+  end
+  for escape in string.gmatch(v, "%%..?") do
+    if not string.match(escape, "^%%%x%x$") then
+      return nil, "invalid url-encoded value: '" .. escape .. "'"
+    end
+  end
+  return true
+end
+
+local function validate_header_name(v)
+  if string.match(v, "^[%w%-_]+$") then return true end
+  return nil, "bad header name '" .. v .. "', allowed characters are A-Z, a-z, 0-9, '_', and '-'"
+end
+
+local function validate_name(v)
+  if string.match(v, "^[%w%.%-_~]+$") then return true end
+  return nil, "invalid value '" .. v .. "': it must only contain alphanumeric and '., -, _, ~' characters"
+end
+
+local function validate_utf8_name(v)
+  if not string.find(v, "[%z\1-\127]") or not string.find(v, "[^%w%.%-_~\128-\255]") then return true end
+  return nil, "invalid value '" .. v .. "': the only accepted ascii characters are alphanumerics or ., -, _, and ~"
+end
+
+local function validate_tag(v)
+  if not string.find(v, "[%c,/]") then return true end
+  return nil, "invalid tag '" .. v .. "': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"
+end
+
+local function validate_semantic_version(v)
+  if string.match(v, "^%d+$") or string.match(v, "^%d+%.%d+$") or string.match(v, "^%d+%.%d+%.%d+") then
+    return true
+  end
+  return nil, "invalid version number: must be in format of X.Y.Z"
+end
+
+local typedefs = {}
+
+typedefs.http_method = define { type = "string", match = "^%u+$" }
+typedefs.protocol = define { type = "string", one_of = PROTOCOLS }
+typedefs.protocols = define {
+  type = "set", required = true, default = HTTP_PROTOCOLS, elements = typedefs.protocol,
+}
+typedefs.protocols_http = define {
+  type = "set", required = true, default = HTTP_PROTOCOLS,
+  elements = { type = "string", one_of = HTTP_PROTOCOLS },
+}
+typedefs.host = define { type = "string", custom_validator = validate_host }
+typedefs.host_with_optional_port = define {
+  type = "string", custom_validator = validate_host_with_optional_port,
+}
+typedefs.wildcard_host = define { type = "string", custom_validator = validate_wildcard_host }
+typedefs.sni = define { type = "string", custom_validator = validate_host }
+typedefs.ip = define { type = "string", custom_validator = validate_ip }
+typedefs.ip_or_cidr = define { type = "string", custom_validator = validate_ip_or_cidr }
+typedefs.cidr_v4 = define { type = "string", custom_validator = validate_cidr_v4 }
+typedefs.port = define { type = "integer", between = { 0, 65535 } }
+typedefs.path = define {
+  type = "string", starts_with = "/",
+  match_none = { { pattern = "//", err = "must not have empty segments" } },
+  custom_validator = validate_path,
+}
+typedefs.url = define { type = "string", custom_validator = validate_url }
+typedefs.timeout = define { type = "integer", between = { 0, math.pow(2, 31) - 2 } }
+typedefs.uuid = define { type = "string", uuid = true, auto = true }
+typedefs.auto_timestamp_s = define { type = "integer", timestamp = true, auto = true }
+typedefs.auto_timestamp_ms = define { type = "number", timestamp = true, auto = true }
+typedefs.no_route = define { type = "foreign", reference = "routes", eq = null }
+typedefs.no_service = define { type = "foreign", reference = "services", eq = null }
+typedefs.no_consumer = define { type = "foreign", reference = "consumers", eq = null }
+typedefs.name = define { type = "string", unique = true, custom_validator = validate_name }
+typedefs.utf8_name = define { type = "string", unique = true, custom_validator = validate_utf8_name }
+typedefs.header_name = define { type = "string", custom_validator = validate_header_name }
+typedefs.tag = define { type = "string", required = true, custom_validator = validate_tag }
+typedefs.tags = define { type = "set", elements = typedefs.tag }
+typedefs.semantic_version = define { type = "string", custom_validator = validate_semantic_version }
+typedefs.lua_code = define { type = "map", keys = { type = "string", len_min = 1 }, values = { type = "string", len_min = 1 } }
+typedefs.queue = define {
+  type = "record",
+  fields = {
+    { max_batch_size = { type = "integer", default = 1, between = { 1, 1000000 } } },
+    { max_coalescing_delay = { type = "number", default = 1, between = { 0, 3600 } } },
+    { max_entries = { type = "integer", default = 10000, between = { 1, 1000000 } } },
+    { max_bytes = { type = "integer", default = null } },
+    { max_retry_time = { type = "number", default = 60 } },
+    { initial_retry_delay = { type = "number", default = 0.01, between = { 0.001, 1000000 } } },
+    { max_retry_delay = { type = "number", default = 60, between = { 0.001, 1000000 } } },
+    { concurrency_limit = { type = "integer", default = 1, one_of = { -1, 1 } } },
+  },
+}
+
+-- Kong raises on an unknown typedef; reading one here is the same mistake.
+return setmetatable(typedefs, {
+  __index = function(_, name)
+    error("schema typedef error: definition " .. tostring(name) .. " does not exist", 2)
+  end,
+  __newindex = function(_, name)
+    error("Cannot modify typedefs." .. tostring(name) .. ". Protected by the sandbox.", 2)
+  end,
+  __metatable = false,
+})

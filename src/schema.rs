@@ -1,0 +1,7 @@
+//! Kong's plugin-schema language, in Rust: the value tree a `schema.lua` evaluates to,
+//! Kong's metaschema checks on it, and its JSON rendering. Nothing here runs Lua or
+//! knows about HTTP or storage; the `lua` module produces the tree.
+
+pub mod metaschema;
+pub mod render;
+pub mod value;

@@ -1,0 +1,672 @@
+//! Kong's plugin metaschema (`kong/db/schema/metaschema.lua`, `MetaSubSchema`) and the
+//! subschema rules of `Entity.new_subschema`, applied to an evaluated `schema.lua`.
+//! Error texts are Kong 3.10's (schema-language.md §3.1–3.2).
+
+use std::collections::BTreeMap;
+
+use super::value::SchemaValue;
+
+/// Kong's field types (`Schema.valid_types`), in the order Kong's message lists them.
+pub const FIELD_TYPES: &[&str] = &[
+    "map", "record", "string", "array", "json", "number", "integer", "set", "function", "foreign",
+    "boolean",
+];
+
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "name",
+    "fields",
+    "entity_checks",
+    "shorthand_fields",
+    "transformations",
+    "check",
+];
+
+/// Validators, in Kong's `validators_order`.
+const VALIDATORS: &[&str] = &[
+    "eq",
+    "ne",
+    "not_one_of",
+    "one_of",
+    "gt",
+    "timestamp",
+    "uuid",
+    "is_regex",
+    "between",
+    "len_eq",
+    "len_min",
+    "len_max",
+    "starts_with",
+    "not_match",
+    "match_none",
+    "match",
+    "match_all",
+    "match_any",
+    "contains",
+    "custom_validator",
+    "mutually_exclusive_subsets",
+];
+
+const ATTRIBUTES: &[&str] = &[
+    "type",
+    "required",
+    "default",
+    "elements",
+    "keys",
+    "values",
+    "fields",
+    "entity_checks",
+    "shorthand_fields",
+    "reference",
+    "on_delete",
+    "auto",
+    "unique",
+    "unique_across_ws",
+    "immutable",
+    "abstract",
+    "referenceable",
+    "encrypted",
+    "description",
+    "examples",
+    "err",
+    "deprecation",
+    "json_schema",
+    "transient",
+    "generate_admin_api",
+    "translate_backwards",
+    "indexed",
+];
+
+const ENTITY_CHECKERS: &[&str] = &[
+    "at_least_one_of",
+    "conditional",
+    "conditional_at_least_one_of",
+    "custom_entity_check",
+    "distinct",
+    "mutually_exclusive",
+    "mutually_exclusive_sets",
+    "mutually_required",
+    "only_one_of",
+];
+
+/// Which types may carry a validator (metaschema `attribute_types`); absent means any.
+fn allowed_types(attribute: &str) -> Option<&'static [&'static str]> {
+    Some(match attribute {
+        "between" => &["integer", "number"],
+        "len_eq" => &["array", "set", "string", "map"],
+        "match" => &["string"],
+        "one_of" => &["string", "number", "integer"],
+        "contains" => &["array", "set"],
+        "is_regex" | "uuid" => &["string"],
+        "timestamp" => &["number", "integer"],
+        "unique" | "unique_across_ws" => &["string", "number", "integer", "foreign"],
+        "json_schema" => &["json"],
+        _ => return None,
+    })
+}
+
+/// The fields of Kong's `plugins` entity a plugin schema may specialize, with their types.
+pub const BASE_PLUGIN_FIELDS: &[(&str, &str)] = &[
+    ("id", "string"),
+    ("name", "string"),
+    ("instance_name", "string"),
+    ("created_at", "integer"),
+    ("updated_at", "integer"),
+    ("route", "foreign"),
+    ("service", "foreign"),
+    ("consumer", "foreign"),
+    ("config", "record"),
+    ("protocols", "set"),
+    ("enabled", "boolean"),
+    ("tags", "set"),
+];
+
+/// A nested error table as Kong builds it: keys are field names or 1-based indexes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ErrorTree {
+    Message(String),
+    Nested(BTreeMap<ErrorKey, ErrorTree>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ErrorKey {
+    Index(usize),
+    Name(String),
+}
+
+impl std::fmt::Display for ErrorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ErrorKey::Index(i) => write!(f, "{i}"),
+            ErrorKey::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+type Errors = BTreeMap<ErrorKey, ErrorTree>;
+
+fn put(errors: &mut Errors, key: impl Into<ErrorKey>, message: impl Into<String>) {
+    errors.insert(key.into(), ErrorTree::Message(message.into()));
+}
+
+fn put_nested(errors: &mut Errors, key: impl Into<ErrorKey>, nested: Errors) {
+    if !nested.is_empty() {
+        errors.insert(key.into(), ErrorTree::Nested(nested));
+    }
+}
+
+impl From<&str> for ErrorKey {
+    fn from(s: &str) -> Self {
+        ErrorKey::Name(s.to_string())
+    }
+}
+
+impl From<String> for ErrorKey {
+    fn from(s: String) -> Self {
+        ErrorKey::Name(s)
+    }
+}
+
+impl From<usize> for ErrorKey {
+    fn from(i: usize) -> Self {
+        ErrorKey::Index(i)
+    }
+}
+
+/// Why an uploaded schema was refused: Kong's one-line message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SchemaRejected(pub String);
+
+/// What a valid plugin schema declares that konnektd needs to know up front.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginSchema {
+    pub name: String,
+}
+
+/// Checks an evaluated schema as Kong's `MetaSubSchema:validate` and
+/// `Entity.new_subschema` would, returning its name.
+pub fn check_plugin_schema(schema: &SchemaValue) -> Result<PluginSchema, SchemaRejected> {
+    let Some(entries) = schema.entries() else {
+        return Err(SchemaRejected(format!(
+            "invalid schema for plugin: expected a table, got {}",
+            schema.lua_type()
+        )));
+    };
+    let mut errors = Errors::new();
+    // Kong reports missing keys through its entity check, hence the odd wording.
+    for key in ["name", "fields"] {
+        if schema.get(key).is_none() {
+            put(&mut errors, key, "field required for entity check");
+        }
+    }
+    for (key, value) in entries {
+        match key.as_str() {
+            "name" if value.as_str().is_none() => put(&mut errors, "name", "expected a string"),
+            "fields" => {
+                let mut top = Errors::new();
+                check_fields(value, "fields", &mut errors, &mut top);
+                errors.extend(top);
+            }
+            "entity_checks" => check_entity_checks(value, "entity_checks", &mut errors),
+            "shorthand_fields" => check_shorthands(value, &mut errors),
+            "check" if *value != SchemaValue::Function => {
+                put(&mut errors, "check", "expected a function")
+            }
+            "transformations" if value.items().is_none() => {
+                put(&mut errors, "transformations", "expected an array")
+            }
+            other if !TOP_LEVEL_KEYS.contains(&other) => put(&mut errors, other, "unknown field"),
+            _ => {}
+        }
+    }
+    if !errors.is_empty() {
+        return Err(SchemaRejected(schema_violation(&errors)));
+    }
+    let name = schema
+        .get("name")
+        .and_then(SchemaValue::as_str)
+        .unwrap_or_default()
+        .to_string();
+    check_specialization(&name, schema)?;
+    Ok(PluginSchema { name })
+}
+
+/// `Entity.new_subschema`: a plugin may only specialize the `plugins` entity's fields,
+/// keeping their types.
+fn check_specialization(name: &str, schema: &SchemaValue) -> Result<(), SchemaRejected> {
+    let fields = schema
+        .get("fields")
+        .and_then(SchemaValue::items)
+        .unwrap_or_default();
+    for entry in fields {
+        let Some([(field, definition)]) = entry.entries() else {
+            continue;
+        };
+        let problem = match BASE_PLUGIN_FIELDS.iter().find(|(f, _)| f == field) {
+            None => Some("cannot create a new field"),
+            Some((_, base_type)) => {
+                let declared = definition.get("type").and_then(SchemaValue::as_str);
+                (declared != Some(*base_type))
+                    .then_some("cannot change type in a specialized field")
+            }
+        };
+        if let Some(problem) = problem {
+            return Err(SchemaRejected(format!(
+                "error in definition of '{name}': {field}: {problem}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A `fields` array: each item a one-key table naming a field definition. `top` collects
+/// the errors Kong reports at the top level whatever the nesting.
+fn check_fields(value: &SchemaValue, key: &str, errors: &mut Errors, top: &mut Errors) {
+    let Some(items) = value.items() else {
+        put(errors, key, "expected an array");
+        return;
+    };
+    let mut nested = Errors::new();
+    for (i, item) in items.iter().enumerate() {
+        let index = i + 1;
+        match item.entries() {
+            Some([(name, definition)]) => {
+                let mut field_errors = Errors::new();
+                check_field(name, definition, &mut field_errors, top);
+                put_nested(&mut nested, index, field_errors);
+            }
+            Some(_) if item.is_table() => put(&mut nested, index, "length must be 1"),
+            _ => put(&mut nested, index, format!("'{item}' must be a table")),
+        }
+    }
+    put_nested(errors, key, nested);
+}
+
+/// One field definition. Attribute errors go into `errors`; the metaschema's own
+/// cross-attribute checks report at the bare field name in `top`, as Kong does.
+fn check_field(name: &str, def: &SchemaValue, errors: &mut Errors, top: &mut Errors) {
+    let Some(entries) = def.entries() else {
+        put(errors, name, "expected a table");
+        return;
+    };
+    let field_type = def.get("type").and_then(SchemaValue::as_str);
+    match def.get("type") {
+        None => put(errors, "type", "required field missing"),
+        Some(SchemaValue::String(t)) if FIELD_TYPES.contains(&t.as_str()) => {}
+        Some(_) => put(
+            errors,
+            "type",
+            format!("expected one of: {}", FIELD_TYPES.join(", ")),
+        ),
+    }
+    for (attribute, value) in entries {
+        if !ATTRIBUTES.contains(&attribute.as_str()) && !VALIDATORS.contains(&attribute.as_str()) {
+            put(errors, attribute.as_str(), "unknown field");
+            continue;
+        }
+        if let Some(message) = attribute_value_problem(attribute, value) {
+            put(errors, attribute.as_str(), message);
+        }
+        if let (Some(t), Some(allowed)) = (field_type, allowed_types(attribute))
+            && !allowed.contains(&t)
+        {
+            put(
+                top,
+                name,
+                format!("field of type '{t}' cannot have attribute '{attribute}'"),
+            );
+        }
+    }
+    let Some(t) = field_type.filter(|t| FIELD_TYPES.contains(t)) else {
+        return;
+    };
+    let abstract_ = def.get("abstract") == Some(&SchemaValue::Bool(true));
+    let must_declare: &[&str] = match t {
+        "array" | "set" => &["elements"],
+        "map" => &["keys", "values"],
+        "record" if !abstract_ => &["fields"],
+        _ => &[],
+    };
+    for attribute in must_declare {
+        if def.get(attribute).is_none() {
+            put(
+                top,
+                name,
+                format!("field of type '{t}' must declare '{attribute}'"),
+            );
+        }
+    }
+    for attribute in ["elements", "keys", "values"] {
+        if let Some(inner) = def.get(attribute) {
+            let mut inner_errors = Errors::new();
+            check_field(attribute, inner, &mut inner_errors, top);
+            put_nested(errors, attribute, inner_errors);
+        }
+    }
+    if let Some(fields) = def.get("fields") {
+        check_fields(fields, "fields", errors, top);
+    }
+    if let Some(checks) = def.get("entity_checks") {
+        check_entity_checks(checks, "entity_checks", errors);
+    }
+    if let Some(default) = def.get("default")
+        && let Some(message) = value_type_problem(t, default)
+    {
+        put(errors, "default", message);
+    }
+}
+
+/// The type Kong's metaschema gives each attribute's value.
+fn attribute_value_problem(attribute: &str, value: &SchemaValue) -> Option<String> {
+    use SchemaValue as V;
+    let expect = |ok: bool, what: &str| (!ok).then(|| format!("expected {what}"));
+    match attribute {
+        "type" | "elements" | "keys" | "values" | "fields" | "entity_checks" | "default" | "eq"
+        | "ne" | "contains" => None,
+        "required" | "auto" | "unique" | "unique_across_ws" | "immutable" | "abstract"
+        | "referenceable" | "encrypted" | "transient" | "uuid" | "timestamp" | "is_regex"
+        | "generate_admin_api" | "indexed" => expect(matches!(value, V::Bool(_)), "a boolean"),
+        "description" => match value {
+            V::String(s) if s.len() < 10 => Some("length must be at least 10".into()),
+            V::String(s) if s.len() > 500 => Some("length must be at most 500".into()),
+            V::String(_) => None,
+            _ => Some("expected a string".into()),
+        },
+        "reference" | "err" | "match" | "not_match" | "starts_with" => {
+            expect(matches!(value, V::String(_)), "a string")
+        }
+        "on_delete" => match value.as_str() {
+            Some("restrict" | "cascade" | "null") => None,
+            _ => Some("expected one of: restrict, cascade, null".into()),
+        },
+        "gt" => expect(matches!(value, V::Number(_)), "a number"),
+        "len_eq" | "len_min" | "len_max" => expect(
+            matches!(value, V::Number(n) if n.fract() == 0.0),
+            "an integer",
+        ),
+        "between" => match value.items() {
+            Some(items) if items.len() != 2 => Some("length must be 2".into()),
+            Some(items) if items.iter().all(|i| matches!(i, V::Number(_))) => None,
+            Some(_) => Some("expected a number".into()),
+            None => Some("expected an array".into()),
+        },
+        "one_of"
+        | "not_one_of"
+        | "examples"
+        | "match_all"
+        | "match_none"
+        | "shorthand_fields"
+        | "mutually_exclusive_subsets" => expect(value.items().is_some(), "an array"),
+        "match_any" | "deprecation" | "json_schema" => {
+            expect(value.entries().is_some(), "a record")
+        }
+        "custom_validator" | "translate_backwards" => expect(
+            *value == V::Function || attribute == "translate_backwards",
+            "a function",
+        ),
+        _ => None,
+    }
+}
+
+/// Whether `value` can be a value of a field of type `t` (for `default`).
+fn value_type_problem(t: &str, value: &SchemaValue) -> Option<String> {
+    use SchemaValue as V;
+    let ok = match (t, value) {
+        (_, V::Null) => true,
+        ("string", V::String(_)) => true,
+        ("number", V::Number(_)) => true,
+        ("integer", V::Number(n)) => n.fract() == 0.0,
+        ("boolean", V::Bool(_)) => true,
+        ("array" | "set", v) => v.items().is_some(),
+        ("map" | "record" | "json", v) => v.entries().is_some() || v.items().is_some(),
+        ("foreign", v) => v.is_table(),
+        ("function", V::Function) => true,
+        _ => false,
+    };
+    if ok {
+        return None;
+    }
+    let article = match t {
+        "integer" | "array" => "an",
+        _ => "a",
+    };
+    Some(format!("expected {article} {t}"))
+}
+
+fn check_entity_checks(value: &SchemaValue, key: &str, errors: &mut Errors) {
+    let Some(items) = value.items() else {
+        put(errors, key, "expected an array");
+        return;
+    };
+    let mut nested = Errors::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.entries() {
+            Some([(checker, _)]) if ENTITY_CHECKERS.contains(&checker.as_str()) => {}
+            Some([(checker, _)]) => {
+                let mut inner = Errors::new();
+                put(&mut inner, checker.as_str(), "unknown field");
+                put(
+                    &mut inner,
+                    "@entity",
+                    format!(
+                        "exactly one of these fields must be non-empty: {}",
+                        ENTITY_CHECKERS
+                            .iter()
+                            .map(|c| format!("'{c}'"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                put_nested(&mut nested, i + 1, inner);
+            }
+            _ => put(&mut nested, i + 1, "length must be 1"),
+        }
+    }
+    put_nested(errors, key, nested);
+}
+
+fn check_shorthands(value: &SchemaValue, errors: &mut Errors) {
+    let Some(items) = value.items() else {
+        put(errors, "shorthand_fields", "expected an array");
+        return;
+    };
+    let mut nested = Errors::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.entries() {
+            Some([(_, def)]) if def.get("type").is_some() && def.get("func").is_some() => {}
+            Some([(_, def)]) if def.get("func").is_none() => {
+                let mut inner = Errors::new();
+                put(&mut inner, "func", "required field missing");
+                put_nested(&mut nested, i + 1, inner);
+            }
+            _ => put(&mut nested, i + 1, "length must be 1"),
+        }
+    }
+    put_nested(errors, "shorthand_fields", nested);
+}
+
+/// Kong's `errors:schema_violation` message: sorted keys, `name: msg` for strings,
+/// `name.sub: msg` one level down, deeper tables in penlight's pretty form.
+pub fn schema_violation(errors: &Errors) -> String {
+    let mut parts = Vec::new();
+    for (key, tree) in errors {
+        match tree {
+            ErrorTree::Message(m) => parts.push(format!("{key}: {m}")),
+            ErrorTree::Nested(inner) => {
+                for (sub, subtree) in inner {
+                    match subtree {
+                        ErrorTree::Message(m) => parts.push(format!("{key}.{sub}: {m}")),
+                        ErrorTree::Nested(deeper) => {
+                            parts.push(format!("{key}.{sub}: {}", pretty(deeper, 0)))
+                        }
+                    }
+                }
+            }
+        }
+    }
+    match parts.len() {
+        1 => format!("schema violation ({})", parts[0]),
+        n => format!("{n} schema violations ({})", parts.join("; ")),
+    }
+}
+
+/// penlight `pretty.write` of an error table, two-space indents.
+fn pretty(errors: &Errors, depth: usize) -> String {
+    let pad = "  ".repeat(depth + 1);
+    let close = "  ".repeat(depth);
+    let mut next_index = 1;
+    let items: Vec<String> = errors
+        .iter()
+        .map(|(key, tree)| {
+            let value = match tree {
+                ErrorTree::Message(m) => format!("{m:?}"),
+                ErrorTree::Nested(inner) => pretty(inner, depth + 1),
+            };
+            match key {
+                ErrorKey::Index(i) if *i == next_index => {
+                    next_index += 1;
+                    format!("{pad}{value}")
+                }
+                ErrorKey::Index(i) => format!("{pad}[{i}] = {value}"),
+                ErrorKey::Name(n) if is_identifier(n) => format!("{pad}{n} = {value}"),
+                ErrorKey::Name(n) => format!("{pad}[{n:?}] = {value}"),
+            }
+        })
+        .collect();
+    format!("{{\n{}\n{close}}}", items.join(",\n"))
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use SchemaValue as V;
+
+    fn obj(entries: Vec<(&str, SchemaValue)>) -> SchemaValue {
+        let mut e: Vec<(String, SchemaValue)> = entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        e.sort_by(|a, b| a.0.cmp(&b.0));
+        V::Object(e)
+    }
+    fn s(x: &str) -> SchemaValue {
+        V::String(x.into())
+    }
+    fn plugin(fields: Vec<SchemaValue>) -> SchemaValue {
+        obj(vec![("name", s("p")), ("fields", V::Array(fields))])
+    }
+    fn config(fields: Vec<SchemaValue>) -> SchemaValue {
+        obj(vec![(
+            "config",
+            obj(vec![("type", s("record")), ("fields", V::Array(fields))]),
+        )])
+    }
+    fn field(name: &str, def: Vec<(&str, SchemaValue)>) -> SchemaValue {
+        obj(vec![(name, obj(def))])
+    }
+    fn rejected(schema: &SchemaValue) -> String {
+        check_plugin_schema(schema).unwrap_err().0
+    }
+
+    #[test]
+    fn an_empty_schema_misses_name_and_fields() {
+        assert_eq!(
+            rejected(&V::EmptyTable),
+            "2 schema violations (fields: field required for entity check; name: field required for entity check)"
+        );
+        assert_eq!(
+            rejected(&obj(vec![("fields", V::EmptyTable)])),
+            "schema violation (name: field required for entity check)"
+        );
+    }
+
+    #[test]
+    fn a_valid_schema_yields_its_name() {
+        let schema = plugin(vec![config(vec![field("a", vec![("type", s("string"))])])]);
+        assert_eq!(check_plugin_schema(&schema).unwrap().name, "p");
+    }
+
+    #[test]
+    fn attribute_and_type_mismatches_report_at_the_bare_field_name() {
+        let schema = plugin(vec![config(vec![field(
+            "a",
+            vec![
+                ("type", s("string")),
+                ("between", V::Array(vec![V::Number(1.0), V::Number(2.0)])),
+            ],
+        )])]);
+        assert_eq!(
+            rejected(&schema),
+            "schema violation (a: field of type 'string' cannot have attribute 'between')"
+        );
+        let schema = plugin(vec![config(vec![field("a", vec![("type", s("array"))])])]);
+        assert_eq!(
+            rejected(&schema),
+            "schema violation (a: field of type 'array' must declare 'elements')"
+        );
+    }
+
+    #[test]
+    fn unknown_attributes_and_bad_values_nest_under_the_field() {
+        let schema = plugin(vec![config(vec![field(
+            "a",
+            vec![
+                ("type", s("string")),
+                ("legacy", V::Bool(true)),
+                ("description", s("short")),
+            ],
+        )])]);
+        assert_eq!(
+            rejected(&schema),
+            "schema violation (fields.1: {\n  fields = {\n    {\n      description = \"length must be at least 10\",\n      legacy = \"unknown field\"\n    }\n  }\n})"
+        );
+    }
+
+    #[test]
+    fn only_base_plugin_fields_may_be_specialized() {
+        let schema = plugin(vec![field("foo", vec![("type", s("string"))])]);
+        assert_eq!(
+            rejected(&schema),
+            "error in definition of 'p': foo: cannot create a new field"
+        );
+        let schema = plugin(vec![field("protocols", vec![("type", s("string"))])]);
+        assert_eq!(
+            rejected(&schema),
+            "error in definition of 'p': protocols: cannot change type in a specialized field"
+        );
+    }
+
+    #[test]
+    fn defaults_must_fit_their_type() {
+        let schema = plugin(vec![config(vec![field(
+            "a",
+            vec![("type", s("string")), ("default", V::Number(5.0))],
+        )])]);
+        assert!(
+            rejected(&schema).contains("default = \"expected a string\""),
+            "{}",
+            rejected(&schema)
+        );
+    }
+
+    #[test]
+    fn unknown_top_level_keys_are_unknown_fields() {
+        let schema = obj(vec![
+            ("name", s("p")),
+            ("fields", obj(vec![("config", V::EmptyTable)])),
+            ("no_consumer", V::Bool(true)),
+        ]);
+        assert_eq!(
+            rejected(&schema),
+            "2 schema violations (fields: expected an array; no_consumer: unknown field)"
+        );
+    }
+}
