@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use crate::domain::control_plane::Endpoints;
+use crate::lua::runner::LuaRunner;
 use crate::store::Store;
 
 /// Page size of a list request that names none (Konnect's default).
@@ -15,6 +16,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 pub struct Settings {
     pub max_body_size: usize,
     pub max_page_size: u32,
+    pub max_lua_schema_size: usize,
     pub endpoints: Endpoints,
 }
 
@@ -30,6 +32,7 @@ pub struct ServerStats {
 pub struct App {
     pub store: Store,
     pub settings: Settings,
+    pub lua: LuaRunner,
     pub stats: ServerStats,
 }
 
@@ -38,10 +41,11 @@ pub struct App {
 pub struct AppState(pub Arc<App>);
 
 impl AppState {
-    pub fn new(store: Store, settings: Settings) -> Self {
+    pub fn new(store: Store, settings: Settings, lua: LuaRunner) -> Self {
         AppState(Arc::new(App {
             store,
             settings,
+            lua,
             stats: ServerStats::default(),
         }))
     }

@@ -82,6 +82,21 @@ pub struct ServeArgs {
     /// A client that has not sent its request headers within this time is cut off.
     #[arg(long, env = "KONNEKTD_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
+    /// Largest `lua_schema` accepted, in bytes; larger ones get 400 before any Lua runs.
+    #[arg(long, env = "KONNEKTD_MAX_LUA_SCHEMA_SIZE", default_value_t = crate::domain::plugin_schema::DEFAULT_MAX_LUA_SCHEMA_BYTES)]
+    pub max_lua_schema_size: usize,
+    /// Wall-clock limit of one Lua evaluation (a schema upload, a validator call).
+    #[arg(long, env = "KONNEKTD_LUA_TIMEOUT", default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub lua_timeout: Duration,
+    /// Memory limit of one Lua VM, in bytes.
+    #[arg(long, env = "KONNEKTD_LUA_MEMORY_LIMIT", default_value_t = 64 << 20)]
+    pub lua_memory_limit: usize,
+    /// Steps one Lua pattern match may take before it fails with "pattern too complex".
+    #[arg(long, env = "KONNEKTD_LUA_PATTERN_STEPS", default_value_t = 1_000_000)]
+    pub lua_pattern_steps: u64,
+    /// Lua evaluations run at once; more wait briefly, then get 503.
+    #[arg(long, env = "KONNEKTD_LUA_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lua_concurrency: u32,
     /// How long in-flight requests may run on after SIGTERM/SIGINT.
     #[arg(long, env = "KONNEKTD_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,

@@ -6,6 +6,7 @@ pub mod control_plane;
 pub mod field_error;
 pub mod json_input;
 pub mod paging;
+pub mod plugin_schema;
 pub mod token;
 
 /// Milliseconds since the Unix epoch: the one clock every stored timestamp uses.

@@ -241,16 +241,20 @@ impl IntoResponse for ApiError {
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// How a router's errors are rendered: its family, and the body limit to quote.
+/// How an error is rendered: its route's family, and the body limit to quote.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorRendering {
     pub family: ErrorFamily,
     pub max_body_size: usize,
 }
 
+/// The configured body limit, carried on each request for error messages to quote.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
 /// Middleware that renders every error of the routes it wraps in one family.
 pub async fn render_errors(
-    State(rendering): State<ErrorRendering>,
+    State(family): State<ErrorFamily>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -259,6 +263,10 @@ pub async fn render_errors(
         .get::<RequestId>()
         .map(|id| id.0.clone())
         .unwrap_or_default();
+    let rendering = ErrorRendering {
+        family,
+        max_body_size: request.extensions().get::<BodyLimit>().map_or(0, |l| l.0),
+    };
     let response = next.run(request).await;
     if let Some(PendingError(error)) = response.extensions().get::<PendingError>().cloned() {
         return error.render(&rendering, &request_id);

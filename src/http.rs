@@ -7,6 +7,7 @@
 mod auth;
 mod control_planes;
 pub mod extract;
+mod plugin_schemas;
 mod status;
 
 use std::sync::atomic::Ordering;
@@ -22,7 +23,7 @@ use axum::routing::{MethodFilter, on};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::app::AppState;
-use crate::error::{ApiError, ErrorFamily, ErrorRendering, RequestId, render_errors};
+use crate::error::{ApiError, BodyLimit, ErrorFamily, RequestId, render_errors};
 
 /// A router that remembers the method and path of every route it serves.
 pub struct Api {
@@ -48,6 +49,26 @@ impl Api {
         self.routes.push((method, path.to_string()));
         self
     }
+
+    /// Like [`Api::at`], for a route whose errors take another family than its group's.
+    fn at_in_family<H, T>(
+        mut self,
+        method: Method,
+        path: &str,
+        family: ErrorFamily,
+        handler: H,
+    ) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
+        let route =
+            on(filter, handler).layer(middleware::from_fn_with_state(family, render_errors));
+        self.router = self.router.route(path, route);
+        self.routes.push((method, path.to_string()));
+        self
+    }
 }
 
 /// Routes that share an error family and an authentication rule.
@@ -69,6 +90,16 @@ fn groups() -> Vec<Group> {
             public: false,
             api: control_planes::routes(Api::new()),
         },
+        Group {
+            family: ErrorFamily::Legacy,
+            public: false,
+            api: plugin_schemas::routes(Api::new()),
+        },
+        Group {
+            family: ErrorFamily::Koko,
+            public: false,
+            api: plugin_schemas::schema_routes(Api::new()),
+        },
     ]
 }
 
@@ -89,17 +120,9 @@ pub fn router(state: AppState) -> Router {
                 auth::require_token,
             ));
         }
-        let rendering = ErrorRendering {
-            family: group.family,
-            max_body_size,
-        };
         router =
-            router.merge(routes.layer(middleware::from_fn_with_state(rendering, render_errors)));
+            router.merge(routes.layer(middleware::from_fn_with_state(group.family, render_errors)));
     }
-    let default_rendering = ErrorRendering {
-        family: ErrorFamily::Problem,
-        max_body_size,
-    };
     router
         .fallback(|| async { ApiError::NotFound("Not found".into()) })
         // Bodies are refused before any handler parses them: by Content-Length at once,
@@ -107,7 +130,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(max_body_size))
         .layer(RequestBodyLimitLayer::new(max_body_size))
         .layer(middleware::from_fn_with_state(
-            default_rendering,
+            ErrorFamily::Problem,
             render_errors,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), tag_request))
@@ -119,6 +142,9 @@ async fn tag_request(State(state): State<AppState>, mut request: Request, next: 
     state.stats.total_requests.fetch_add(1, Ordering::Relaxed);
     let id = uuid::Uuid::new_v4().simple().to_string();
     request.extensions_mut().insert(RequestId(id.clone()));
+    request
+        .extensions_mut()
+        .insert(BodyLimit(state.settings.max_body_size));
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let started = Instant::now();

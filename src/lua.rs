@@ -3,5 +3,6 @@
 
 pub mod load;
 pub mod pattern;
+pub mod runner;
 pub mod sandbox;
 pub mod strlib;

@@ -12,6 +12,8 @@ use crate::config::ServeArgs;
 use crate::domain::control_plane::Endpoints;
 use crate::domain::now_millis;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};
+use crate::lua::runner::LuaRunner;
+use crate::lua::sandbox::Limits;
 use crate::server::{self, ServerLimits};
 use crate::store::{Store, StoreError};
 
@@ -69,11 +71,20 @@ async fn start_until(
         Settings {
             max_body_size: args.max_body_size,
             max_page_size: args.max_page_size,
+            max_lua_schema_size: args.max_lua_schema_size,
             endpoints: Endpoints {
                 control_plane: args.cluster_public_url.clone(),
                 telemetry: args.cluster_public_url.clone(),
             },
         },
+        LuaRunner::new(
+            Limits {
+                deadline: args.lua_timeout,
+                memory_bytes: args.lua_memory_limit,
+                pattern_steps: args.lua_pattern_steps,
+            },
+            args.lua_concurrency as usize,
+        ),
     );
     let router = crate::http::router(state.clone());
     let limits = ServerLimits {

@@ -66,6 +66,11 @@ pub fn serve_args(database_url: &str, dir: &TempDir, bootstrap: &TokenSecret) ->
         max_body_size: 1024 * 1024,
         max_page_size: 1000,
         header_read_timeout: Duration::from_secs(10),
+        max_lua_schema_size: 256 * 1024,
+        lua_timeout: Duration::from_millis(500),
+        lua_memory_limit: 64 << 20,
+        lua_pattern_steps: 1_000_000,
+        lua_concurrency: 4,
         shutdown_grace: Duration::from_secs(5),
     }
 }

@@ -9,5 +9,6 @@ mod lifecycle;
 mod limits;
 mod migrations;
 mod openapi;
+mod plugin_schemas;
 mod status;
 mod tokens_cli;

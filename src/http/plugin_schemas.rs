@@ -1,0 +1,291 @@
+//! Custom plugin schemas (`plugin-schemas`), the plugins a control plane offers
+//! (`available-plugins`) and their JSON schemas (`schemas/plugins/{name}`), on every
+//! URL family (api-contract.md §1–3).
+
+use axum::Json;
+use axum::extract::Path;
+use axum::http::{Method, StatusCode};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::Api;
+use super::extract::{ControlPlaneId, JsonBody, QueryMap};
+use crate::app::{AppState, DEFAULT_PAGE_SIZE};
+use crate::domain::bundled_plugins::BUNDLED_PLUGINS;
+use crate::domain::now_millis;
+use crate::domain::paging::PageRequest;
+use crate::domain::plugin_schema::{StoredPluginSchema, check_custom_name};
+use crate::error::{ApiError, ErrorFamily};
+use crate::lua::load::{LoadedSchema, load_plugin_schema};
+use crate::lua::runner::RunnerError;
+use crate::store::StoreError;
+
+/// Where the plugin-schemas collection lives in each URL family; the guide uses the last.
+const SCHEMA_COLLECTIONS: &[&str] = &[
+    "/v2/control-planes/{controlPlaneId}/core-entities/plugin-schemas",
+    "/v2/runtime-groups/{controlPlaneId}/core-entities/plugin-schemas",
+    "/konnect-api/api/runtime_groups/{controlPlaneId}/v1/plugin-schemas",
+    "/konnect-api/api/runtime_groups/{controlPlaneId}/v2/plugin-schemas",
+];
+
+const AVAILABLE_PLUGINS: &[&str] = &[
+    "/v2/control-planes/{controlPlaneId}/core-entities/v1/available-plugins",
+    "/v2/runtime-groups/{controlPlaneId}/core-entities/v1/available-plugins",
+    "/konnect-api/api/runtime_groups/{controlPlaneId}/v1/available-plugins",
+];
+
+const PLUGIN_JSON_SCHEMAS: &[&str] = &[
+    "/v2/control-planes/{controlPlaneId}/core-entities/schemas/plugins/{name}",
+    "/v2/runtime-groups/{controlPlaneId}/core-entities/schemas/plugins/{name}",
+    "/konnect-api/api/runtime_groups/{controlPlaneId}/schemas/plugins/{name}",
+];
+
+/// Plugin-schema and available-plugins routes: `{"message", "request_id"}` errors,
+/// except list parameter errors, which are problems (api-contract.md, decision 3).
+pub fn routes(mut api: Api) -> Api {
+    for base in SCHEMA_COLLECTIONS {
+        let item = format!("{base}/{{name}}");
+        api = api
+            .at_in_family(Method::GET, base, ErrorFamily::Problem, list_plugin_schemas)
+            .at(Method::POST, base, create_plugin_schema)
+            .at(Method::GET, &item, get_plugin_schema)
+            .at(Method::PUT, &item, put_plugin_schema)
+            .at(Method::DELETE, &item, delete_plugin_schema);
+    }
+    for path in AVAILABLE_PLUGINS {
+        api = api.at(Method::GET, path, list_available_plugins);
+    }
+    api
+}
+
+/// `schemas/plugins/{name}`: a core-entities route, so Koko-shaped errors.
+pub fn schema_routes(mut api: Api) -> Api {
+    for path in PLUGIN_JSON_SCHEMAS {
+        api = api.at(Method::GET, path, get_plugin_json_schema);
+    }
+    api
+}
+
+/// `list-plugin-schemas`: `{"items": [...], "page": {"total_count": N}}`.
+async fn list_plugin_schemas(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    QueryMap(query): QueryMap,
+) -> Result<Json<Value>, ApiError> {
+    let page = PageRequest::parse(
+        query.get("page[size]").map(String::as_str),
+        query.get("page[number]").map(String::as_str),
+        DEFAULT_PAGE_SIZE,
+        state.settings.max_page_size,
+    )
+    .map_err(|fields| ApiError::invalid("Invalid query parameters", fields))?;
+    ensure_control_plane(&state, cp).await?;
+    let (items, total) = state.store.list_plugin_schemas(cp, page).await?;
+    Ok(Json(json!({
+        "items": items.iter().map(item_json).collect::<Vec<_>>(),
+        "page": {"total_count": total},
+    })))
+}
+
+/// `create-plugin-schemas`: the name comes from the schema itself; 409 when taken.
+async fn create_plugin_schema(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ensure_control_plane(&state, cp).await?;
+    let (source, loaded) = load_upload(&state, &body, None).await?;
+    let now = now_millis();
+    let stored = stored(source, loaded, now);
+    state
+        .store
+        .insert_plugin_schema(cp, &stored)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => ApiError::Conflict(format!(
+                "a plugin schema named '{}' already exists in this control plane",
+                stored.name
+            )),
+            other => other.into(),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"item": item_json(&stored)})),
+    ))
+}
+
+/// `get-plugin-schema`.
+async fn get_plugin_schema(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    Path((_, name)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let schema = find(&state, cp, &name).await?;
+    Ok(Json(json!({"item": item_json(&schema)})))
+}
+
+/// `update-plugin-schemas` (PUT): creates or replaces; the schema must carry the path's name.
+async fn put_plugin_schema(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    Path((_, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    ensure_control_plane(&state, cp).await?;
+    let (source, loaded) = load_upload(&state, &body, Some(&name)).await?;
+    let stored = state
+        .store
+        .put_plugin_schema(cp, &stored(source, loaded, now_millis()))
+        .await?;
+    Ok(Json(json!({"item": item_json(&stored)})))
+}
+
+/// `delete-plugin-schemas`: 204, or 404 when there is no such schema.
+async fn delete_plugin_schema(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    Path((_, name)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    ensure_control_plane(&state, cp).await?;
+    if state.store.delete_plugin_schema(cp, &name).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(schema_not_found(&name))
+    }
+}
+
+/// Konnect's `{"names": [...]}` (Koko `GetAvailablePluginsResponse`), plus the custom
+/// plugins' schemas, which the Ping guide promises this call shows.
+async fn list_available_plugins(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+) -> Result<Json<Value>, ApiError> {
+    ensure_control_plane(&state, cp).await?;
+    let (custom, _) = state
+        .store
+        .list_plugin_schemas(
+            cp,
+            PageRequest {
+                size: u32::MAX,
+                number: 1,
+            },
+        )
+        .await?;
+    let mut names: Vec<&str> = BUNDLED_PLUGINS.to_vec();
+    names.extend(custom.iter().map(|s| s.name.as_str()));
+    names.sort_unstable();
+    names.dedup();
+    let schemas: Map<String, Value> = custom
+        .iter()
+        .map(|s| (s.name.clone(), s.merged_json.clone()))
+        .collect();
+    Ok(Json(json!({"names": names, "schemas": schemas})))
+}
+
+/// Kong's `GET /schemas/plugins/{name}` for a custom plugin: base fields merged in.
+async fn get_plugin_json_schema(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    Path((_, name)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let schema = find(&state, cp, &name).await?;
+    Ok(Json(schema.merged_json))
+}
+
+async fn ensure_control_plane(state: &AppState, cp: Uuid) -> Result<(), ApiError> {
+    match state.store.control_plane(cp).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound("control plane not found".into())),
+    }
+}
+
+async fn find(state: &AppState, cp: Uuid, name: &str) -> Result<StoredPluginSchema, ApiError> {
+    ensure_control_plane(state, cp).await?;
+    state
+        .store
+        .plugin_schema(cp, name)
+        .await?
+        .ok_or_else(|| schema_not_found(name))
+}
+
+fn schema_not_found(name: &str) -> ApiError {
+    ApiError::NotFound(format!("plugin schema '{name}' not found"))
+}
+
+/// Reads `{"lua_schema": "..."}`, evaluates it in the sandbox and checks its name.
+async fn load_upload(
+    state: &AppState,
+    body: &Value,
+    path_name: Option<&str>,
+) -> Result<(String, LoadedSchema), ApiError> {
+    let object = body
+        .as_object()
+        .ok_or_else(|| ApiError::BadRequest("request body must be a JSON object".into()))?;
+    if let Some(key) = object
+        .keys()
+        .find(|k| !["lua_schema", "name"].contains(&k.as_str()))
+    {
+        return Err(ApiError::BadRequest(format!("unknown field '{key}'")));
+    }
+    let source = match object.get("lua_schema") {
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(ApiError::BadRequest("lua_schema must be a string".into())),
+        // KPSV's wording (mikefero/konnect-plugin-schema-validation handler.lua).
+        None => return Err(ApiError::BadRequest("missing schema field".into())),
+    };
+    let limit = state.settings.max_lua_schema_size;
+    if source.len() > limit {
+        return Err(ApiError::BadRequest(format!(
+            "lua_schema is larger than the limit of {limit} bytes"
+        )));
+    }
+    let lua_source = source.clone();
+    let loaded = state
+        .lua
+        .run(move |limits| load_plugin_schema(&lua_source, limits))
+        .await
+        .map_err(|e| match e {
+            RunnerError::Busy => ApiError::Unavailable(e.to_string()),
+            RunnerError::Crashed => ApiError::Internal(e.into()),
+        })?
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    check_custom_name(&loaded.name).map_err(ApiError::BadRequest)?;
+    let body_name = object.get("name").and_then(Value::as_str);
+    if body_name.is_some_and(|n| n != loaded.name) {
+        // Koko's wording (internal/resource/plugin_schema.go).
+        return Err(ApiError::BadRequest(
+            "invalid plugin schema: name is derived from the plugin schema and must match if set"
+                .into(),
+        ));
+    }
+    if let Some(path_name) = path_name
+        && path_name != loaded.name
+    {
+        return Err(ApiError::BadRequest(format!(
+            "the schema is named '{}', but the path names '{path_name}'",
+            loaded.name
+        )));
+    }
+    Ok((source, loaded))
+}
+
+fn stored(source: String, loaded: LoadedSchema, now: i64) -> StoredPluginSchema {
+    StoredPluginSchema {
+        name: loaded.name,
+        lua_schema: source,
+        json: loaded.json,
+        merged_json: loaded.merged_json,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// `{name, lua_schema, created_at, updated_at}` with integer seconds.
+fn item_json(schema: &StoredPluginSchema) -> Value {
+    json!({
+        "name": schema.name,
+        "lua_schema": schema.lua_schema,
+        "created_at": schema.created_at / 1000,
+        "updated_at": schema.updated_at / 1000,
+    })
+}
