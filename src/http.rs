@@ -19,7 +19,7 @@ use axum::handler::Handler;
 use axum::http::{HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{MethodFilter, on};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::app::AppState;
@@ -39,36 +39,35 @@ impl Api {
         }
     }
 
-    fn at<H, T>(mut self, method: Method, path: &str, handler: H) -> Self
+    fn at<H, T>(self, method: Method, path: &str, handler: H) -> Self
     where
         H: Handler<T, AppState>,
         T: 'static,
     {
-        let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
-        self.router = self.router.route(path, on(filter, handler));
+        let route = on(method_filter(&method), handler);
+        self.add(method, path, route)
+    }
+
+    fn add(mut self, method: Method, path: &str, route: MethodRouter<AppState>) -> Self {
+        self.router = self.router.route(path, route);
         self.routes.push((method, path.to_string()));
         self
     }
 
     /// Like [`Api::at`], for a route whose errors take another family than its group's.
-    fn at_in_family<H, T>(
-        mut self,
-        method: Method,
-        path: &str,
-        family: ErrorFamily,
-        handler: H,
-    ) -> Self
+    fn at_in_family<H, T>(self, method: Method, path: &str, family: ErrorFamily, handler: H) -> Self
     where
         H: Handler<T, AppState>,
         T: 'static,
     {
-        let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
-        let route =
-            on(filter, handler).layer(middleware::from_fn_with_state(family, render_errors));
-        self.router = self.router.route(path, route);
-        self.routes.push((method, path.to_string()));
-        self
+        let route = on(method_filter(&method), handler)
+            .layer(middleware::from_fn_with_state(family, render_errors));
+        self.add(method, path, route)
     }
+}
+
+fn method_filter(method: &Method) -> MethodFilter {
+    MethodFilter::try_from(method.clone()).expect("a standard method")
 }
 
 /// Routes that share an error family and an authentication rule.

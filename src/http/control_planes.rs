@@ -10,13 +10,12 @@ use uuid::Uuid;
 
 use super::Api;
 use super::extract::{Caller, ControlPlaneId, JsonBody, QueryMap};
-use crate::app::{AppState, DEFAULT_PAGE_SIZE};
+use crate::app::AppState;
 use crate::domain::control_plane::{
     ControlPlane, ControlPlaneFilter, ControlPlanePatch, Endpoints, NewControlPlane,
 };
 use crate::domain::field_error::FieldError;
 use crate::domain::now_millis;
-use crate::domain::paging::PageRequest;
 use crate::error::ApiError;
 use crate::store::StoreError;
 
@@ -47,15 +46,10 @@ pub fn routes(api: Api) -> Api {
 async fn list_control_planes(
     state: AppState,
     Caller(caller): Caller,
-    QueryMap(query): QueryMap,
+    query: QueryMap,
 ) -> Result<Json<Value>, ApiError> {
-    let page = PageRequest::parse(
-        query.get("page[size]").map(String::as_str),
-        query.get("page[number]").map(String::as_str),
-        DEFAULT_PAGE_SIZE,
-        state.settings.max_page_size,
-    );
-    let filter = parse_filter(&query);
+    let page = query.page(state.settings.max_page_size);
+    let filter = parse_filter(&query.0);
     let (page, mut filter) = match (page, filter) {
         (Ok(p), Ok(f)) => (p, f),
         (p, f) => {

@@ -11,7 +11,9 @@ use axum::http::{StatusCode, header};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::app::DEFAULT_PAGE_SIZE;
 use crate::domain::field_error::FieldError;
+use crate::domain::paging::PageRequest;
 use crate::domain::token::Principal;
 use crate::error::ApiError;
 
@@ -83,6 +85,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ControlPlaneId {
 
 /// The query string as a map; repeated keys keep their last value.
 pub struct QueryMap(pub HashMap<String, String>);
+
+impl QueryMap {
+    /// `page[size]` and `page[number]`, checked against the configured maximum.
+    pub fn page(&self, max_size: u32) -> Result<PageRequest, Vec<FieldError>> {
+        PageRequest::parse(
+            self.0.get("page[size]").map(String::as_str),
+            self.0.get("page[number]").map(String::as_str),
+            DEFAULT_PAGE_SIZE,
+            max_size,
+        )
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
     type Rejection = ApiError;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::Api;
 use super::extract::{ControlPlaneId, JsonBody, QueryMap};
-use crate::app::{AppState, DEFAULT_PAGE_SIZE};
+use crate::app::AppState;
 use crate::domain::bundled_plugins::BUNDLED_PLUGINS;
 use crate::domain::now_millis;
 use crate::domain::paging::PageRequest;
@@ -70,15 +70,11 @@ pub fn schema_routes(mut api: Api) -> Api {
 async fn list_plugin_schemas(
     state: AppState,
     ControlPlaneId(cp): ControlPlaneId,
-    QueryMap(query): QueryMap,
+    query: QueryMap,
 ) -> Result<Json<Value>, ApiError> {
-    let page = PageRequest::parse(
-        query.get("page[size]").map(String::as_str),
-        query.get("page[number]").map(String::as_str),
-        DEFAULT_PAGE_SIZE,
-        state.settings.max_page_size,
-    )
-    .map_err(|fields| ApiError::invalid("Invalid query parameters", fields))?;
+    let page = query
+        .page(state.settings.max_page_size)
+        .map_err(|fields| ApiError::invalid("Invalid query parameters", fields))?;
     ensure_control_plane(&state, cp).await?;
     let (items, total) = state.store.list_plugin_schemas(cp, page).await?;
     Ok(Json(json!({

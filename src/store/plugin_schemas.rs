@@ -10,6 +10,23 @@ use crate::domain::plugin_schema::StoredPluginSchema;
 
 const COLUMNS: &str = "name, lua_schema, json_schema, merged_schema, created_at, updated_at";
 const NAME_TAKEN: &str = "a plugin schema with this name";
+const INSERT: &str = "INSERT INTO plugin_schemas (control_plane_id, name, lua_schema, json_schema, merged_schema, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// `sql` with one schema row bound to `$1`..`$7` in [`INSERT`]'s order.
+fn bind_row(
+    sql: String,
+    control_plane: Uuid,
+    schema: &StoredPluginSchema,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(control_plane.to_string())
+        .bind(schema.name.clone())
+        .bind(schema.lua_schema.clone())
+        .bind(schema.json.to_string())
+        .bind(schema.merged_json.to_string())
+        .bind(schema.created_at)
+        .bind(schema.updated_at)
+}
 
 fn from_row(row: &AnyRow) -> StoreResult<StoredPluginSchema> {
     Ok(StoredPluginSchema {
@@ -29,19 +46,10 @@ impl Store {
         control_plane: Uuid,
         schema: &StoredPluginSchema,
     ) -> StoreResult<()> {
-        sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO plugin_schemas (control_plane_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        )))
-        .bind(control_plane.to_string())
-        .bind(&schema.name)
-        .bind(&schema.lua_schema)
-        .bind(schema.json.to_string())
-        .bind(schema.merged_json.to_string())
-        .bind(schema.created_at)
-        .bind(schema.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx(e, NAME_TAKEN))?;
+        bind_row(INSERT.to_string(), control_plane, schema)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, NAME_TAKEN))?;
         Ok(())
     }
 
@@ -52,21 +60,14 @@ impl Store {
         control_plane: Uuid,
         schema: &StoredPluginSchema,
     ) -> StoreResult<StoredPluginSchema> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO plugin_schemas (control_plane_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (control_plane_id, name) DO UPDATE SET lua_schema = excluded.lua_schema, \
+        let upsert = format!(
+            "{INSERT} ON CONFLICT (control_plane_id, name) DO UPDATE SET lua_schema = excluded.lua_schema, \
              json_schema = excluded.json_schema, merged_schema = excluded.merged_schema, \
              updated_at = excluded.updated_at RETURNING {COLUMNS}"
-        )))
-        .bind(control_plane.to_string())
-        .bind(&schema.name)
-        .bind(&schema.lua_schema)
-        .bind(schema.json.to_string())
-        .bind(schema.merged_json.to_string())
-        .bind(schema.created_at)
-        .bind(schema.updated_at)
-        .fetch_one(&self.pool)
-        .await?;
+        );
+        let row = bind_row(upsert, control_plane, schema)
+            .fetch_one(&self.pool)
+            .await?;
         from_row(&row)
     }
 
