@@ -167,3 +167,58 @@ async fn a_malformed_bootstrap_token_stops_the_start() {
         );
     }
 }
+
+/// Uploaded Lua and what it returns or raises never reach the server's log, even at
+/// debug level.
+#[tokio::test]
+async fn uploaded_lua_never_reaches_the_log() {
+    let (url, dir) = fresh_database(Backend::Sqlite).await;
+    let token = TokenSecret::generate(TokenKind::PersonalAccess);
+    let mut command = konnektd(&url, dir.path());
+    command
+        .env("KONNEKTD_BOOTSTRAP_TOKEN", token.expose())
+        .env("RUST_LOG", "debug");
+    let server = ServerProcess::start(command)
+        .await
+        .expect("konnektd starts");
+    let client = reqwest::Client::new();
+    let cp: Value = client
+        .post(server.url("/v2/control-planes"))
+        .bearer_auth(token.expose())
+        .json(&json!({"name": "logs"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let base = format!(
+        "/v2/control-planes/{}/core-entities/plugin-schemas",
+        cp["id"].as_str().unwrap()
+    );
+    let marker = "SECRET-MARKER-7f3a";
+    let uploads = [
+        format!(
+            "return {{ name = 'marked', fields = {{ {{ config = {{ type = 'record', fields = {{ {{ s = {{ type = 'string', default = '{marker}' }} }} }} }} }} }} }}"
+        ),
+        format!("error('{marker}')"),
+        format!("return {{ name = '{marker}' }}"),
+    ];
+    for upload in uploads {
+        let response = client
+            .post(server.url(&base))
+            .bearer_auth(token.expose())
+            .json(&json!({ "lua_schema": upload }))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().as_u16() < 500);
+    }
+    server.signal(15);
+    let (_, log) = server.wait().await;
+    assert!(
+        log.iter().any(|l| l.contains("plugin-schemas")),
+        "requests are logged: {log:#?}"
+    );
+    assert!(!log.iter().any(|l| l.contains(marker)), "{log:#?}");
+}
