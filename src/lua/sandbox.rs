@@ -473,6 +473,67 @@ mod tests {
     }
 
     #[test]
+    fn every_typedef_renders_as_a_field_definition() {
+        let names = [
+            "http_method",
+            "protocol",
+            "protocols",
+            "protocols_http",
+            "host",
+            "host_with_optional_port",
+            "wildcard_host",
+            "sni",
+            "ip",
+            "ip_or_cidr",
+            "cidr_v4",
+            "port",
+            "path",
+            "url",
+            "timeout",
+            "uuid",
+            "auto_timestamp_s",
+            "auto_timestamp_ms",
+            "no_route",
+            "no_service",
+            "no_consumer",
+            "name",
+            "utf8_name",
+            "header_name",
+            "tag",
+            "tags",
+            "semantic_version",
+            "lua_code",
+            "queue",
+            "certificate",
+            "key",
+            "cookie_name",
+            "methods",
+            "hosts",
+            "router_path",
+            "router_paths",
+            "headers",
+            "sources",
+            "destinations",
+            "ttl",
+            "redis_host",
+            "redis_server_name",
+        ];
+        let fields: Vec<String> = names.iter().map(|n| format!("{{ {n} = t.{n} }}")).collect();
+        let src = format!(
+            "local t = require 'kong.db.schema.typedefs' return {{ {} }}",
+            fields.join(", ")
+        );
+        let v = eval(&src).unwrap();
+        for (entry, name) in v.items().unwrap().iter().zip(names) {
+            let def = entry.get(name).unwrap_or_else(|| panic!("{name}"));
+            assert!(
+                def.get("type").and_then(SchemaValue::as_str).is_some(),
+                "{name}: {def:?}"
+            );
+        }
+    }
+
+    #[test]
     fn endless_loops_stop_at_the_deadline_even_behind_pcall() {
         let limits = Limits {
             deadline: Duration::from_millis(100),

@@ -182,6 +182,41 @@ typedefs.queue = define {
   },
 }
 
+-- PEM checks are shallow: the CP has no TLS library in the sandbox, and data planes
+-- parse the PEM themselves.
+local function pem_of(kind, label)
+  return function(v)
+    if string.find(v, "-----BEGIN [%u ]*" .. label .. "-----") then return true end
+    return nil, "invalid " .. kind .. ": not a PEM " .. kind
+  end
+end
+
+local function validate_cookie_name(v)
+  if string.match(v, "^[%w!#%$%%&'%*%+%-%.%^_`|~]+$") then return true end
+  return nil, "contains one or more invalid characters. ASCII alphanumerics and !#$%&'*+-.^_`|~ are allowed"
+end
+
+typedefs.certificate = define { type = "string", custom_validator = pem_of("certificate", "CERTIFICATE") }
+typedefs.key = define { type = "string", custom_validator = pem_of("key", "KEY") }
+typedefs.cookie_name = define { type = "string", custom_validator = validate_cookie_name }
+typedefs.methods = define { type = "set", elements = typedefs.http_method }
+typedefs.hosts = define { type = "array", elements = typedefs.wildcard_host }
+typedefs.router_path = define { type = "string", starts_with = "/", custom_validator = validate_path }
+typedefs.router_paths = define { type = "array", elements = typedefs.router_path }
+typedefs.headers = define {
+  type = "map", keys = typedefs.header_name, values = { type = "array", elements = { type = "string" } },
+}
+local endpoint = {
+  type = "record",
+  fields = { { ip = typedefs.ip_or_cidr }, { port = typedefs.port } },
+  entity_checks = { { at_least_one_of = { "ip", "port" } } },
+}
+typedefs.sources = define { type = "set", elements = endpoint }
+typedefs.destinations = define { type = "set", elements = endpoint }
+typedefs.ttl = define { type = "number", between = { 0, 100000000 } }
+typedefs.redis_host = typedefs.host
+typedefs.redis_server_name = typedefs.sni
+
 -- Kong raises on an unknown typedef; reading one here is the same mistake.
 return setmetatable(typedefs, {
   __index = function(_, name)
