@@ -222,3 +222,109 @@ async fn uploaded_lua_never_reaches_the_log() {
     );
     assert!(!log.iter().any(|l| l.contains(marker)), "{log:#?}");
 }
+
+/// Kilobytes of a `/proc/<pid>/status` line such as `VmHWM` (peak) or `VmRSS`.
+fn proc_status_kb(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("procfs");
+    status
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(key)?
+                .trim_start_matches(':')
+                .trim()
+                .strip_suffix(" kB")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
+}
+
+/// Memory bombs, several at once, leave the server's peak memory within the Lua
+/// memory limit times the Lua concurrency (plus slack for the rest of the process).
+#[tokio::test]
+async fn memory_bombs_keep_the_server_within_its_lua_memory_budget() {
+    let (url, dir) = fresh_database(Backend::Sqlite).await;
+    let token = TokenSecret::generate(TokenKind::PersonalAccess);
+    let limit_mib = 32u64;
+    let concurrency = 2u64;
+    let mut command = konnektd(&url, dir.path());
+    command
+        .env("KONNEKTD_BOOTSTRAP_TOKEN", token.expose())
+        .env("KONNEKTD_LUA_MEMORY_LIMIT", (limit_mib << 20).to_string())
+        .env("KONNEKTD_LUA_CONCURRENCY", concurrency.to_string());
+    let server = ServerProcess::start(command)
+        .await
+        .expect("konnektd starts");
+    let pid = server.child.id().unwrap();
+    let client = reqwest::Client::new();
+    let cp: Value = client
+        .post(server.url("/v2/control-planes"))
+        .bearer_auth(token.expose())
+        .json(&json!({"name": "bombs"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let base = format!(
+        "/v2/control-planes/{}/core-entities/plugin-schemas",
+        cp["id"].as_str().unwrap()
+    );
+    let before_kb = proc_status_kb(pid, "VmRSS");
+    let bombs = [
+        "local s = 'x' while true do s = s .. s end",
+        "local t = {} local i = 0 while true do i = i + 1 t[i] = string.rep('y', 1024) .. i end",
+        "return { s = string.rep('z', 2^30) }",
+        "local s = string.rep('a', 2^20) return { s = s:gsub('.', ('b'):rep(1000)) }",
+    ];
+    let mut uploads = Vec::new();
+    for round in 0..3 {
+        for bomb in bombs {
+            let client = client.clone();
+            let url = server.url(&base);
+            let token = token.expose().to_string();
+            let body = json!({ "lua_schema": format!("-- {round}\n{bomb}") });
+            uploads.push(tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }));
+        }
+    }
+    // More bombs than Lua workers: the queue overflows into 503s, which is the point.
+    let mut refused = 0;
+    for upload in uploads {
+        match upload.await.unwrap() {
+            400 => refused += 1,
+            503 => {}
+            other => panic!("a bomb got {other}"),
+        }
+    }
+    assert!(
+        refused >= 4,
+        "at least some bombs ran to their limit ({refused})"
+    );
+    let peak_kb = proc_status_kb(pid, "VmHWM");
+    let budget_kb = (concurrency * limit_mib + 48) << 10;
+    eprintln!("RSS before {before_kb} kB, peak {peak_kb} kB, budget +{budget_kb} kB");
+    assert!(
+        peak_kb.saturating_sub(before_kb) < budget_kb,
+        "peak {peak_kb} kB vs {before_kb} kB before: more than {budget_kb} kB"
+    );
+    let status = client
+        .get(server.url("/status"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    server.signal(15);
+    server.wait().await;
+}
