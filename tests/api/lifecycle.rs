@@ -307,9 +307,10 @@ async fn memory_bombs_keep_the_server_within_its_lua_memory_budget() {
             other => panic!("a bomb got {other}"),
         }
     }
+    // The first `concurrency` bombs get a worker at once, however loaded the machine is.
     assert!(
-        refused >= 4,
-        "at least some bombs ran to their limit ({refused})"
+        refused >= concurrency,
+        "at least the first bombs ran to their limit ({refused})"
     );
     let peak_kb = proc_status_kb(pid, "VmHWM");
     let budget_kb = (concurrency * limit_mib + 48) << 10;
