@@ -182,20 +182,7 @@ async fn uploaded_lua_never_reaches_the_log() {
         .await
         .expect("konnektd starts");
     let client = reqwest::Client::new();
-    let cp: Value = client
-        .post(server.url("/v2/control-planes"))
-        .bearer_auth(token.expose())
-        .json(&json!({"name": "logs"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let base = format!(
-        "/v2/control-planes/{}/core-entities/plugin-schemas",
-        cp["id"].as_str().unwrap()
-    );
+    let base = plugin_schemas_of_new_control_plane(&client, &server, token.expose(), "logs").await;
     let marker = "SECRET-MARKER-7f3a";
     let uploads = [
         format!(
@@ -221,6 +208,29 @@ async fn uploaded_lua_never_reaches_the_log() {
         "requests are logged: {log:#?}"
     );
     assert!(!log.iter().any(|l| l.contains(marker)), "{log:#?}");
+}
+
+/// Creates a control plane on `server` and returns its plugin-schemas collection path.
+async fn plugin_schemas_of_new_control_plane(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    token: &str,
+    name: &str,
+) -> String {
+    let cp: Value = client
+        .post(server.url("/v2/control-planes"))
+        .bearer_auth(token)
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    format!(
+        "/v2/control-planes/{}/core-entities/plugin-schemas",
+        cp["id"].as_str().unwrap()
+    )
 }
 
 /// Kilobytes of a `/proc/<pid>/status` line such as `VmHWM` (peak) or `VmRSS`.
@@ -257,20 +267,7 @@ async fn memory_bombs_keep_the_server_within_its_lua_memory_budget() {
         .expect("konnektd starts");
     let pid = server.child.id().unwrap();
     let client = reqwest::Client::new();
-    let cp: Value = client
-        .post(server.url("/v2/control-planes"))
-        .bearer_auth(token.expose())
-        .json(&json!({"name": "bombs"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let base = format!(
-        "/v2/control-planes/{}/core-entities/plugin-schemas",
-        cp["id"].as_str().unwrap()
-    );
+    let base = plugin_schemas_of_new_control_plane(&client, &server, token.expose(), "bombs").await;
     let before_kb = proc_status_kb(pid, "VmRSS");
     let bombs = [
         "local s = 'x' while true do s = s .. s end",
