@@ -189,9 +189,10 @@ async fn get_plugin_json_schema(
 }
 
 async fn ensure_control_plane(state: &AppState, cp: Uuid) -> Result<(), ApiError> {
-    match state.store.control_plane(cp).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::NotFound("control plane not found".into())),
+    if state.store.control_plane_exists(cp).await? {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("control plane not found".into()))
     }
 }
 

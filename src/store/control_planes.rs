@@ -153,6 +153,15 @@ impl Store {
         Ok(Some(cp))
     }
 
+    /// Whether the control plane exists: one indexed lookup, no labels.
+    pub async fn control_plane_exists(&self, id: Uuid) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM control_planes WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// One page of the control planes matching `filter`, and how many match in all.
     pub async fn list_control_planes(
         &self,
