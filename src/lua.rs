@@ -1,6 +1,7 @@
 //! The sandboxed Lua VM that evaluates uploaded `schema.lua` files and runs their
 //! validator functions. Uploaded Lua is hostile: see `sandbox` for the layers.
 
+pub mod compiled;
 pub mod load;
 pub mod pattern;
 pub mod runner;

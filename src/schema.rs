@@ -2,6 +2,9 @@
 //! Kong's metaschema checks on it, and its JSON rendering. Nothing here runs Lua or
 //! knows about HTTP or storage; the `lua` module produces the tree.
 
+pub mod definition;
+pub mod errors;
 pub mod metaschema;
 pub mod render;
+pub mod validate;
 pub mod value;

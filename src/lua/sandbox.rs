@@ -172,6 +172,16 @@ impl Sandbox {
 
     /// Runs a schema chunk with no arguments, as Konnect does, and copies its result out.
     pub fn eval_schema(&self, source: &str) -> Result<SchemaValue, LuaError> {
+        self.eval_schema_keeping_functions(source)
+            .map(|(value, _)| value)
+    }
+
+    /// Like [`Sandbox::eval_schema`], also returning the functions the schema holds:
+    /// `SchemaValue::Function(i)` is `functions[i]`, callable with [`Sandbox::call`].
+    pub fn eval_schema_keeping_functions(
+        &self,
+        source: &str,
+    ) -> Result<(SchemaValue, Vec<mlua::Function>), LuaError> {
         check_source(source)?;
         self.arm();
         let result = self
@@ -183,8 +193,46 @@ impl Sandbox {
             .set_environment(self.env.clone())
             .eval::<Value>();
         let value = result.map_err(|e| self.classify(e))?;
-        let mut budget = MAX_NODES;
-        copy_out(&value, 0, &mut budget)
+        let mut copier = Copier {
+            budget: MAX_NODES,
+            functions: Vec::new(),
+        };
+        let copied = copier.copy_out(&value, 0)?;
+        Ok((copied, copier.functions))
+    }
+
+    /// Calls one of the schema's functions (a validator, an entity check, a shorthand)
+    /// under the same deadline as an evaluation, with JSON arguments (`null` as
+    /// `ngx.null`). Returns its first two results; `None` is Lua's `nil`.
+    pub fn call(
+        &self,
+        function: &mlua::Function,
+        argument: &serde_json::Value,
+    ) -> Result<[Option<serde_json::Value>; 2], LuaError> {
+        use mlua::LuaSerdeExt;
+        let internal = |e: Error| LuaError::Lua(clean_message(&e.to_string()));
+        let options = mlua::serde::SerializeOptions::new().set_array_metatable(false);
+        let argument = self
+            .lua
+            .to_value_with(argument, options)
+            .map_err(internal)?;
+        self.arm();
+        let results: mlua::MultiValue = function.call(argument).map_err(|e| self.classify(e))?;
+        let mut out = [None, None];
+        for (slot, value) in out.iter_mut().zip(results.iter()) {
+            *slot = match value {
+                Value::Nil => None,
+                Value::Boolean(false) => Some(serde_json::Value::Bool(false)),
+                other => Some(
+                    self.lua
+                        .from_value::<serde_json::Value>(other.clone())
+                        .unwrap_or_else(|_| {
+                            serde_json::Value::String(other.to_string().unwrap_or_default())
+                        }),
+                ),
+            };
+        }
+        Ok(out)
     }
 
     fn classify(&self, e: Error) -> LuaError {
@@ -256,97 +304,108 @@ fn bad(reason: impl Into<String>) -> LuaError {
     LuaError::BadResult(reason.into())
 }
 
-/// Copies a Lua value out by raw access only: no metamethod of the result ever runs.
-fn copy_out(value: &Value, depth: usize, budget: &mut usize) -> Result<SchemaValue, LuaError> {
-    if *budget == 0 {
-        return Err(bad("the schema is too large"));
-    }
-    *budget -= 1;
-    Ok(match value {
-        Value::Nil => return Err(bad("invalid schema for plugin: cannot be empty")),
-        Value::LightUserData(p) if p.0.is_null() => SchemaValue::Null,
-        Value::Boolean(b) => SchemaValue::Bool(*b),
-        Value::Integer(n) => SchemaValue::Number(*n as f64),
-        Value::Number(n) if n.is_finite() => SchemaValue::Number(*n),
-        Value::Number(_) => return Err(bad("the schema contains a number that is not finite")),
-        Value::String(s) => SchemaValue::String(
-            s.to_str()
-                .map_err(|_| bad("the schema contains a string that is not valid UTF-8"))?
-                .to_string(),
-        ),
-        Value::Function(_) => SchemaValue::Function,
-        Value::Table(t) => {
-            if depth >= MAX_DEPTH {
-                return Err(bad(format!(
-                    "the schema nests tables deeper than {MAX_DEPTH} levels (or refers to itself)"
-                )));
-            }
-            copy_table(t, depth, budget)?
-        }
-        other => {
-            return Err(bad(format!(
-                "the schema contains a value of type {} that a schema cannot hold",
-                other.type_name()
-            )));
-        }
-    })
+/// Copies a schema's value out of the VM, keeping its functions aside.
+struct Copier {
+    budget: usize,
+    functions: Vec<mlua::Function>,
 }
 
-fn copy_table(t: &Table, depth: usize, budget: &mut usize) -> Result<SchemaValue, LuaError> {
-    let mut by_index: Vec<(i64, SchemaValue)> = Vec::new();
-    let mut by_name: Vec<(String, SchemaValue)> = Vec::new();
-    let mut failure = None;
-    let walk = t.for_each::<Value, Value>(|key, value| {
-        let copied = match copy_out(&value, depth + 1, budget) {
-            Ok(v) => v,
-            Err(e) => {
-                failure = Some(e);
-                return Err(Error::runtime("stop"));
+impl Copier {
+    /// Copies a Lua value out by raw access only: no metamethod of the result ever runs.
+    fn copy_out(&mut self, value: &Value, depth: usize) -> Result<SchemaValue, LuaError> {
+        if self.budget == 0 {
+            return Err(bad("the schema is too large"));
+        }
+        self.budget -= 1;
+        Ok(match value {
+            Value::Nil => return Err(bad("invalid schema for plugin: cannot be empty")),
+            Value::LightUserData(p) if p.0.is_null() => SchemaValue::Null,
+            Value::Boolean(b) => SchemaValue::Bool(*b),
+            Value::Integer(n) => SchemaValue::Number(*n as f64),
+            Value::Number(n) if n.is_finite() => SchemaValue::Number(*n),
+            Value::Number(_) => return Err(bad("the schema contains a number that is not finite")),
+            Value::String(s) => SchemaValue::String(
+                s.to_str()
+                    .map_err(|_| bad("the schema contains a string that is not valid UTF-8"))?
+                    .to_string(),
+            ),
+            Value::Function(f) => {
+                self.functions.push(f.clone());
+                SchemaValue::Function(self.functions.len() as u32 - 1)
             }
-        };
-        match key {
-            Value::Integer(i) => by_index.push((i, copied)),
-            Value::Number(n) if n == n.trunc() && n.abs() < 1e15 => {
-                by_index.push((n as i64, copied))
+            Value::Table(t) => {
+                if depth >= MAX_DEPTH {
+                    return Err(bad(format!(
+                        "the schema nests tables deeper than {MAX_DEPTH} levels (or refers to itself)"
+                    )));
+                }
+                self.copy_table(t, depth)?
             }
-            Value::String(s) => match s.to_str() {
-                Ok(s) => by_name.push((s.to_string(), copied)),
-                Err(_) => {
-                    failure = Some(bad("the schema contains a key that is not valid UTF-8"));
+            other => {
+                return Err(bad(format!(
+                    "the schema contains a value of type {} that a schema cannot hold",
+                    other.type_name()
+                )));
+            }
+        })
+    }
+
+    fn copy_table(&mut self, t: &Table, depth: usize) -> Result<SchemaValue, LuaError> {
+        let mut by_index: Vec<(i64, SchemaValue)> = Vec::new();
+        let mut by_name: Vec<(String, SchemaValue)> = Vec::new();
+        let mut failure = None;
+        let walk = t.for_each::<Value, Value>(|key, value| {
+            let copied = match self.copy_out(&value, depth + 1) {
+                Ok(v) => v,
+                Err(e) => {
+                    failure = Some(e);
                     return Err(Error::runtime("stop"));
                 }
-            },
-            _ => {
-                failure = Some(bad("schema tables may only have string keys or be arrays"));
-                return Err(Error::runtime("stop"));
+            };
+            match key {
+                Value::Integer(i) => by_index.push((i, copied)),
+                Value::Number(n) if n == n.trunc() && n.abs() < 1e15 => {
+                    by_index.push((n as i64, copied))
+                }
+                Value::String(s) => match s.to_str() {
+                    Ok(s) => by_name.push((s.to_string(), copied)),
+                    Err(_) => {
+                        failure = Some(bad("the schema contains a key that is not valid UTF-8"));
+                        return Err(Error::runtime("stop"));
+                    }
+                },
+                _ => {
+                    failure = Some(bad("schema tables may only have string keys or be arrays"));
+                    return Err(Error::runtime("stop"));
+                }
             }
+            Ok(())
+        });
+        if let Some(e) = failure {
+            return Err(e);
         }
-        Ok(())
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    walk.map_err(|e| LuaError::Lua(clean_message(&e.to_string())))?;
-    match (by_index.is_empty(), by_name.is_empty()) {
-        (true, true) => Ok(SchemaValue::EmptyTable),
-        (true, false) => {
-            by_name.sort_by(|a, b| a.0.cmp(&b.0));
-            Ok(SchemaValue::Object(by_name))
-        }
-        (false, true) => {
-            by_index.sort_by_key(|(i, _)| *i);
-            let contiguous = by_index
-                .iter()
-                .enumerate()
-                .all(|(n, (i, _))| *i == n as i64 + 1);
-            if !contiguous {
-                return Err(bad("schema arrays must have no holes (keys 1 to n)"));
+        walk.map_err(|e| LuaError::Lua(clean_message(&e.to_string())))?;
+        match (by_index.is_empty(), by_name.is_empty()) {
+            (true, true) => Ok(SchemaValue::EmptyTable),
+            (true, false) => {
+                by_name.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(SchemaValue::Object(by_name))
             }
-            Ok(SchemaValue::Array(
-                by_index.into_iter().map(|(_, v)| v).collect(),
-            ))
+            (false, true) => {
+                by_index.sort_by_key(|(i, _)| *i);
+                let contiguous = by_index
+                    .iter()
+                    .enumerate()
+                    .all(|(n, (i, _))| *i == n as i64 + 1);
+                if !contiguous {
+                    return Err(bad("schema arrays must have no holes (keys 1 to n)"));
+                }
+                Ok(SchemaValue::Array(
+                    by_index.into_iter().map(|(_, v)| v).collect(),
+                ))
+            }
+            (false, false) => Err(bad("a schema table mixes array items and named keys")),
         }
-        (false, false) => Err(bad("a schema table mixes array items and named keys")),
     }
 }
 

@@ -217,6 +217,16 @@ typedefs.ttl = define { type = "number", between = { 0, 100000000 } }
 typedefs.redis_host = typedefs.host
 typedefs.redis_server_name = typedefs.sni
 
+-- Kong's deprecated alias, and its "must stay null" variants of the route fields
+-- (routes_subschemas.lua uses them with an `err` override).
+typedefs.cidr = typedefs.cidr_v4
+typedefs.no_sources = typedefs.sources { eq = null }
+typedefs.no_destinations = typedefs.destinations { eq = null }
+typedefs.no_methods = typedefs.methods { eq = null }
+typedefs.no_hosts = typedefs.hosts { eq = null }
+typedefs.no_paths = typedefs.router_paths { eq = null }
+typedefs.no_headers = typedefs.headers { eq = null }
+
 -- Kong raises on an unknown typedef; reading one here is the same mistake.
 return setmetatable(typedefs, {
   __index = function(_, name)

@@ -2,8 +2,7 @@
 //! subschema rules of `Entity.new_subschema`, applied to an evaluated `schema.lua`.
 //! Error texts are Kong 3.10's (schema-language.md §3.1–3.2).
 
-use std::collections::BTreeMap;
-
+use super::errors::{Errors, put, put_nested, schema_violation};
 use super::value::SchemaValue;
 
 /// Kong's field types (`Schema.valid_types`), in the order Kong's message lists them.
@@ -120,58 +119,6 @@ pub const BASE_PLUGIN_FIELDS: &[(&str, &str)] = &[
     ("tags", "set"),
 ];
 
-/// A nested error table as Kong builds it: keys are field names or 1-based indexes.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ErrorTree {
-    Message(String),
-    Nested(BTreeMap<ErrorKey, ErrorTree>),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ErrorKey {
-    Index(usize),
-    Name(String),
-}
-
-impl std::fmt::Display for ErrorKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ErrorKey::Index(i) => write!(f, "{i}"),
-            ErrorKey::Name(n) => f.write_str(n),
-        }
-    }
-}
-
-type Errors = BTreeMap<ErrorKey, ErrorTree>;
-
-fn put(errors: &mut Errors, key: impl Into<ErrorKey>, message: impl Into<String>) {
-    errors.insert(key.into(), ErrorTree::Message(message.into()));
-}
-
-fn put_nested(errors: &mut Errors, key: impl Into<ErrorKey>, nested: Errors) {
-    if !nested.is_empty() {
-        errors.insert(key.into(), ErrorTree::Nested(nested));
-    }
-}
-
-impl From<&str> for ErrorKey {
-    fn from(s: &str) -> Self {
-        ErrorKey::Name(s.to_string())
-    }
-}
-
-impl From<String> for ErrorKey {
-    fn from(s: String) -> Self {
-        ErrorKey::Name(s)
-    }
-}
-
-impl From<usize> for ErrorKey {
-    fn from(i: usize) -> Self {
-        ErrorKey::Index(i)
-    }
-}
-
 /// Why an uploaded schema was refused: Kong's one-line message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -209,7 +156,7 @@ pub fn check_plugin_schema(schema: &SchemaValue) -> Result<PluginSchema, SchemaR
             }
             "entity_checks" => check_entity_checks(value, "entity_checks", &mut errors),
             "shorthand_fields" => check_shorthands(value, &mut errors),
-            "check" if *value != SchemaValue::Function => {
+            "check" if !matches!(value, SchemaValue::Function(_)) => {
                 put(&mut errors, "check", "expected a function")
             }
             "transformations" if value.items().is_none() => {
@@ -401,7 +348,7 @@ fn attribute_value_problem(attribute: &str, value: &SchemaValue) -> Option<Strin
             expect(value.entries().is_some(), "a record")
         }
         "custom_validator" | "translate_backwards" => expect(
-            *value == V::Function || attribute == "translate_backwards",
+            matches!(value, V::Function(_)) || attribute == "translate_backwards",
             "a function",
         ),
         _ => None,
@@ -420,7 +367,7 @@ fn value_type_problem(t: &str, value: &SchemaValue) -> Option<String> {
         ("array" | "set", v) => v.items().is_some(),
         ("map" | "record" | "json", v) => v.entries().is_some() || v.items().is_some(),
         ("foreign", v) => v.is_table(),
-        ("function", V::Function) => true,
+        ("function", V::Function(_)) => true,
         _ => false,
     };
     if ok {
@@ -483,65 +430,6 @@ fn check_shorthands(value: &SchemaValue, errors: &mut Errors) {
         }
     }
     put_nested(errors, "shorthand_fields", nested);
-}
-
-/// Kong's `errors:schema_violation` message: sorted keys, `name: msg` for strings,
-/// `name.sub: msg` one level down, deeper tables in penlight's pretty form.
-pub fn schema_violation(errors: &Errors) -> String {
-    let mut parts = Vec::new();
-    for (key, tree) in errors {
-        match tree {
-            ErrorTree::Message(m) => parts.push(format!("{key}: {m}")),
-            ErrorTree::Nested(inner) => {
-                for (sub, subtree) in inner {
-                    match subtree {
-                        ErrorTree::Message(m) => parts.push(format!("{key}.{sub}: {m}")),
-                        ErrorTree::Nested(deeper) => {
-                            parts.push(format!("{key}.{sub}: {}", pretty(deeper, 0)))
-                        }
-                    }
-                }
-            }
-        }
-    }
-    match parts.len() {
-        1 => format!("schema violation ({})", parts[0]),
-        n => format!("{n} schema violations ({})", parts.join("; ")),
-    }
-}
-
-/// penlight `pretty.write` of an error table, two-space indents.
-fn pretty(errors: &Errors, depth: usize) -> String {
-    let pad = "  ".repeat(depth + 1);
-    let close = "  ".repeat(depth);
-    let mut next_index = 1;
-    let items: Vec<String> = errors
-        .iter()
-        .map(|(key, tree)| {
-            let value = match tree {
-                ErrorTree::Message(m) => format!("{m:?}"),
-                ErrorTree::Nested(inner) => pretty(inner, depth + 1),
-            };
-            match key {
-                ErrorKey::Index(i) if *i == next_index => {
-                    next_index += 1;
-                    format!("{pad}{value}")
-                }
-                ErrorKey::Index(i) => format!("{pad}[{i}] = {value}"),
-                ErrorKey::Name(n) if is_identifier(n) => format!("{pad}{n} = {value}"),
-                ErrorKey::Name(n) => format!("{pad}[{n:?}] = {value}"),
-            }
-        })
-        .collect();
-    format!("{{\n{}\n{close}}}", items.join(",\n"))
-}
-
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

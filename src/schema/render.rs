@@ -141,7 +141,7 @@ fn field_definition(def: &SchemaValue, records_required: bool) -> Value {
     let field_type = def.get("type").and_then(SchemaValue::as_str);
     let mut out = Map::new();
     for (key, v) in entries {
-        if *v == SchemaValue::Function {
+        if matches!(v, SchemaValue::Function(_)) {
             continue;
         }
         let rendered = match key.as_str() {
@@ -177,21 +177,21 @@ fn list(v: &SchemaValue) -> Value {
 /// Any other value; tables inside keep their shape, functions vanish.
 pub fn value(v: &SchemaValue) -> Value {
     match v {
-        SchemaValue::Null | SchemaValue::Function => Value::Null,
+        SchemaValue::Null | SchemaValue::Function(_) => Value::Null,
         SchemaValue::Bool(b) => Value::Bool(*b),
         SchemaValue::Number(n) => number(*n),
         SchemaValue::String(s) => Value::String(s.clone()),
         SchemaValue::Array(items) => Value::Array(
             items
                 .iter()
-                .filter(|i| **i != SchemaValue::Function)
+                .filter(|i| !matches!(i, SchemaValue::Function(_)))
                 .map(value)
                 .collect(),
         ),
         SchemaValue::Object(entries) => Value::Object(
             entries
                 .iter()
-                .filter(|(_, v)| *v != SchemaValue::Function)
+                .filter(|(_, v)| !matches!(v, SchemaValue::Function(_)))
                 .map(|(k, v)| {
                     let rendered = if LIST_ATTRIBUTES.contains(&k.as_str()) {
                         list(v)

@@ -16,7 +16,7 @@ pub enum SchemaValue {
     Object(Vec<(String, SchemaValue)>),
     EmptyTable,
     /// A Lua function (`custom_validator`, `fn`, `func`): not renderable, re-run from source.
-    Function,
+    Function(u32),
 }
 
 impl SchemaValue {
@@ -67,7 +67,7 @@ impl SchemaValue {
             SchemaValue::Number(_) => "number",
             SchemaValue::String(_) => "string",
             SchemaValue::Array(_) | SchemaValue::Object(_) | SchemaValue::EmptyTable => "table",
-            SchemaValue::Function => "function",
+            SchemaValue::Function(_) => "function",
         }
     }
 }
@@ -105,7 +105,7 @@ impl fmt::Display for SchemaValue {
             SchemaValue::Bool(b) => write!(f, "{b}"),
             SchemaValue::Number(n) => f.write_str(&lua_number(*n)),
             SchemaValue::String(s) => f.write_str(s),
-            SchemaValue::Function => f.write_str("function"),
+            SchemaValue::Function(_) => f.write_str("function"),
             _ => f.write_str("table"),
         }
     }

@@ -1,0 +1,1152 @@
+//! Kong's validation of an entity against its schema (`kong/db/schema/init.lua`, 3.10):
+//! `process_auto_fields` (shorthands, auto values, defaults) then `validate` (fields,
+//! required fields, entity checks), with Kong's order of checks and its message texts.
+//! Lua functions of the schema are called through [`Functions`]; nothing here runs Lua.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use super::definition::{Check, EntityCheck, Field, FieldType, FnId, Schema, Validator};
+use super::errors::{ErrorKey, ErrorTree, Errors};
+use super::value::lua_number;
+use crate::lua::pattern::{Matcher, split_anchor};
+
+/// Calls a function of the schema with one argument, returning its first two results
+/// (`None` is `nil`); `Err` carries a Lua error (or time/memory limit) as text.
+pub trait Functions {
+    fn call(&mut self, id: FnId, argument: &Value) -> Result<[Option<Value>; 2], String>;
+}
+
+/// For schemas without functions.
+pub struct NoFunctions;
+
+impl Functions for NoFunctions {
+    fn call(&mut self, _: FnId, _: &Value) -> Result<[Option<Value>; 2], String> {
+        Err("this schema's functions are not loaded".into())
+    }
+}
+
+/// The DAO operation a validation serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Insert,
+    Upsert,
+    Update,
+}
+
+const REQUIRED: &str = "required field missing";
+const REQUIRED_FOR_ENTITY_CHECK: &str = "field required for entity check";
+
+/// One validation run: the functions to call and the budget for Lua patterns.
+pub struct Engine<'a> {
+    functions: &'a mut dyn Functions,
+    pattern_steps: u64,
+    now_seconds: f64,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(functions: &'a mut dyn Functions, pattern_steps: u64, now_seconds: f64) -> Self {
+        Engine {
+            functions,
+            pattern_steps,
+            now_seconds,
+        }
+    }
+
+    /// What Kong's DAO does on insert and upsert: fill auto fields and defaults, then
+    /// validate fully. Returns the entity as it would be stored.
+    pub fn check(
+        &mut self,
+        schema: &Schema,
+        input: &Value,
+        context: Context,
+    ) -> Result<Value, Errors> {
+        let processed = self.process_auto_fields(schema, input, context)?;
+        self.validate(schema, &processed, context != Context::Update)?;
+        Ok(processed)
+    }
+
+    /// Kong's `Schema:process_auto_fields` for insert, upsert and update.
+    pub fn process_auto_fields(
+        &mut self,
+        schema: &Schema,
+        data: &Value,
+        context: Context,
+    ) -> Result<Value, Errors> {
+        let mut data = match data {
+            Value::Object(map) => map.clone(),
+            Value::Array(items) if items.is_empty() => Map::new(),
+            other => return Ok(other.clone()),
+        };
+        self.apply_shorthands(schema, &mut data)?;
+        let subschema = schema.subschema_for(&data);
+        let mut errors = Errors::new();
+        for (key, field) in &schema.fields {
+            let field = subschema.and_then(|s| s.field(key)).unwrap_or(field);
+            let mut value = data.get(key).cloned();
+            if field.auto {
+                value = self.auto_value(key, field, value, context);
+            }
+            match self.adjust(field, value, context) {
+                Ok(Some(v)) => {
+                    data.insert(key.clone(), v);
+                }
+                Ok(None) => {
+                    data.remove(key);
+                }
+                Err(nested) => {
+                    errors.insert(key.as_str().into(), ErrorTree::Nested(nested));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(Value::Object(data))
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn apply_shorthands(
+        &mut self,
+        schema: &Schema,
+        data: &mut Map<String, Value>,
+    ) -> Result<(), Errors> {
+        let mut errors = Errors::new();
+        for shorthand in &schema.shorthands {
+            let Some(value) = data.get(&shorthand.name).cloned() else {
+                continue;
+            };
+            if let Err(e) = self.validate_field(&shorthand.field, &value) {
+                errors.insert(shorthand.name.as_str().into(), e);
+                continue;
+            }
+            data.remove(&shorthand.name);
+            let Some(func) = shorthand.func else {
+                continue;
+            };
+            let new_values = match self.functions.call(func, &value) {
+                Ok([Some(Value::Object(map)), _]) => map,
+                Ok(_) => continue,
+                Err(message) => {
+                    errors.insert(shorthand.name.as_str().into(), ErrorTree::Message(message));
+                    continue;
+                }
+            };
+            for (k, v) in new_values {
+                let existing = data.get(&k).filter(|e| !e.is_null()).cloned();
+                if v.is_object() || v.is_array() {
+                    let merged = match (existing, shorthand.deprecated) {
+                        // A deprecated shorthand never overrides what the new field says.
+                        (Some(current), true) => merge_tables(v, current),
+                        (Some(current), false) => merge_tables(current, v),
+                        (None, _) => v,
+                    };
+                    data.insert(k, merged);
+                } else if !shorthand.deprecated || existing.is_none() {
+                    data.insert(k, v);
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn auto_value(
+        &self,
+        key: &str,
+        field: &Field,
+        value: Option<Value>,
+        context: Context,
+    ) -> Option<Value> {
+        let creating = context != Context::Update;
+        if field.uuid {
+            if creating && value.is_none() {
+                return Some(Value::String(uuid::Uuid::new_v4().to_string()));
+            }
+            return value;
+        }
+        if field.kind == FieldType::String {
+            if creating && value.is_none() {
+                return Some(Value::String(random_string()));
+            }
+            return value;
+        }
+        let stamp = (key == "created_at" && creating && value.as_ref().is_none_or(Value::is_null))
+            || key == "updated_at";
+        if !stamp {
+            return value;
+        }
+        match field.kind {
+            FieldType::Integer => Some(Value::from(self.now_seconds.floor() as i64)),
+            FieldType::Number => {
+                serde_json::Number::from_f64((self.now_seconds * 1000.0).floor() / 1000.0)
+                    .map(Value::Number)
+            }
+            _ => value,
+        }
+    }
+
+    /// Kong's `adjust_field_for_context`: recurse into records and collections, fill
+    /// what is missing. `None` means the key stays absent.
+    fn adjust(
+        &mut self,
+        field: &Field,
+        value: Option<Value>,
+        context: Context,
+    ) -> Result<Option<Value>, Errors> {
+        if field.abstract_ {
+            return Ok(value);
+        }
+        let mut value = value;
+        if field.kind == FieldType::Record {
+            let recurse = match context {
+                Context::Update => value.as_ref().is_some_and(|v| !v.is_null()),
+                _ => {
+                    !matches!(value, Some(Value::Null)) && (value.is_some() || field.is_required())
+                }
+            };
+            if recurse {
+                let v = match value {
+                    Some(v) => Some(v),
+                    None => self.missing(field)?,
+                };
+                if let Some(v @ (Value::Object(_) | Value::Array(_))) = &v {
+                    let empty = crate::schema::definition::Schema::default();
+                    let sub = field.record.as_deref().unwrap_or(&empty);
+                    if v.is_object() || v.as_array().is_some_and(Vec::is_empty) {
+                        return self.process_auto_fields(sub, v, context).map(Some);
+                    }
+                }
+                value = v;
+            }
+        } else if let Some(v) = value.take() {
+            value = Some(self.adjust_collection(field, v, context)?);
+        }
+        if value.is_none() && context != Context::Update {
+            return self.missing(field);
+        }
+        Ok(value)
+    }
+
+    fn adjust_collection(
+        &mut self,
+        field: &Field,
+        value: Value,
+        context: Context,
+    ) -> Result<Value, Errors> {
+        let sub = match field.kind {
+            FieldType::Array | FieldType::Set => field.elements.as_deref(),
+            FieldType::Map => field.values.as_deref(),
+            _ => None,
+        };
+        Ok(match (value, sub) {
+            (Value::Array(items), Some(sub)) => {
+                let items = if field.kind == FieldType::Set {
+                    dedupe(items)
+                } else {
+                    items
+                };
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(
+                        self.adjust(sub, Some(item), context)?
+                            .unwrap_or(Value::Null),
+                    );
+                }
+                Value::Array(out)
+            }
+            (Value::Object(map), Some(sub)) if field.kind == FieldType::Map => {
+                let mut out = Map::new();
+                for (k, v) in map {
+                    let adjusted = self.adjust(sub, Some(v), context)?.unwrap_or(Value::Null);
+                    out.insert(k, adjusted);
+                }
+                Value::Object(out)
+            }
+            (other, _) => other,
+        })
+    }
+
+    /// Kong's `handle_missing_field`.
+    fn missing(&mut self, field: &Field) -> Result<Option<Value>, Errors> {
+        if let Some(default) = &field.default {
+            return Ok(Some(default.clone()));
+        }
+        if !field.is_required() {
+            return Ok(Some(Value::Null));
+        }
+        if field.abstract_ {
+            return Ok(None);
+        }
+        if field.kind == FieldType::Record {
+            let empty = Schema::default();
+            let sub = field.record.as_deref().unwrap_or(&empty);
+            return self
+                .process_auto_fields(sub, &Value::Object(Map::new()), Context::Insert)
+                .map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Kong's `Schema:validate`: every input key, every required field, then the checks.
+    pub fn validate(
+        &mut self,
+        schema: &Schema,
+        input: &Value,
+        full_check: bool,
+    ) -> Result<(), Errors> {
+        let empty = Map::new();
+        let map = match input {
+            Value::Object(map) => map,
+            Value::Array(items) if items.is_empty() => &empty,
+            _ => {
+                let mut errors = Errors::new();
+                errors.insert(
+                    "@entity".into(),
+                    entity_list(vec!["expected an input table".into()]),
+                );
+                return Err(errors);
+            }
+        };
+        let subschema = schema.subschema_for(map);
+        let mut errors = Errors::new();
+        for (key, value) in map {
+            let field = schema
+                .field(key)
+                .map(|f| subschema.and_then(|s| s.field(key)).unwrap_or(f));
+            match field {
+                None => {
+                    errors.insert(
+                        key.as_str().into(),
+                        ErrorTree::Message("unknown field".into()),
+                    );
+                }
+                Some(field) => {
+                    if let Err(e) = self.validate_field(field, value) {
+                        errors.insert(key.as_str().into(), e);
+                    }
+                }
+            }
+        }
+        for (name, field) in &schema.fields {
+            let missing = match map.get(name) {
+                Some(Value::Null) => true,
+                None => full_check,
+                _ => false,
+            };
+            if field.is_required() && missing {
+                errors.insert(name.as_str().into(), ErrorTree::Message(REQUIRED.into()));
+            }
+        }
+        for check in &schema.checks {
+            self.run_entity_check(schema, check, input, full_check, &mut errors);
+        }
+        if let Some(subschema) = subschema {
+            for check in &subschema.checks {
+                self.run_entity_check(subschema, check, input, full_check, &mut errors);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Kong's `Schema:validate_field`.
+    pub fn validate_field(&mut self, field: &Field, value: &Value) -> Result<(), ErrorTree> {
+        let fail = |m: &str| Err(ErrorTree::Message(m.to_string()));
+        if value.is_null() {
+            if field.ne_null {
+                return fail(field.err.as_deref().unwrap_or("value must not be null"));
+            }
+            if let Some(Validator::Eq(wanted)) = field.validators.first() {
+                return fail(&format!("value must be {}", lua_tostring(wanted)));
+            }
+            if field.is_required() {
+                return fail(REQUIRED);
+            }
+            return Ok(());
+        }
+        if field.eq_null {
+            return fail(field.err.as_deref().unwrap_or("value must be null"));
+        }
+        if field.abstract_ {
+            return fail("error in schema definition: abstract field was not specialized");
+        }
+        match field.kind {
+            FieldType::Array | FieldType::Set => {
+                let Some(items) = as_sequence(value) else {
+                    return fail(if field.kind == FieldType::Array {
+                        "expected an array"
+                    } else {
+                        "expected a set"
+                    });
+                };
+                if let Some(elements) = &field.elements {
+                    let mut element = (**elements).clone();
+                    element.required = Some(true);
+                    let mut errors = Errors::new();
+                    for (i, item) in items.iter().enumerate() {
+                        if let Err(e) = self.validate_field(&element, item) {
+                            errors.insert(ErrorKey::Index(i + 1), e);
+                        }
+                    }
+                    if !errors.is_empty() {
+                        return Err(ErrorTree::Nested(errors));
+                    }
+                }
+            }
+            FieldType::Map => {
+                let Some(map) = as_record(value) else {
+                    return fail("expected a map");
+                };
+                let required = |f: &Option<Box<Field>>| {
+                    f.as_deref().map(|f| {
+                        let mut f = f.clone();
+                        f.required = Some(true);
+                        f
+                    })
+                };
+                let (keys, values) = (required(&field.keys), required(&field.values));
+                for (k, v) in map {
+                    if let Some(keys) = &keys {
+                        self.validate_field(keys, &Value::String(k.clone()))?;
+                    }
+                    if let Some(values) = &values {
+                        self.validate_field(values, &v)?;
+                    }
+                }
+            }
+            FieldType::Record => {
+                if as_record(value).is_none() {
+                    return fail("expected a record");
+                }
+                let empty = Schema::default();
+                let sub = field.record.as_deref().unwrap_or(&empty);
+                let copy = self
+                    .process_auto_fields(sub, value, Context::Insert)
+                    .map_err(ErrorTree::Nested)?;
+                self.validate(sub, &copy, true).map_err(ErrorTree::Nested)?;
+            }
+            FieldType::Foreign => self.validate_foreign_key(value)?,
+            FieldType::Integer => {
+                if !value
+                    .as_f64()
+                    .is_some_and(|n| n.is_finite() && n == n.floor())
+                {
+                    return fail("expected an integer");
+                }
+            }
+            FieldType::Number => {
+                if !value.is_number() {
+                    return fail("expected a number");
+                }
+            }
+            FieldType::Boolean => {
+                if !value.is_boolean() {
+                    return fail("expected a boolean");
+                }
+            }
+            FieldType::String => {
+                let Some(s) = value.as_str() else {
+                    return fail("expected a string");
+                };
+                if field.referenceable && is_reference(s) {
+                    return Ok(());
+                }
+            }
+            FieldType::Function => return fail("expected a function"),
+            FieldType::Json | FieldType::Any => {}
+        }
+        for validator in &field.validators {
+            if let Err(message) = self.run_validator(validator, value, field) {
+                return Err(ErrorTree::Message(field.err.clone().unwrap_or(message)));
+            }
+        }
+        Ok(())
+    }
+
+    /// A foreign key is `{ id = <uuid> }`; other keys are ignored, as Kong's
+    /// `validate_primary_key(pk, true)` does.
+    fn validate_foreign_key(&mut self, value: &Value) -> Result<(), ErrorTree> {
+        let mut errors = Errors::new();
+        let id = value.as_object().and_then(|m| m.get("id"));
+        let problem = match id {
+            None | Some(Value::Bool(false)) => Some("missing primary key".to_string()),
+            Some(Value::Null) => Some(REQUIRED.to_string()),
+            Some(Value::String(s)) if is_uuid(s) => None,
+            Some(Value::String(_)) => Some("expected a valid UUID".to_string()),
+            Some(_) => Some("expected a string".to_string()),
+        };
+        if let Some(problem) = problem {
+            errors.insert("id".into(), ErrorTree::Message(problem));
+            return Err(ErrorTree::Nested(errors));
+        }
+        Ok(())
+    }
+
+    fn run_validator(
+        &mut self,
+        validator: &Validator,
+        value: &Value,
+        field: &Field,
+    ) -> Result<(), String> {
+        let text = value.as_str();
+        let number = value.as_f64();
+        match validator {
+            Validator::Eq(wanted) => check(lua_eq(value, wanted), || {
+                format!("value must be {}", lua_tostring(wanted))
+            }),
+            Validator::Ne(wanted) => check(!lua_eq(value, wanted), || {
+                format!("value must not be {}", lua_tostring(value))
+            }),
+            Validator::NotOneOf(options) => {
+                check(!options.iter().any(|o| lua_eq(value, o)), || {
+                    format!("must not be one of: {}", concat(options))
+                })
+            }
+            Validator::OneOf(options) => check(options.iter().any(|o| lua_eq(value, o)), || {
+                format!("expected one of: {}", concat(options))
+            }),
+            Validator::Gt(limit) => check(number.is_some_and(|n| n > *limit), || {
+                format!("value must be greater than {}", lua_number(*limit))
+            }),
+            Validator::Timestamp => check(number.is_some_and(|n| n > 0.0), || {
+                "expected a valid timestamp".into()
+            }),
+            Validator::Uuid => check(text.is_some_and(is_uuid), || "expected a valid UUID".into()),
+            Validator::IsRegex => check(text.is_some_and(|t| regex::Regex::new(t).is_ok()), || {
+                format!("not a valid regex: {}", lua_tostring(value))
+            }),
+            Validator::Between(min, max) => {
+                check(number.is_some_and(|n| n >= *min && n <= *max), || {
+                    format!(
+                        "value should be between {} and {}",
+                        lua_int(*min),
+                        lua_int(*max)
+                    )
+                })
+            }
+            Validator::LenEq(n) => check(length(value, field) as f64 == *n, || {
+                format!("length must be {}", lua_int(*n))
+            }),
+            Validator::LenMin(n) => check(length(value, field) as f64 >= *n, || {
+                format!("length must be at least {}", lua_int(*n))
+            }),
+            Validator::LenMax(n) => check(length(value, field) as f64 <= *n, || {
+                format!("length must be at most {}", lua_int(*n))
+            }),
+            Validator::StartsWith(prefix) => check(
+                text.is_some_and(|t| t.as_bytes().starts_with(prefix.as_bytes())),
+                || format!("should start with: {prefix}"),
+            ),
+            Validator::NotMatch(pattern) => {
+                let matched = self.matches(value, pattern)?;
+                check(!matched, || {
+                    format!("invalid value: {}", lua_tostring(value))
+                })
+            }
+            Validator::MatchNone(rules) => {
+                for rule in rules {
+                    if self.matches(value, &rule.pattern)? {
+                        return Err(rule.err.clone().unwrap_or_else(|| invalid(value)));
+                    }
+                }
+                Ok(())
+            }
+            Validator::Match(pattern) => {
+                let matched = self.matches(value, pattern)?;
+                check(matched, || invalid(value))
+            }
+            Validator::MatchAll(rules) => {
+                for rule in rules {
+                    if !self.matches(value, &rule.pattern)? {
+                        return Err(rule.err.clone().unwrap_or_else(|| invalid(value)));
+                    }
+                }
+                Ok(())
+            }
+            Validator::MatchAny { patterns, err } => {
+                for pattern in patterns {
+                    if self.matches(value, pattern)? {
+                        return Ok(());
+                    }
+                }
+                Err(err.clone().unwrap_or_else(|| invalid(value)))
+            }
+            Validator::Contains(wanted) => {
+                let found = value
+                    .as_array()
+                    .is_some_and(|items| items.iter().any(|i| lua_eq(i, wanted)));
+                check(found, || {
+                    format!("expected to contain: {}", lua_tostring(wanted))
+                })
+            }
+            Validator::Custom(id) => {
+                let [ok, err] = self.functions.call(*id, value)?;
+                if truthy(ok.as_ref()) {
+                    return Ok(());
+                }
+                Err(match err {
+                    Some(Value::String(s)) => s,
+                    Some(other) if truthy(Some(&other)) => lua_tostring(&other),
+                    _ => format!("failed validating: {}", lua_tostring(value)),
+                })
+            }
+            Validator::MutuallyExclusiveSubsets(subsets) => {
+                let mut member_of: Vec<usize> = Vec::new();
+                for item in value.as_array().map(Vec::as_slice).unwrap_or_default() {
+                    // Kong keys the union by element, so a later subset wins for shared ones.
+                    let owner = subsets
+                        .iter()
+                        .rposition(|s| s.iter().any(|e| lua_eq(e, item)));
+                    if let Some(owner) = owner
+                        && !member_of.contains(&owner)
+                    {
+                        member_of.push(owner);
+                    }
+                }
+                check(member_of.len() <= 1, || {
+                    let groups: Vec<String> = member_of
+                        .iter()
+                        .map(|i| format!("({})", quoted(subsets[*i].iter().map(lua_tostring))))
+                        .collect();
+                    format!("these sets are mutually exclusive: {}", groups.join(", "))
+                })
+            }
+        }
+    }
+
+    /// `value:match(pattern)` with Lua patterns, under the step budget.
+    fn matches(&self, value: &Value, pattern: &str) -> Result<bool, String> {
+        let Some(subject) = value.as_str() else {
+            return Err(format!("failed validating: {}", lua_tostring(value)));
+        };
+        let (anchored, pattern) = split_anchor(pattern.as_bytes());
+        Matcher::new(subject.as_bytes(), pattern, self.pattern_steps)
+            .search(0, anchored)
+            .map(|m| m.is_some())
+            .map_err(|e| e.to_string())
+    }
+
+    fn run_entity_check(
+        &mut self,
+        schema: &Schema,
+        check: &Check,
+        input: &Value,
+        full_check: bool,
+        errors: &mut Errors,
+    ) {
+        let spec = CheckSpec::of(&check.check);
+        let mut missing = Vec::new();
+        let mut all_nil = true;
+        let mut all_ok = true;
+        let mut check_input = Value::Object(Map::new());
+        for name in &spec.fields {
+            let value = get_field(input, name);
+            match value {
+                None => {
+                    if !spec.run_with_missing_fields
+                        && !check.flags.run_with_missing_fields
+                        && spec.required.contains(name.as_str())
+                    {
+                        missing.push(name.clone());
+                    }
+                }
+                Some(v) => {
+                    all_nil = false;
+                    let reference = schema.field_at(name).is_some_and(|f| {
+                        f.kind == FieldType::String
+                            && f.referenceable
+                            && v.as_str().is_some_and(is_reference)
+                    });
+                    if reference {
+                        return;
+                    }
+                }
+            }
+            if errors.contains_key(&ErrorKey::Name(name.clone())) {
+                all_ok = false;
+            }
+            if let Some(v) = value {
+                set_value(&mut check_input, name, v.clone());
+            }
+        }
+        if !all_ok && !spec.run_with_invalid_fields && !check.flags.run_with_invalid_fields {
+            return;
+        }
+        if all_nil && !(spec.run_with_missing_fields && full_check) {
+            return;
+        }
+        if !missing.is_empty() {
+            for name in missing {
+                set_error(
+                    errors,
+                    &name,
+                    ErrorTree::Message(REQUIRED_FOR_ENTITY_CHECK.into()),
+                );
+            }
+            return;
+        }
+        let outcome = self.run_checker(schema, &check.check, input, &check_input, errors);
+        if let Err(message) = outcome {
+            push_entity_error(errors, message);
+        }
+    }
+
+    /// The checker itself; `Err` is the message for `@entity`.
+    fn run_checker(
+        &mut self,
+        schema: &Schema,
+        check: &EntityCheck,
+        input: &Value,
+        check_input: &Value,
+        errors: &mut Errors,
+    ) -> Result<(), String> {
+        let nonempty = |name: &String| is_nonempty(get_field(input, name));
+        let list = |names: &[String]| quoted(names.iter().cloned());
+        match check {
+            EntityCheck::AtLeastOneOf(names) => {
+                if names.iter().any(nonempty) {
+                    return Ok(());
+                }
+                Err(format!(
+                    "at least one of these fields must be non-empty: {}",
+                    list(names)
+                ))
+            }
+            EntityCheck::OnlyOneOf(names) => {
+                if names.iter().filter(|n| nonempty(n)).count() == 1 {
+                    return Ok(());
+                }
+                Err(format!(
+                    "exactly one of these fields must be non-empty: {}",
+                    list(names)
+                ))
+            }
+            EntityCheck::Distinct(names) => {
+                let mut seen: Vec<&Value> = Vec::new();
+                for name in names {
+                    if let Some(v) = get_field(input, name).filter(|v| is_nonempty(Some(v))) {
+                        if seen.iter().any(|s| lua_eq(s, v)) {
+                            return Err(format!(
+                                "values of these fields must be distinct: {}",
+                                list(names)
+                            ));
+                        }
+                        seen.push(v);
+                    }
+                }
+                Ok(())
+            }
+            EntityCheck::MutuallyRequired(names) => {
+                let n = names.iter().filter(|n| nonempty(n)).count();
+                if n == 0 || n == names.len() {
+                    return Ok(());
+                }
+                Err(format!(
+                    "all or none of these fields must be set: {}",
+                    list(names)
+                ))
+            }
+            EntityCheck::MutuallyExclusive(names) => {
+                if names.iter().filter(|n| nonempty(n)).count() <= 1 {
+                    return Ok(());
+                }
+                Err(format!(
+                    "only one or none of these fields must be set: {}",
+                    list(names)
+                ))
+            }
+            EntityCheck::MutuallyExclusiveSets { set1, set2 } => {
+                let a: Vec<String> = set1.iter().filter(|n| nonempty(n)).cloned().collect();
+                let b: Vec<String> = set2.iter().filter(|n| nonempty(n)).cloned().collect();
+                if a.is_empty() || b.is_empty() {
+                    return Ok(());
+                }
+                Err(format!(
+                    "these sets are mutually exclusive: ({}), ({})",
+                    list(&a),
+                    list(&b)
+                ))
+            }
+            EntityCheck::Conditional {
+                if_field,
+                if_match,
+                then_field,
+                then_match,
+                then_match_required,
+                then_err,
+            } => {
+                let Some(if_value) = get_field(input, if_field).cloned() else {
+                    return Ok(());
+                };
+                if self.validate_field(if_match, &if_value).is_err() {
+                    return Ok(());
+                }
+                let then_value = get_field(input, then_field).cloned().unwrap_or(Value::Null);
+                let failure = if *then_match_required && then_value.is_null() {
+                    Some(ErrorTree::Message(REQUIRED.into()))
+                } else {
+                    self.validate_field(then_match, &then_value).err()
+                };
+                let Some(failure) = failure else {
+                    return Ok(());
+                };
+                set_error(errors, then_field, failure);
+                Err(match then_err {
+                    Some(template) if !*then_match_required || !then_value.is_null() => {
+                        lua_format(template, if_field)
+                    }
+                    _ => format!("failed conditional validation given value of field '{if_field}'"),
+                })
+            }
+            EntityCheck::ConditionalAtLeastOneOf {
+                if_field,
+                if_match,
+                then_at_least_one_of,
+                then_err,
+                else_match,
+                else_then_at_least_one_of,
+                else_then_err,
+            } => {
+                let Some(if_value) = get_field(input, if_field).cloned() else {
+                    return Ok(());
+                };
+                let (names, custom) = if self.validate_field(if_match, &if_value).is_ok() {
+                    (then_at_least_one_of, then_err)
+                } else {
+                    let Some(else_match) = else_match else {
+                        return Ok(());
+                    };
+                    if self.validate_field(else_match, &if_value).is_err() {
+                        return Ok(());
+                    }
+                    (else_then_at_least_one_of, else_then_err)
+                };
+                if names.iter().any(nonempty) {
+                    return Ok(());
+                }
+                let quoted_names = list(names);
+                Err(match custom {
+                    Some(template) => lua_format(template, &quoted_names),
+                    None => {
+                        format!("at least one of these fields must be non-empty: {quoted_names}")
+                    }
+                })
+            }
+            EntityCheck::Custom { func, .. } => {
+                let _ = schema;
+                let [ok, err] = self.functions.call(*func, check_input)?;
+                if truthy(ok.as_ref()) {
+                    return Ok(());
+                }
+                Err(match err {
+                    Some(Value::String(s)) => s,
+                    Some(other) if truthy(Some(&other)) => lua_tostring(&other),
+                    _ => "failed entity check: custom_entity_check".into(),
+                })
+            }
+        }
+    }
+}
+
+/// What Kong's `entity_checkers` table says about each checker.
+struct CheckSpec {
+    fields: Vec<String>,
+    required: HashSet<String>,
+    run_with_missing_fields: bool,
+    run_with_invalid_fields: bool,
+}
+
+impl CheckSpec {
+    fn of(check: &EntityCheck) -> CheckSpec {
+        let all_required = |names: &[String], missing: bool, invalid: bool| CheckSpec {
+            fields: names.to_vec(),
+            required: names.iter().cloned().collect(),
+            run_with_missing_fields: missing,
+            run_with_invalid_fields: invalid,
+        };
+        match check {
+            EntityCheck::AtLeastOneOf(n) => all_required(n, true, true),
+            EntityCheck::OnlyOneOf(n) | EntityCheck::Distinct(n) => all_required(n, false, true),
+            EntityCheck::MutuallyRequired(n) | EntityCheck::MutuallyExclusive(n) => {
+                all_required(n, true, false)
+            }
+            // Kong lists these checkers' required sources as an array but looks them up by
+            // name, so none is ever required.
+            EntityCheck::MutuallyExclusiveSets { set1, set2 } => CheckSpec {
+                fields: set1.iter().chain(set2).cloned().collect(),
+                required: HashSet::new(),
+                run_with_missing_fields: true,
+                run_with_invalid_fields: false,
+            },
+            EntityCheck::ConditionalAtLeastOneOf {
+                if_field,
+                then_at_least_one_of,
+                else_then_at_least_one_of,
+                ..
+            } => CheckSpec {
+                fields: std::iter::once(if_field)
+                    .chain(then_at_least_one_of)
+                    .chain(else_then_at_least_one_of)
+                    .cloned()
+                    .collect(),
+                required: HashSet::new(),
+                run_with_missing_fields: true,
+                run_with_invalid_fields: true,
+            },
+            EntityCheck::Conditional {
+                if_field,
+                then_field,
+                ..
+            } => CheckSpec {
+                fields: vec![if_field.clone(), then_field.clone()],
+                required: HashSet::from([if_field.clone()]),
+                run_with_missing_fields: false,
+                run_with_invalid_fields: true,
+            },
+            EntityCheck::Custom { field_sources, .. } => all_required(field_sources, false, false),
+        }
+    }
+}
+
+fn check(ok: bool, message: impl FnOnce() -> String) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(message()) }
+}
+
+fn invalid(value: &Value) -> String {
+    format!("invalid value: {}", lua_tostring(value))
+}
+
+fn entity_list(messages: Vec<String>) -> ErrorTree {
+    ErrorTree::Nested(
+        messages
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| (ErrorKey::Index(i + 1), ErrorTree::Message(m)))
+            .collect(),
+    )
+}
+
+fn push_entity_error(errors: &mut Errors, message: String) {
+    let entry = errors
+        .entry("@entity".into())
+        .or_insert_with(|| ErrorTree::Nested(Errors::new()));
+    if let ErrorTree::Nested(list) = entry {
+        let next = list.len() + 1;
+        list.insert(ErrorKey::Index(next), ErrorTree::Message(message));
+    }
+}
+
+/// Kong's `set_field` on an error table: `a.b` nests under `a`.
+fn set_error(errors: &mut Errors, path: &str, error: ErrorTree) {
+    match path.split_once('.') {
+        None => {
+            errors.insert(path.into(), error);
+        }
+        Some((head, rest)) => {
+            let entry = errors
+                .entry(head.into())
+                .or_insert_with(|| ErrorTree::Nested(Errors::new()));
+            if let ErrorTree::Message(_) = entry {
+                *entry = ErrorTree::Nested(Errors::new());
+            }
+            if let ErrorTree::Nested(inner) = entry {
+                set_error(inner, rest, error);
+            }
+        }
+    }
+}
+
+/// Kong's `get_field`: a dotted path through nested tables; `None` is `nil`.
+pub fn get_field<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+    let map = value.as_object()?;
+    match path.split_once('.') {
+        None => map.get(path),
+        Some((head, rest)) => get_field(map.get(head)?, rest),
+    }
+}
+
+fn set_value(target: &mut Value, path: &str, value: Value) {
+    let Value::Object(map) = target else { return };
+    match path.split_once('.') {
+        None => {
+            map.insert(path.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let entry = map
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            set_value(entry, rest, value);
+        }
+    }
+}
+
+fn is_nonempty(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+        Some(_) => true,
+    }
+}
+
+fn truthy(value: Option<&Value>) -> bool {
+    !matches!(value, None | Some(Value::Bool(false)))
+}
+
+/// A JSON array, or an empty object (Lua cannot tell `{}` from `[]`).
+fn as_sequence(value: &Value) -> Option<&[Value]> {
+    match value {
+        Value::Array(items) => Some(items),
+        Value::Object(map) if map.is_empty() => Some(&[]),
+        _ => None,
+    }
+}
+
+/// A JSON object, or an empty array.
+fn as_record(value: &Value) -> Option<Map<String, Value>> {
+    match value {
+        Value::Object(map) => Some(map.clone()),
+        Value::Array(items) if items.is_empty() => Some(Map::new()),
+        _ => None,
+    }
+}
+
+/// `#value` as Kong's length validators count it: bytes, items, or keys of a map.
+fn length(value: &Value, field: &Field) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.len(),
+        Value::Object(map) if field.kind == FieldType::Map => map.len(),
+        _ => 0,
+    }
+}
+
+/// A set keeps the first of equal items; tables are never equal in Lua.
+fn dedupe(items: Vec<Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::with_capacity(items.len());
+    for item in items {
+        let duplicate =
+            !item.is_array() && !item.is_object() && out.iter().any(|o| lua_eq(o, &item));
+        if !duplicate {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// Kong's `table_merge`: `b`'s keys over `a`'s, one level.
+fn merge_tables(a: Value, b: Value) -> Value {
+    match (a, b) {
+        (Value::Object(mut a), Value::Object(b)) => {
+            for (k, v) in b {
+                a.insert(k, v);
+            }
+            Value::Object(a)
+        }
+        (_, b) => b,
+    }
+}
+
+/// Lua's `==` on two values: tables are equal only to themselves, so never here.
+fn lua_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Null, Value::Null) => true,
+        _ => false,
+    }
+}
+
+/// Lua's `tostring` of a value, as Kong's messages print it.
+pub fn lua_tostring(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => lua_number(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => s.clone(),
+        Value::Array(_) | Value::Object(_) => "table".into(),
+    }
+}
+
+/// `%d` of a number: LuaJIT truncates toward zero.
+fn lua_int(n: f64) -> String {
+    format!("{}", n.trunc() as i64)
+}
+
+fn concat(options: &[Value]) -> String {
+    options
+        .iter()
+        .map(lua_tostring)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn quoted(words: impl IntoIterator<Item = String>) -> String {
+    words
+        .into_iter()
+        .map(|w| format!("'{w}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `template:format(arg)` for the `%s` templates of entity checks.
+fn lua_format(template: &str, arg: &str) -> String {
+    let mut out = String::with_capacity(template.len() + arg.len());
+    let mut rest = template;
+    let mut used = false;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        match rest.as_bytes().get(i + 1) {
+            Some(b's') if !used => {
+                out.push_str(arg);
+                used = true;
+            }
+            Some(b'%') => out.push('%'),
+            _ => out.push_str(&rest[i..(i + 2).min(rest.len())]),
+        }
+        rest = rest.get(i + 2..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Kong's `uuid` validator: 36 characters, hex groups 8-4-4-4-12, any case.
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// A vault reference (`{vault://env/name}`), as Kong's `kong.vault.is_reference` tells.
+pub fn is_reference(s: &str) -> bool {
+    s.len() > 9 && s.starts_with("{vault://") && s.ends_with('}')
+}
+
+fn random_string() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| {
+            char::from(
+                b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                    [rng.random_range(0..62)],
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
