@@ -5,11 +5,15 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use crate::domain::control_plane::Endpoints;
+use crate::lua::compiled::SchemaCache;
 use crate::lua::runner::LuaRunner;
 use crate::store::Store;
 
 /// Page size of a list request that names none (Konnect's default).
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// Distinct schemas (core entities and every control plane's custom plugins) kept ready.
+const MAX_CACHED_SCHEMAS: usize = 512;
 
 /// Settings the API needs at request time.
 #[derive(Debug, Clone)]
@@ -33,6 +37,8 @@ pub struct App {
     pub store: Store,
     pub settings: Settings,
     pub lua: LuaRunner,
+    /// Schemas kept ready for validation, with their warm Lua VMs.
+    pub schemas: Arc<SchemaCache>,
     pub stats: ServerStats,
 }
 
@@ -42,10 +48,13 @@ pub struct AppState(pub Arc<App>);
 
 impl AppState {
     pub fn new(store: Store, settings: Settings, lua: LuaRunner) -> Self {
+        // One idle VM per Lua worker is enough for each schema to never wait on another.
+        let schemas = Arc::new(SchemaCache::new(MAX_CACHED_SCHEMAS, lua.concurrency()));
         AppState(Arc::new(App {
             store,
             settings,
             lua,
+            schemas,
             stats: ServerStats::default(),
         }))
     }

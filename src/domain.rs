@@ -3,6 +3,7 @@
 
 pub mod bundled_plugins;
 pub mod control_plane;
+pub mod entity_kind;
 pub mod field_error;
 pub mod json_input;
 pub mod paging;

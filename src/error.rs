@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::domain::field_error::FieldError;
+use crate::schema::errors::ErrorDetail;
 use crate::store::StoreError;
 
 /// The three error bodies Konnect uses, chosen per route (api-contract.md §7).
@@ -47,6 +48,13 @@ pub enum ApiError {
     },
     #[error("{0}")]
     BadRequest(String),
+    /// A core-entity write Kong refuses: Koko's `validation error` or `data constraint
+    /// error` with one detail per field or entity check (api-contract.md §4.4).
+    #[error("{message}")]
+    Rejected {
+        message: String,
+        details: Vec<ErrorDetail>,
+    },
     #[error("{0}")]
     Conflict(String),
     /// Worded with the configured limit when rendered.
@@ -77,7 +85,9 @@ impl ApiError {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::InvalidParameters { .. } | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidParameters { .. }
+            | ApiError::BadRequest(_)
+            | ApiError::Rejected { .. } => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -145,10 +155,13 @@ impl ApiError {
                 }
                 (body, "application/problem+json")
             }
-            ErrorFamily::Legacy => (
-                json!({"message": message, "request_id": request_id}),
-                "application/json",
-            ),
+            ErrorFamily::Legacy => {
+                let mut body = json!({"message": message, "request_id": request_id});
+                if let ApiError::Rejected { .. } = self {
+                    body["code"] = json!(self.grpc_code());
+                }
+                (body, "application/json")
+            }
             ErrorFamily::Koko => {
                 let details: Vec<Value> = match self {
                     ApiError::InvalidParameters { fields, .. } => fields
@@ -160,6 +173,20 @@ impl ApiError {
                                 "field": f.field,
                                 "messages": [f.reason],
                             })
+                        })
+                        .collect(),
+                    ApiError::Rejected { details, .. } => details
+                        .iter()
+                        .map(|d| {
+                            let mut entry = json!({
+                                "@type": "type.googleapis.com/kong.admin.model.v1.ErrorDetail",
+                                "type": d.kind.as_str(),
+                                "messages": d.messages,
+                            });
+                            if let Some(field) = &d.field {
+                                entry["field"] = json!(field);
+                            }
+                            entry
                         })
                         .collect(),
                     _ => Vec::new(),
@@ -312,6 +339,13 @@ mod tests {
                 400,
             ),
             (ApiError::BadRequest("b".into()), 400),
+            (
+                ApiError::Rejected {
+                    message: "validation error".into(),
+                    details: vec![ErrorDetail::field("name", "required field missing")],
+                },
+                400,
+            ),
             (ApiError::Conflict("c".into()), 409),
             (ApiError::PayloadTooLarge, 413),
             (ApiError::UnsupportedMediaType, 415),

@@ -5,9 +5,15 @@
 //! test holds `openapi.yaml` to it.
 
 mod auth;
+mod consumer_groups;
+mod consumers;
 mod control_planes;
+mod core_entities;
 pub mod extract;
 mod plugin_schemas;
+mod plugins;
+mod routes;
+mod services;
 mod status;
 
 use std::sync::atomic::Ordering;
@@ -98,6 +104,19 @@ fn groups() -> Vec<Group> {
             family: ErrorFamily::Koko,
             public: false,
             api: plugin_schemas::schema_routes(Api::new()),
+        },
+        Group {
+            family: ErrorFamily::Koko,
+            public: false,
+            api: [
+                services::routes,
+                routes::routes,
+                consumers::routes,
+                consumer_groups::routes,
+                plugins::routes,
+            ]
+            .into_iter()
+            .fold(Api::new(), |api, mount| mount(api)),
         },
     ]
 }

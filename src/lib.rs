@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod entities;
 pub mod error;
 pub mod http;
 pub mod lua;

@@ -2,6 +2,7 @@
 //! validator functions. Uploaded Lua is hostile: see `sandbox` for the layers.
 
 pub mod compiled;
+pub mod entities;
 pub mod load;
 pub mod pattern;
 pub mod runner;

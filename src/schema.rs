@@ -4,7 +4,9 @@
 
 pub mod definition;
 pub mod errors;
+pub mod merge;
 pub mod metaschema;
+pub mod plugin_entity;
 pub mod render;
 pub mod validate;
 pub mod value;

@@ -6,6 +6,7 @@
 //! Every write commits before it returns, so a 2xx built on it survives a crash.
 
 mod control_planes;
+pub mod core_entities;
 mod plugin_schemas;
 pub mod postgres;
 pub mod sqlite;

@@ -12,6 +12,7 @@ use super::Api;
 use super::extract::{ControlPlaneId, JsonBody, QueryMap};
 use crate::app::AppState;
 use crate::domain::bundled_plugins::BUNDLED_PLUGINS;
+use crate::domain::entity_kind::PLUGINS;
 use crate::domain::now_millis;
 use crate::domain::paging::PageRequest;
 use crate::domain::plugin_schema::{StoredPluginSchema, check_custom_name};
@@ -143,6 +144,18 @@ async fn delete_plugin_schema(
     Path((_, name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     ensure_control_plane(&state, cp).await?;
+    if state
+        .store
+        .count_entities_named(cp, PLUGINS.name, &name)
+        .await?
+        > 0
+    {
+        // Konnect's text and code 3 (DOCS-OLD update-custom-plugin.md; the UI matches it).
+        return Err(ApiError::Rejected {
+            message: "plugin schema is currently in use, please delete existing plugins using the schema and try again".into(),
+            details: Vec::new(),
+        });
+    }
     if state.store.delete_plugin_schema(cp, &name).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -90,6 +90,14 @@ pub struct SchemaCache {
     max_idle_per_schema: usize,
 }
 
+impl std::fmt::Debug for SchemaCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchemaCache")
+            .field("max_schemas", &self.max_schemas)
+            .finish_non_exhaustive()
+    }
+}
+
 impl SchemaCache {
     pub fn new(max_schemas: usize, max_idle_per_schema: usize) -> Self {
         SchemaCache {

@@ -22,6 +22,7 @@ pub enum RunnerError {
 #[derive(Debug)]
 pub struct LuaRunner {
     limits: Limits,
+    concurrency: usize,
     permits: Arc<Semaphore>,
 }
 
@@ -29,12 +30,17 @@ impl LuaRunner {
     pub fn new(limits: Limits, concurrency: usize) -> Self {
         LuaRunner {
             limits,
+            concurrency: concurrency.max(1),
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
         }
     }
 
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// Runs `work` with the configured limits on the blocking pool.

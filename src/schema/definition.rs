@@ -181,6 +181,8 @@ pub struct Schema {
     /// plugins by name); its fields replace the parent's and its checks run after.
     pub subschema_key: Option<String>,
     pub subschemas: Vec<(String, Arc<Schema>)>,
+    /// Kong's `subschema_error`: the message (a `%s` template) when no subschema fits.
+    pub subschema_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -240,6 +242,10 @@ impl Schema {
         }
         schema.subschema_key = def
             .get("subschema_key")
+            .and_then(SchemaValue::as_str)
+            .map(str::to_string);
+        schema.subschema_error = def
+            .get("subschema_error")
             .and_then(SchemaValue::as_str)
             .map(str::to_string);
         for (name, sub) in def

@@ -138,9 +138,13 @@ impl<'a> Engine<'a> {
                 if v.is_object() || v.is_array() {
                     let merged = match (existing, shorthand.deprecated) {
                         // A deprecated shorthand never overrides what the new field says.
-                        (Some(current), true) => merge_tables(v, current),
+                        // Kong: `null_aware_table_merge(v, source)`: a null in the
+                        // current value does not erase what the shorthand set.
+                        (Some(current), true) if current.is_object() => {
+                            null_aware_merge(v, current)
+                        }
                         (Some(current), false) => merge_tables(current, v),
-                        (None, _) => v,
+                        _ => v,
                     };
                     data.insert(k, merged);
                 } else if !shorthand.deprecated || existing.is_none() {
@@ -244,6 +248,13 @@ impl<'a> Engine<'a> {
             _ => None,
         };
         Ok(match (value, sub) {
+            // Kong's `make_array` / `make_set` give an empty sequence (JSON `{}` decodes
+            // to one) the array metatable, so it is stored and returned as `[]`.
+            (Value::Object(map), _)
+                if map.is_empty() && matches!(field.kind, FieldType::Array | FieldType::Set) =>
+            {
+                Value::Array(Vec::new())
+            }
             (Value::Array(items), Some(sub)) => {
                 let items = if field.kind == FieldType::Set {
                     dedupe(items)
@@ -312,9 +323,32 @@ impl<'a> Engine<'a> {
                 return Err(errors);
             }
         };
+        // Kong `Schema:validate`: without a subschema to pick, validation stops at the key.
+        if let Some(key) = schema.subschema_key.as_deref() {
+            let single = |message: String| {
+                let mut errors = Errors::new();
+                errors.insert(key.into(), ErrorTree::Message(message));
+                Err(errors)
+            };
+            let name = match map.get(key) {
+                None | Some(Value::Null) => return single(REQUIRED.into()),
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Array(items)) => items.first().map(lua_tostring).unwrap_or_default(),
+                Some(other) => lua_tostring(other),
+            };
+            if schema.subschema_for(map).is_none() {
+                let template = schema.subschema_error.as_deref().unwrap_or("unknown type: %s");
+                return single(lua_format(template, &name));
+            }
+        }
         let subschema = schema.subschema_for(map);
         let mut errors = Errors::new();
         for (key, value) in map {
+            // Kong's `unvalidated_fields`: `updated_at` is never validated (nor reported
+            // unknown), at any level, since every `Schema.new` installs the same table.
+            if key == "updated_at" {
+                continue;
+            }
             let field = schema
                 .field(key)
                 .map(|f| subschema.and_then(|s| s.field(key)).unwrap_or(f));
@@ -343,11 +377,20 @@ impl<'a> Engine<'a> {
             }
         }
         for check in &schema.checks {
-            self.run_entity_check(schema, check, input, full_check, &mut errors);
+            self.run_entity_check(schema, None, check, input, full_check, &mut errors);
         }
         if let Some(subschema) = subschema {
+            // Kong runs a subschema's checks through a proxy whose fields are the
+            // subschema's, falling back to the parent's.
             for check in &subschema.checks {
-                self.run_entity_check(subschema, check, input, full_check, &mut errors);
+                self.run_entity_check(
+                    subschema,
+                    Some(schema),
+                    check,
+                    input,
+                    full_check,
+                    &mut errors,
+                );
             }
         }
         if errors.is_empty() {
@@ -637,6 +680,7 @@ impl<'a> Engine<'a> {
     fn run_entity_check(
         &mut self,
         schema: &Schema,
+        parent: Option<&Schema>,
         check: &Check,
         input: &Value,
         full_check: bool,
@@ -660,7 +704,10 @@ impl<'a> Engine<'a> {
                 }
                 Some(v) => {
                     all_nil = false;
-                    let reference = schema.field_at(name).is_some_and(|f| {
+                    let field = schema
+                        .field_at(name)
+                        .or_else(|| parent.and_then(|p| p.field_at(name)));
+                    let reference = field.is_some_and(|f| {
                         f.kind == FieldType::String
                             && f.referenceable
                             && v.as_str().is_some_and(is_reference)
@@ -1053,6 +1100,22 @@ fn merge_tables(a: Value, b: Value) -> Value {
             Value::Object(a)
         }
         (_, b) => b,
+    }
+}
+
+/// Kong's `null_aware_table_merge`: `b`'s keys over `a`'s, except that a null in `b`
+/// does not replace a key `a` has.
+fn null_aware_merge(a: Value, b: Value) -> Value {
+    match (a, b) {
+        (Value::Object(mut a), Value::Object(b)) => {
+            for (k, v) in b {
+                if !v.is_null() || !a.contains_key(&k) {
+                    a.insert(k, v);
+                }
+            }
+            Value::Object(a)
+        }
+        (a, _) => a,
     }
 }
 

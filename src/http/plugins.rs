@@ -1,0 +1,33 @@
+//! Plugins: global, and nested under a service, route, consumer or consumer group
+//! (SPEC-CFG `Plugins`; the guide's `POST .../runtime_groups/{id}/plugins`), and the
+//! dry-run validation endpoint.
+
+use axum::http::Method;
+
+use super::Api;
+use super::consumer_groups::CONSUMER_GROUP;
+use super::consumers::CONSUMER;
+use super::core_entities::{Collection, FAMILIES, mount, validate_plugin};
+use super::routes::ROUTE;
+use super::services::SERVICE;
+use crate::domain::entity_kind::PLUGINS;
+
+pub static PLUGIN: Collection = Collection {
+    kind: &PLUGINS,
+    param: "pluginId",
+};
+
+pub fn routes(mut api: Api) -> Api {
+    api = mount(api, &PLUGIN, None);
+    for parent in [&SERVICE, &ROUTE, &CONSUMER, &CONSUMER_GROUP] {
+        api = mount(api, &PLUGIN, Some(parent));
+    }
+    for family in FAMILIES {
+        api = api.at(
+            Method::POST,
+            &format!("{family}/schemas/plugins/validate"),
+            validate_plugin,
+        );
+    }
+    api
+}

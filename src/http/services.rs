@@ -1,0 +1,14 @@
+//! Services (SPEC-CFG `Services`; Kong `kong/db/schema/entities/services.lua`).
+
+use super::Api;
+use super::core_entities::{Collection, mount};
+use crate::domain::entity_kind::SERVICES;
+
+pub static SERVICE: Collection = Collection {
+    kind: &SERVICES,
+    param: "serviceId",
+};
+
+pub fn routes(api: Api) -> Api {
+    mount(api, &SERVICE, None)
+}

@@ -1,0 +1,14 @@
+//! Kong's core entity schemas, written in Kong's schema language and evaluated by the
+//! same sandbox as uploads, so services, routes and consumers are validated by the same
+//! engine as plugins. What Kong does outside these schemas is in `entities/NOTES.md`.
+
+/// The schema source of a core entity kind, by collection name.
+pub fn schema_source(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "services" => include_str!("entities/services.lua"),
+        "routes" => include_str!("entities/routes.lua"),
+        "consumers" => include_str!("entities/consumers.lua"),
+        "consumer_groups" => include_str!("entities/consumer_groups.lua"),
+        _ => return None,
+    })
+}

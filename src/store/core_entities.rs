@@ -1,0 +1,374 @@
+//! Core entities of every kind in one generic shape: the validated body, plus the rows
+//! that make Kong's database rules hold in one transaction: unique keys, foreign
+//! references (checked on write, applied on delete) and tags for filtering.
+
+use serde_json::Value;
+use sqlx::{Any, Row, Transaction};
+use uuid::Uuid;
+
+use super::{Sql, Store, StoreError, StoreResult, from_json};
+use crate::domain::entity_kind::OnDelete;
+
+/// One entity as written: its body and what the store must enforce about it.
+#[derive(Debug, Clone)]
+pub struct EntityRecord {
+    pub kind: &'static str,
+    pub id: String,
+    /// Indexed for lookups and filters (a service's name, a plugin's name).
+    pub name: Option<String>,
+    pub body: Value,
+    /// `(key, value)` pairs unique per control plane and kind.
+    pub keys: Vec<(String, String)>,
+    pub refs: Vec<EntityRef>,
+    pub tags: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityRef {
+    pub field: &'static str,
+    pub target: &'static str,
+    pub id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("an entity with this id exists")]
+    IdTaken,
+    #[error("{key} '{value}' is taken")]
+    KeyTaken { key: String, value: String },
+    #[error("{} '{}' does not exist", .0.target, .0.id)]
+    MissingTarget(EntityRef),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(e: sqlx::Error) -> Self {
+        WriteError::Store(e.into())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteError {
+    /// Kong: `an existing '<kind>' entity references this '<target>' entity`.
+    #[error("an existing '{0}' entity references this entity")]
+    Referenced(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for DeleteError {
+    fn from(e: sqlx::Error) -> Self {
+        DeleteError::Store(e.into())
+    }
+}
+
+/// Which entities of a kind a list returns.
+#[derive(Debug, Clone, Default)]
+pub struct EntityFilter {
+    /// Only those whose foreign `field` points at this id (nested collections).
+    pub parent: Option<(&'static str, String)>,
+    /// Kong's `tags`: `a,b` needs all, `a/b` any.
+    pub tags: Option<TagFilter>,
+    pub name_eq: Option<String>,
+    pub name_contains: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TagFilter {
+    pub tags: Vec<String>,
+    pub all: bool,
+}
+
+/// One page: bodies in id order, and the id to continue after if more remain.
+#[derive(Debug, Clone)]
+pub struct EntityPage {
+    pub items: Vec<Value>,
+    pub next_after: Option<String>,
+}
+
+fn unique_key_of(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+impl Store {
+    /// Inserts (`replace = false`) or replaces an entity with its keys, references and
+    /// tags, atomically. A taken id, a taken unique key or a missing target fails the
+    /// whole write.
+    pub async fn write_entity(
+        &self,
+        control_plane: Uuid,
+        record: &EntityRecord,
+        replace: bool,
+    ) -> Result<(), WriteError> {
+        let cp = control_plane.to_string();
+        let mut tx = self.pool.begin().await?;
+        if replace {
+            for table in ["core_entity_keys", "core_entity_refs", "core_entity_tags"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE control_plane_id = $1 AND entity_type = $2 AND id = $3"
+                )))
+                .bind(&cp)
+                .bind(record.kind)
+                .bind(&record.id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let upsert = if replace {
+            " ON CONFLICT (control_plane_id, entity_type, id) DO UPDATE SET name = excluded.name, body = excluded.body, updated_at = excluded.updated_at"
+        } else {
+            ""
+        };
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO core_entities (control_plane_id, entity_type, id, name, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7){upsert}"
+        )))
+        .bind(&cp)
+        .bind(record.kind)
+        .bind(&record.id)
+        .bind(record.name.clone())
+        .bind(record.body.to_string())
+        .bind(record.created_at)
+        .bind(record.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if unique_key_of(&e) {
+                WriteError::IdTaken
+            } else {
+                StoreError::from(e).into()
+            }
+        })?;
+        for (key, value) in &record.keys {
+            sqlx::query("INSERT INTO core_entity_keys (control_plane_id, entity_type, key_name, key_value, id) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&cp)
+                .bind(record.kind)
+                .bind(key)
+                .bind(value)
+                .bind(&record.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if unique_key_of(&e) {
+                        WriteError::KeyTaken {
+                            key: key.clone(),
+                            value: value.clone(),
+                        }
+                    } else {
+                        StoreError::from(e).into()
+                    }
+                })?;
+        }
+        for reference in &record.refs {
+            if !exists(&mut tx, &cp, reference.target, &reference.id).await? {
+                return Err(WriteError::MissingTarget(reference.clone()));
+            }
+            sqlx::query("INSERT INTO core_entity_refs (control_plane_id, entity_type, id, field, target_type, target_id) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&cp)
+                .bind(record.kind)
+                .bind(&record.id)
+                .bind(reference.field)
+                .bind(reference.target)
+                .bind(&reference.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for tag in &record.tags {
+            sqlx::query("INSERT INTO core_entity_tags (control_plane_id, entity_type, id, tag) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(&cp)
+                .bind(record.kind)
+                .bind(&record.id)
+                .bind(tag)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The stored body of one entity, with its `created_at`.
+    pub async fn get_entity(
+        &self,
+        control_plane: Uuid,
+        kind: &str,
+        id: &str,
+    ) -> StoreResult<Option<Value>> {
+        let row = sqlx::query("SELECT body FROM core_entities WHERE control_plane_id = $1 AND entity_type = $2 AND id = $3")
+            .bind(control_plane.to_string())
+            .bind(kind)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| from_json(&r.try_get::<String, _>("body")?))
+            .transpose()
+    }
+
+    /// The id of the entity holding a unique key (`name`, `username`, ...).
+    pub async fn entity_id_by_key(
+        &self,
+        control_plane: Uuid,
+        kind: &str,
+        key: &str,
+        value: &str,
+    ) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT id FROM core_entity_keys WHERE control_plane_id = $1 AND entity_type = $2 AND key_name = $3 AND key_value = $4")
+            .bind(control_plane.to_string())
+            .bind(kind)
+            .bind(key)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// How many entities of `kind` are named `name` (e.g. plugins using a schema).
+    pub async fn count_entities_named(
+        &self,
+        control_plane: Uuid,
+        kind: &str,
+        name: &str,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM core_entities WHERE control_plane_id = $1 AND entity_type = $2 AND name = $3")
+            .bind(control_plane.to_string())
+            .bind(kind)
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// A page of entities in id order, after `after` (exclusive).
+    pub async fn list_entities(
+        &self,
+        control_plane: Uuid,
+        kind: &str,
+        filter: &EntityFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<EntityPage> {
+        let cp = control_plane.to_string();
+        let mut sql = Sql::new("SELECT e.id, e.body FROM core_entities e WHERE e.control_plane_id = ");
+        sql.bind_text(cp.clone()).push(" AND e.entity_type = ").bind_text(kind);
+        if let Some((field, id)) = &filter.parent {
+            sql.push(" AND e.id IN (SELECT r.id FROM core_entity_refs r WHERE r.control_plane_id = ")
+                .bind_text(cp.clone())
+                .push(" AND r.entity_type = ")
+                .bind_text(kind)
+                .push(" AND r.field = ")
+                .bind_text(*field)
+                .push(" AND r.target_id = ")
+                .bind_text(id.clone())
+                .push(")");
+        }
+        if let Some(tags) = &filter.tags {
+            sql.push(" AND e.id IN (SELECT t.id FROM core_entity_tags t WHERE t.control_plane_id = ")
+                .bind_text(cp.clone())
+                .push(" AND t.entity_type = ")
+                .bind_text(kind)
+                .push(" AND t.tag IN ")
+                .bind_text_list(tags.tags.iter().cloned())
+                .push(" GROUP BY t.id");
+            if tags.all {
+                sql.push(" HAVING COUNT(DISTINCT t.tag) = ")
+                    .bind_int(tags.tags.len() as i64);
+            }
+            sql.push(")");
+        }
+        if let Some(name) = &filter.name_eq {
+            sql.push(" AND e.name = ").bind_text(name.clone());
+        }
+        if let Some(part) = &filter.name_contains {
+            // The part is data, not a pattern: LIKE's wildcards in it are escaped.
+            let escaped = part
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            sql.push(" AND e.name LIKE ")
+                .bind_text(format!("%{escaped}%"))
+                .push(" ESCAPE '\\'");
+        }
+        if let Some(after) = after {
+            sql.push(" AND e.id > ").bind_text(after);
+        }
+        sql.push(" ORDER BY e.id LIMIT ").bind_int(limit as i64 + 1);
+        let rows = sql.query().fetch_all(&self.pool).await?;
+        let mut items = Vec::with_capacity(rows.len().min(limit));
+        let mut last = None;
+        for row in rows.iter().take(limit) {
+            last = Some(row.try_get::<String, _>("id")?);
+            items.push(from_json(&row.try_get::<String, _>("body")?)?);
+        }
+        Ok(EntityPage {
+            next_after: if rows.len() > limit { last } else { None },
+            items,
+        })
+    }
+
+    /// Deletes an entity, first applying each referencing field's rule: cascades are
+    /// deleted with it, a restricting reference fails the whole delete. Returns whether
+    /// the entity existed.
+    pub async fn delete_entity(
+        &self,
+        control_plane: Uuid,
+        kind: &str,
+        id: &str,
+        rule: fn(&str, &str) -> OnDelete,
+    ) -> Result<bool, DeleteError> {
+        let cp = control_plane.to_string();
+        let mut tx = self.pool.begin().await?;
+        if !exists(&mut tx, &cp, kind, id).await? {
+            return Ok(false);
+        }
+        // Breadth-first over what points at what is being deleted.
+        let mut doomed: Vec<(String, String)> = vec![(kind.to_string(), id.to_string())];
+        let mut next = 0;
+        while next < doomed.len() {
+            let (target_kind, target_id) = doomed[next].clone();
+            next += 1;
+            let referrers = sqlx::query("SELECT entity_type, id, field FROM core_entity_refs WHERE control_plane_id = $1 AND target_type = $2 AND target_id = $3")
+                .bind(&cp)
+                .bind(&target_kind)
+                .bind(&target_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            for row in referrers {
+                let (ref_kind, ref_id, field): (String, String, String) =
+                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                match rule(&ref_kind, &field) {
+                    OnDelete::Cascade => {
+                        if !doomed.iter().any(|(k, i)| *k == ref_kind && *i == ref_id) {
+                            doomed.push((ref_kind, ref_id));
+                        }
+                    }
+                    OnDelete::Restrict => return Err(DeleteError::Referenced(ref_kind)),
+                }
+            }
+        }
+        // Referrers first, so no reference outlives its target.
+        for (doomed_kind, doomed_id) in doomed.iter().rev() {
+            sqlx::query("DELETE FROM core_entities WHERE control_plane_id = $1 AND entity_type = $2 AND id = $3")
+                .bind(&cp)
+                .bind(doomed_kind)
+                .bind(doomed_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+async fn exists(
+    tx: &mut Transaction<'_, Any>,
+    cp: &str,
+    kind: &str,
+    id: &str,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM core_entities WHERE control_plane_id = $1 AND entity_type = $2 AND id = $3")
+        .bind(cp)
+        .bind(kind)
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(n > 0)
+}
