@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::domain::entity_kind::{self, EntityKind, PLUGINS, ROUTES, plugin_scope_key};
 use crate::domain::bundled_plugins::is_bundled;
+use crate::domain::entity_kind::{self, EntityKind, PLUGINS, ROUTES, plugin_scope_key};
 use crate::error::ApiError;
 use crate::lua::compiled::{Builder, Ready, SchemaCache};
 use crate::lua::runner::RunnerError;
@@ -158,7 +158,9 @@ impl App {
         body: Value,
     ) -> Result<Value, ApiError> {
         let input = scoped_input(kind, scope, body)?;
-        let entity = self.check_entity(kind, scope, input, Context::Insert).await?;
+        let entity = self
+            .check_entity(kind, scope, input, Context::Insert)
+            .await?;
         self.write(kind, scope, &entity, false).await?;
         Ok(present(&entity))
     }
@@ -172,7 +174,9 @@ impl App {
         body: Value,
     ) -> Result<Value, ApiError> {
         let mut input = scoped_input(kind, scope, body)?;
-        let existing_id = self.resolve_entity(scope.control_plane, kind, id_or_name).await?;
+        let existing_id = self
+            .resolve_entity(scope.control_plane, kind, id_or_name)
+            .await?;
         let id = match (&existing_id, Uuid::parse_str(id_or_name)) {
             (Some(id), _) => id.clone(),
             (None, Ok(uuid)) => uuid.to_string(),
@@ -193,7 +197,9 @@ impl App {
                 map.insert("created_at".into(), created.clone());
             }
         }
-        let entity = self.check_entity(kind, scope, input, Context::Upsert).await?;
+        let entity = self
+            .check_entity(kind, scope, input, Context::Upsert)
+            .await?;
         self.write(kind, scope, &entity, true).await?;
         Ok(present(&entity))
     }
@@ -212,8 +218,13 @@ impl App {
             .resolve_entity(scope.control_plane, kind, id_or_name)
             .await?
             .ok_or_else(not_found)?;
-        let existing = self.visible(kind, scope, &id).await?.ok_or_else(not_found)?;
-        let choice = self.schema_choice(kind, scope.control_plane, &existing).await?;
+        let existing = self
+            .visible(kind, scope, &id)
+            .await?
+            .ok_or_else(not_found)?;
+        let choice = self
+            .schema_choice(kind, scope.control_plane, &existing)
+            .await?;
         let patch_changes = changes.clone();
         let stored = existing.clone();
         let merged = self
@@ -225,7 +236,9 @@ impl App {
         if let Value::Object(map) = &mut merged {
             map.insert("id".into(), json!(id));
         }
-        let entity = self.check_entity(kind, scope, merged, Context::Upsert).await?;
+        let entity = self
+            .check_entity(kind, scope, merged, Context::Upsert)
+            .await?;
         self.write(kind, scope, &entity, true).await?;
         Ok(present(&entity))
     }
@@ -241,7 +254,10 @@ impl App {
             .resolve_entity(scope.control_plane, kind, id_or_name)
             .await?
             .ok_or_else(not_found)?;
-        let entity = self.visible(kind, scope, &id).await?.ok_or_else(not_found)?;
+        let entity = self
+            .visible(kind, scope, &id)
+            .await?
+            .ok_or_else(not_found)?;
         Ok(present(&entity))
     }
 
@@ -296,20 +312,22 @@ impl App {
                 _ => {
                     return Err(ApiError::invalid(
                         "Invalid query parameters",
-                        vec![crate::domain::field_error::FieldError::invalid(
-                            "size",
-                            format!("must be an integer from 1 to {}", self.settings.max_page_size),
-                        )
-                        .from_source("query")],
+                        vec![
+                            crate::domain::field_error::FieldError::invalid(
+                                "size",
+                                format!(
+                                    "must be an integer from 1 to {}",
+                                    self.settings.max_page_size
+                                ),
+                            )
+                            .from_source("query"),
+                        ],
                     ));
                 }
             },
         };
         let mut filter = EntityFilter {
-            parent: scope
-                .parent
-                .as_ref()
-                .map(|p| (p.field(), p.id.clone())),
+            parent: scope.parent.as_ref().map(|p| (p.field(), p.id.clone())),
             ..EntityFilter::default()
         };
         if let Some(tags) = query.get("tags").filter(|t| !t.is_empty()) {
@@ -396,7 +414,10 @@ impl App {
             });
         }
         // Koko's text for an unknown plugin (api-contract.md §4.4).
-        Err(field_error("name", format!("plugin({name}) does not exist")))
+        Err(field_error(
+            "name",
+            format!("plugin({name}) does not exist"),
+        ))
     }
 
     /// Runs `work` with the schema ready: inline when it is declarative and cached,
@@ -413,8 +434,8 @@ impl App {
         let cache = self.schemas.clone();
         let choice = choice.clone();
         self.lua
-            .run(move |limits| {
-                match cache.checkout(&choice.source, choice.build, limits)? {
+            .run(
+                move |limits| match cache.checkout(&choice.source, choice.build, limits)? {
                     Ready::Declarative(schema) => Ok(work(&schema, &mut NoFunctions)),
                     Ready::WithLua(mut compiled) => {
                         let schema = compiled.schema.clone();
@@ -422,8 +443,8 @@ impl App {
                         cache.checkin(&choice.source, choice.build, compiled);
                         Ok(out)
                     }
-                }
-            })
+                },
+            )
             .await
             .map_err(|e| match e {
                 RunnerError::Busy => ApiError::Unavailable(e.to_string()),
@@ -446,7 +467,9 @@ impl App {
         input: Value,
         context: Context,
     ) -> Result<Value, ApiError> {
-        let choice = self.schema_choice(kind, scope.control_plane, &input).await?;
+        let choice = self
+            .schema_choice(kind, scope.control_plane, &input)
+            .await?;
         let steps = self.lua.limits().pattern_steps;
         let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
         let entity = self
@@ -481,11 +504,18 @@ impl App {
         let protocols = |v: &Value| -> Vec<String> {
             v.get("protocols")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let route_protocols = protocols(&route);
-        if protocols(plugin).iter().any(|p| route_protocols.contains(p)) {
+        if protocols(plugin)
+            .iter()
+            .any(|p| route_protocols.contains(p))
+        {
             return Ok(());
         }
         Err(field_error(
@@ -567,7 +597,12 @@ fn reference_id<'v>(entity: &'v Value, field: &str) -> Option<&'v str> {
 
 /// What the store keeps about an entity besides its body.
 fn record_of(kind: &'static EntityKind, entity: &Value) -> EntityRecord {
-    let text = |field: &str| entity.get(field).and_then(Value::as_str).map(str::to_string);
+    let text = |field: &str| {
+        entity
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     let seconds = |field: &str| entity.get(field).and_then(Value::as_i64).unwrap_or(0);
     let mut keys: Vec<(String, String)> = kind
         .unique
@@ -579,7 +614,8 @@ fn record_of(kind: &'static EntityKind, entity: &Value) -> EntityRecord {
         None => text("name"),
     };
     if std::ptr::eq(kind, &PLUGINS) {
-        let scope = ["service", "route", "consumer", "consumer_group"].map(|f| reference_id(entity, f));
+        let scope =
+            ["service", "route", "consumer", "consumer_group"].map(|f| reference_id(entity, f));
         keys.push((
             PLUGIN_SCOPE_KEY.into(),
             plugin_scope_key(name.as_deref().unwrap_or(""), scope),
@@ -599,7 +635,11 @@ fn record_of(kind: &'static EntityKind, entity: &Value) -> EntityRecord {
     let tags = entity
         .get("tags")
         .and_then(Value::as_array)
-        .map(|t| t.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+        .map(|t| {
+            t.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     EntityRecord {
         kind: kind.name,

@@ -132,6 +132,9 @@ mod tests {
     #[test]
     fn the_scope_key_tells_global_from_scoped() {
         assert_eq!(plugin_scope_key("p", [None; 4]), "p::::");
-        assert_eq!(plugin_scope_key("p", [Some("s"), None, None, None]), "p:s:::");
+        assert_eq!(
+            plugin_scope_key("p", [Some("s"), None, None, None]),
+            "p:s:::"
+        );
     }
 }

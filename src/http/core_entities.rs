@@ -77,7 +77,9 @@ pub fn mount(
             let entity = state.create_entity(collection.kind, &scope, body).await?;
             Ok::<_, ApiError>((StatusCode::CREATED, Json(entity)))
         };
-        let get = move |state: AppState, ControlPlaneId(cp): ControlPlaneId, Path(params): Params| async move {
+        let get = move |state: AppState,
+                        ControlPlaneId(cp): ControlPlaneId,
+                        Path(params): Params| async move {
             let scope = scope(&state, cp, parent, &params).await?;
             let entity = state
                 .get_entity(collection.kind, &scope, item_id(&params, collection))
@@ -104,7 +106,9 @@ pub fn mount(
                 .await?;
             Ok::<_, ApiError>(Json(entity))
         };
-        let delete = move |state: AppState, ControlPlaneId(cp): ControlPlaneId, Path(params): Params| async move {
+        let delete = move |state: AppState,
+                           ControlPlaneId(cp): ControlPlaneId,
+                           Path(params): Params| async move {
             let scope = scope(&state, cp, parent, &params).await?;
             state
                 .delete_entity(collection.kind, &scope, item_id(&params, collection))

@@ -9,7 +9,9 @@ pub fn merge_values(schema: &Schema, top: &Value, bottom: &Value) -> Value {
     let (Value::Object(top), Value::Object(bottom)) = (top, bottom) else {
         return top.clone();
     };
-    let subschema = schema.subschema_for(top).or_else(|| schema.subschema_for(bottom));
+    let subschema = schema
+        .subschema_for(top)
+        .or_else(|| schema.subschema_for(bottom));
     let mut out = bottom.clone();
     for (key, value) in top {
         let field = subschema
@@ -52,6 +54,9 @@ mod tests {
             &json!({"config": {"a": 2}, "tags": ["y"]}),
             &json!({"config": {"a": 1, "b": 1}, "tags": ["x"], "id": "i"}),
         );
-        assert_eq!(merged, json!({"config": {"a": 2, "b": 1}, "tags": ["y"], "id": "i"}));
+        assert_eq!(
+            merged,
+            json!({"config": {"a": 2, "b": 1}, "tags": ["y"], "id": "i"})
+        );
     }
 }

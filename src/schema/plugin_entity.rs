@@ -19,38 +19,63 @@ const PROTOCOLS: [&str; 8] = [
 ];
 
 fn base_fields() -> Vec<(String, Value)> {
-    let foreign = |reference: &str| json!({"type": "foreign", "reference": reference, "default": null});
+    let foreign =
+        |reference: &str| json!({"type": "foreign", "reference": reference, "default": null});
     let phases = json!({"type": "record", "required": false, "fields": [
         {"access": {"type": "array", "elements": {"type": "string"}}}
     ]});
     vec![
-        ("id".into(), json!({"type": "string", "uuid": true, "auto": true})),
+        (
+            "id".into(),
+            json!({"type": "string", "uuid": true, "auto": true}),
+        ),
         ("name".into(), json!({"type": "string", "required": true})),
         ("instance_name".into(), json!({"type": "string"})),
-        ("created_at".into(), json!({"type": "integer", "timestamp": true, "auto": true})),
-        ("updated_at".into(), json!({"type": "integer", "timestamp": true, "auto": true})),
+        (
+            "created_at".into(),
+            json!({"type": "integer", "timestamp": true, "auto": true}),
+        ),
+        (
+            "updated_at".into(),
+            json!({"type": "integer", "timestamp": true, "auto": true}),
+        ),
         ("route".into(), foreign("routes")),
         ("service".into(), foreign("services")),
         ("consumer".into(), foreign("consumers")),
         ("consumer_group".into(), foreign("consumer_groups")),
         ("config".into(), json!({"type": "record", "abstract": true})),
-        ("protocols".into(), json!({
-            "type": "set", "required": true,
-            "default": ["grpc", "grpcs", "http", "https"],
-            "elements": {"type": "string", "one_of": PROTOCOLS},
-        })),
-        ("enabled".into(), json!({"type": "boolean", "required": true, "default": true})),
-        ("tags".into(), json!({"type": "set", "elements": {"type": "string"}})),
-        ("ordering".into(), json!({"type": "record", "required": false, "fields": [
-            {"before": phases.clone()}, {"after": phases},
-        ]})),
-        ("partials".into(), json!({"type": "array", "required": false, "elements": {
-            "type": "record", "fields": [
-                {"id": {"type": "string", "uuid": true}},
-                {"name": {"type": "string"}},
-                {"path": {"type": "string"}},
-            ],
-        }})),
+        (
+            "protocols".into(),
+            json!({
+                "type": "set", "required": true,
+                "default": ["grpc", "grpcs", "http", "https"],
+                "elements": {"type": "string", "one_of": PROTOCOLS},
+            }),
+        ),
+        (
+            "enabled".into(),
+            json!({"type": "boolean", "required": true, "default": true}),
+        ),
+        (
+            "tags".into(),
+            json!({"type": "set", "elements": {"type": "string"}}),
+        ),
+        (
+            "ordering".into(),
+            json!({"type": "record", "required": false, "fields": [
+                {"before": phases.clone()}, {"after": phases},
+            ]}),
+        ),
+        (
+            "partials".into(),
+            json!({"type": "array", "required": false, "elements": {
+                "type": "record", "fields": [
+                    {"id": {"type": "string", "uuid": true}},
+                    {"name": {"type": "string"}},
+                    {"path": {"type": "string"}},
+                ],
+            }}),
+        ),
     ]
 }
 
@@ -61,7 +86,11 @@ pub fn plugin_entity_schema(plugin: &SchemaValue) -> Result<Schema, String> {
         .into_iter()
         .map(|(name, def)| (name, from_json(&def)))
         .collect();
-    for entry in plugin.get("fields").and_then(SchemaValue::items).unwrap_or_default() {
+    for entry in plugin
+        .get("fields")
+        .and_then(SchemaValue::items)
+        .unwrap_or_default()
+    {
         if let Some([(name, def)]) = entry.entries() {
             match fields.iter_mut().find(|(n, _)| n == name) {
                 Some(slot) => slot.1 = def.clone(),

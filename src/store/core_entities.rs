@@ -247,27 +247,34 @@ impl Store {
         limit: usize,
     ) -> StoreResult<EntityPage> {
         let cp = control_plane.to_string();
-        let mut sql = Sql::new("SELECT e.id, e.body FROM core_entities e WHERE e.control_plane_id = ");
-        sql.bind_text(cp.clone()).push(" AND e.entity_type = ").bind_text(kind);
+        let mut sql =
+            Sql::new("SELECT e.id, e.body FROM core_entities e WHERE e.control_plane_id = ");
+        sql.bind_text(cp.clone())
+            .push(" AND e.entity_type = ")
+            .bind_text(kind);
         if let Some((field, id)) = &filter.parent {
-            sql.push(" AND e.id IN (SELECT r.id FROM core_entity_refs r WHERE r.control_plane_id = ")
-                .bind_text(cp.clone())
-                .push(" AND r.entity_type = ")
-                .bind_text(kind)
-                .push(" AND r.field = ")
-                .bind_text(*field)
-                .push(" AND r.target_id = ")
-                .bind_text(id.clone())
-                .push(")");
+            sql.push(
+                " AND e.id IN (SELECT r.id FROM core_entity_refs r WHERE r.control_plane_id = ",
+            )
+            .bind_text(cp.clone())
+            .push(" AND r.entity_type = ")
+            .bind_text(kind)
+            .push(" AND r.field = ")
+            .bind_text(*field)
+            .push(" AND r.target_id = ")
+            .bind_text(id.clone())
+            .push(")");
         }
         if let Some(tags) = &filter.tags {
-            sql.push(" AND e.id IN (SELECT t.id FROM core_entity_tags t WHERE t.control_plane_id = ")
-                .bind_text(cp.clone())
-                .push(" AND t.entity_type = ")
-                .bind_text(kind)
-                .push(" AND t.tag IN ")
-                .bind_text_list(tags.tags.iter().cloned())
-                .push(" GROUP BY t.id");
+            sql.push(
+                " AND e.id IN (SELECT t.id FROM core_entity_tags t WHERE t.control_plane_id = ",
+            )
+            .bind_text(cp.clone())
+            .push(" AND t.entity_type = ")
+            .bind_text(kind)
+            .push(" AND t.tag IN ")
+            .bind_text_list(tags.tags.iter().cloned())
+            .push(" GROUP BY t.id");
             if tags.all {
                 sql.push(" HAVING COUNT(DISTINCT t.tag) = ")
                     .bind_int(tags.tags.len() as i64);

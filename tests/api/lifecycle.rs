@@ -210,6 +210,63 @@ async fn uploaded_lua_never_reaches_the_log() {
     assert!(!log.iter().any(|l| l.contains(marker)), "{log:#?}");
 }
 
+/// Plugin secrets (`shared_secret`, referenceable) never reach the server's log, even at
+/// debug level and even when the write is refused or the validator fails on it.
+#[tokio::test]
+async fn plugin_secrets_never_reach_the_log() {
+    let (url, dir) = fresh_database(Backend::Sqlite).await;
+    let token = TokenSecret::generate(TokenKind::PersonalAccess);
+    let mut command = konnektd(&url, dir.path());
+    command
+        .env("KONNEKTD_BOOTSTRAP_TOKEN", token.expose())
+        .env("RUST_LOG", "debug");
+    let server = ServerProcess::start(command)
+        .await
+        .expect("konnektd starts");
+    let client = reqwest::Client::new();
+    let schemas =
+        plugin_schemas_of_new_control_plane(&client, &server, token.expose(), "secrets").await;
+    let source = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ping-auth/schema.lua"
+    ))
+    .unwrap();
+    let response = client
+        .post(server.url(&schemas))
+        .bearer_auth(token.expose())
+        .json(&json!({ "lua_schema": source }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let plugins = schemas.replace("plugin-schemas", "plugins");
+    let marker = "SECRET-MARKER-91c2";
+    let configs = [
+        json!({"service_url": "https://ping.example.com", "shared_secret": marker, "secret_header_name": "X"}),
+        json!({"service_url": format!("ftp://{marker}"), "shared_secret": marker, "secret_header_name": "X"}),
+        json!({"service_url": "https://ping.example.com", "shared_secret": 7, "secret_header_name": marker, "x": marker}),
+    ];
+    let mut statuses = Vec::new();
+    for config in configs {
+        let response = client
+            .post(server.url(&plugins))
+            .bearer_auth(token.expose())
+            .json(&json!({"name": "ping-auth", "config": config}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [201, 400, 400]);
+    server.signal(15);
+    let (_, log) = server.wait().await;
+    assert!(
+        log.iter().any(|l| l.contains("/plugins")),
+        "requests are logged: {log:#?}"
+    );
+    assert!(!log.iter().any(|l| l.contains(marker)), "{log:#?}");
+}
+
 /// Creates a control plane on `server` and returns its plugin-schemas collection path.
 async fn plugin_schemas_of_new_control_plane(
     client: &reqwest::Client,
