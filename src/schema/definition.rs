@@ -200,6 +200,16 @@ impl Schema {
     /// rule: record fields without an explicit `required` become required, recursively
     /// through records (not into array elements or map values).
     pub fn parse(def: &SchemaValue, records_required: bool) -> Result<Schema> {
+        Schema::parse_level(def, records_required, None)
+    }
+
+    /// One level; a subschema's `parent` is where its checks find the fields it does not
+    /// redefine (Kong runs them with `subschema.fields[k] or self.fields[k]`).
+    fn parse_level(
+        def: &SchemaValue,
+        records_required: bool,
+        parent: Option<&Schema>,
+    ) -> Result<Schema> {
         let mut schema = Schema::default();
         for entry in def
             .get("fields")
@@ -236,7 +246,7 @@ impl Schema {
             .and_then(SchemaValue::items)
             .unwrap_or_default()
         {
-            if let Some(check) = schema.parse_check(entry)? {
+            if let Some(check) = schema.parse_check(entry, parent)? {
                 schema.checks.push(check);
             }
         }
@@ -253,10 +263,8 @@ impl Schema {
             .and_then(SchemaValue::entries)
             .unwrap_or_default()
         {
-            schema.subschemas.push((
-                name.clone(),
-                Arc::new(Schema::parse(sub, records_required)?),
-            ));
+            let parsed = Schema::parse_level(sub, records_required, Some(&schema))?;
+            schema.subschemas.push((name.clone(), Arc::new(parsed)));
         }
         Ok(schema)
     }
@@ -300,7 +308,9 @@ impl Schema {
                 .any(|c| matches!(c.check, EntityCheck::Custom { .. }) || c.check.has_functions())
     }
 
-    fn parse_check(&self, entry: &SchemaValue) -> Result<Option<Check>> {
+    fn parse_check(&self, entry: &SchemaValue, parent: Option<&Schema>) -> Result<Option<Check>> {
+        let inherit =
+            |path: &str, overrides: Option<&SchemaValue>| self.inherit(path, overrides, parent);
         let Some([(name, arg)]) = entry.entries() else {
             return problem("each entity check must have exactly one key");
         };
@@ -343,8 +353,8 @@ impl Schema {
                     .cloned()
                     .unwrap_or(SchemaValue::EmptyTable);
                 EntityCheck::Conditional {
-                    if_match: Box::new(self.inherit(&if_field, arg.get("if_match"))?),
-                    then_match: Box::new(self.inherit(&then_field, Some(&then_match_def))?),
+                    if_match: Box::new(inherit(&if_field, arg.get("if_match"))?),
+                    then_match: Box::new(inherit(&then_field, Some(&then_match_def))?),
                     then_match_required: then_match_def.get("required")
                         == Some(&SchemaValue::Bool(true)),
                     then_err: text("then_err"),
@@ -355,11 +365,11 @@ impl Schema {
             "conditional_at_least_one_of" => {
                 let if_field = text("if_field").unwrap_or_default();
                 let else_match = match arg.get("else_match") {
-                    Some(m) => Some(Box::new(self.inherit(&if_field, Some(m))?)),
+                    Some(m) => Some(Box::new(inherit(&if_field, Some(m))?)),
                     None => None,
                 };
                 EntityCheck::ConditionalAtLeastOneOf {
-                    if_match: Box::new(self.inherit(&if_field, arg.get("if_match"))?),
+                    if_match: Box::new(inherit(&if_field, arg.get("if_match"))?),
                     then_at_least_one_of: names(arg.get("then_at_least_one_of")),
                     then_err: text("then_err"),
                     else_match,
@@ -382,9 +392,15 @@ impl Schema {
 
     /// A match definition that falls back to the target field's own definition, as
     /// Kong's `setmetatable(arg.if_match, { __index = field })` does.
-    fn inherit(&self, path: &str, overrides: Option<&SchemaValue>) -> Result<Field> {
+    fn inherit(
+        &self,
+        path: &str,
+        overrides: Option<&SchemaValue>,
+        parent: Option<&Schema>,
+    ) -> Result<Field> {
         let mut entries: Vec<(String, SchemaValue)> = self
             .field_at(path)
+            .or_else(|| parent.and_then(|p| p.field_at(path)))
             .and_then(|f| f.raw.entries())
             .map(<[_]>::to_vec)
             .unwrap_or_default();

@@ -43,6 +43,8 @@ pub struct Engine<'a> {
     functions: &'a mut dyn Functions,
     pattern_steps: u64,
     now_seconds: f64,
+    /// Kong's `validate_update` patches three messages for the whole run.
+    updating: bool,
 }
 
 impl<'a> Engine<'a> {
@@ -51,6 +53,7 @@ impl<'a> Engine<'a> {
             functions,
             pattern_steps,
             now_seconds,
+            updating: false,
         }
     }
 
@@ -63,7 +66,12 @@ impl<'a> Engine<'a> {
         context: Context,
     ) -> Result<Value, Errors> {
         let processed = self.process_auto_fields(schema, input, context)?;
-        self.validate(schema, &processed, context != Context::Update)?;
+        // Kong's `validate_update` rewords REQUIRED_FOR_ENTITY_CHECK, AT_LEAST_ONE_OF and
+        // CONDITIONAL_AT_LEAST_ONE_OF while it runs (nested records included).
+        self.updating = context == Context::Update;
+        let outcome = self.validate(schema, &processed, context != Context::Update);
+        self.updating = false;
+        outcome?;
         Ok(processed)
     }
 
@@ -337,7 +345,10 @@ impl<'a> Engine<'a> {
                 Some(other) => lua_tostring(other),
             };
             if schema.subschema_for(map).is_none() {
-                let template = schema.subschema_error.as_deref().unwrap_or("unknown type: %s");
+                let template = schema
+                    .subschema_error
+                    .as_deref()
+                    .unwrap_or("unknown type: %s");
                 return single(lua_format(template, &name));
             }
         }
@@ -735,7 +746,11 @@ impl<'a> Engine<'a> {
                 set_error(
                     errors,
                     &name,
-                    ErrorTree::Message(REQUIRED_FOR_ENTITY_CHECK.into()),
+                    ErrorTree::Message(if self.updating {
+                        format!("{REQUIRED_FOR_ENTITY_CHECK} when updating")
+                    } else {
+                        REQUIRED_FOR_ENTITY_CHECK.into()
+                    }),
                 );
             }
             return;
@@ -756,6 +771,7 @@ impl<'a> Engine<'a> {
         errors: &mut Errors,
     ) -> Result<(), String> {
         let nonempty = |name: &String| is_nonempty(get_field(input, name));
+        let when = if self.updating { "when updating, " } else { "" };
         let list = |names: &[String]| quoted(names.iter().cloned());
         match check {
             EntityCheck::AtLeastOneOf(names) => {
@@ -763,7 +779,7 @@ impl<'a> Engine<'a> {
                     return Ok(());
                 }
                 Err(format!(
-                    "at least one of these fields must be non-empty: {}",
+                    "{when}at least one of these fields must be non-empty: {}",
                     list(names)
                 ))
             }
@@ -883,7 +899,9 @@ impl<'a> Engine<'a> {
                 Err(match custom {
                     Some(template) => lua_format(template, &quoted_names),
                     None => {
-                        format!("at least one of these fields must be non-empty: {quoted_names}")
+                        format!(
+                            "{when}at least one of these fields must be non-empty: {quoted_names}"
+                        )
                     }
                 })
             }
