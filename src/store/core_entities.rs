@@ -311,6 +311,18 @@ impl Store {
         })
     }
 
+    /// Every entity of a kind in id order, for the data-plane export.
+    pub async fn all_entities(&self, control_plane: Uuid, kind: &str) -> StoreResult<Vec<Value>> {
+        let rows = sqlx::query("SELECT body FROM core_entities WHERE control_plane_id = $1 AND entity_type = $2 ORDER BY id")
+            .bind(control_plane.to_string())
+            .bind(kind)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| from_json(&r.try_get::<String, _>("body")?))
+            .collect()
+    }
+
     /// Deletes an entity, first applying each referencing field's rule: cascades are
     /// deleted with it, a restricting reference fails the whole delete. Returns whether
     /// the entity existed.

@@ -1,0 +1,172 @@
+//! A control plane's config as a data plane loads it (Kong's `export_config`,
+//! `kong/db/declarative/export.lua`): one array per entity type, foreign keys as plain
+//! ids, disabled entities and what hangs off them left out; then the `reconfigure`
+//! message, hashed and gzipped once per change (clustering-protocol.md §2.1, §3.2).
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::hash::{ConfigHashes, config_hashes};
+use crate::domain::entity_kind::{CONSUMER_GROUPS, CONSUMERS, PLUGINS, ROUTES, SERVICES};
+use crate::store::{Store, StoreResult};
+
+/// Plugin fields Kong OSS data planes do not know; sent only when set (Konnect's EE
+/// data planes know them).
+const EE_PLUGIN_FIELDS: &[&str] = &["consumer_group", "ordering", "partials"];
+
+/// One built config: what every data plane of the control plane receives.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub config_table: Value,
+    pub hashes: ConfigHashes,
+    /// The gzipped `reconfigure` message, sent as one binary frame.
+    pub payload: Vec<u8>,
+    /// Names of the plugins the config uses, for the compatibility check.
+    pub plugins: Vec<String>,
+}
+
+fn collapse_foreign(entity: &mut Map<String, Value>, fields: &[&str]) {
+    for field in fields {
+        if let Some(value) = entity.get_mut(*field)
+            && let Some(id) = value.get("id").cloned()
+        {
+            *value = id;
+        }
+    }
+}
+
+fn enabled(entity: &Value) -> bool {
+    entity.get("enabled") != Some(&Value::Bool(false))
+}
+
+/// The `config_table` of a control plane, in id order so it hashes the same every time.
+pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Value> {
+    let mut table = Map::new();
+    table.insert("_format_version".into(), json!("3.0"));
+    table.insert("_transform".into(), json!(false));
+    // Kong's CP always exports this row, so a config is never "empty" to a data plane.
+    table.insert(
+        "parameters".into(),
+        json!([{"key": "cluster_id", "value": control_plane.to_string()}]),
+    );
+
+    let services = store.all_entities(control_plane, SERVICES.name).await?;
+    let mut live_services = HashSet::new();
+    let mut exported_services = Vec::new();
+    for service in services {
+        if enabled(&service) {
+            live_services.insert(service["id"].as_str().unwrap_or_default().to_string());
+            exported_services.push(service);
+        }
+    }
+    let mut live_routes = HashSet::new();
+    let mut routes = Vec::new();
+    for route in store.all_entities(control_plane, ROUTES.name).await? {
+        let service = route.get("service").and_then(|s| s.get("id")).and_then(Value::as_str);
+        if service.is_some_and(|s| !live_services.contains(s)) {
+            continue;
+        }
+        live_routes.insert(route["id"].as_str().unwrap_or_default().to_string());
+        let Value::Object(mut route) = route else { continue };
+        collapse_foreign(&mut route, &["service"]);
+        routes.push(Value::Object(route));
+    }
+    let mut plugins = Vec::new();
+    let mut plugin_names = Vec::new();
+    for plugin in store.all_entities(control_plane, PLUGINS.name).await? {
+        let attached = |field: &str, live: &HashSet<String>| {
+            plugin
+                .get(field)
+                .and_then(|s| s.get("id"))
+                .and_then(Value::as_str)
+                .is_none_or(|id| live.contains(id))
+        };
+        if !enabled(&plugin) || !attached("service", &live_services) || !attached("route", &live_routes) {
+            continue;
+        }
+        let Value::Object(mut plugin) = plugin else { continue };
+        for field in EE_PLUGIN_FIELDS {
+            if plugin.get(*field).is_some_and(Value::is_null) {
+                plugin.remove(*field);
+            }
+        }
+        collapse_foreign(&mut plugin, &["service", "route", "consumer", "consumer_group"]);
+        if let Some(name) = plugin.get("name").and_then(Value::as_str) {
+            plugin_names.push(name.to_string());
+        }
+        plugins.push(Value::Object(plugin));
+    }
+    let consumers = store.all_entities(control_plane, CONSUMERS.name).await?;
+    let consumer_groups = store.all_entities(control_plane, CONSUMER_GROUPS.name).await?;
+    for (key, items) in [
+        ("services", exported_services),
+        ("routes", routes),
+        ("consumers", consumers),
+        ("consumer_groups", consumer_groups),
+        ("plugins", plugins),
+    ] {
+        if !items.is_empty() {
+            table.insert(key.into(), Value::Array(items));
+        }
+    }
+    Ok(Value::Object(table))
+}
+
+/// Hashes the config and encodes the `reconfigure` message once.
+pub fn build_snapshot(config_table: Value, now_seconds: f64) -> Snapshot {
+    let hashes = config_hashes(&config_table);
+    let mut plugins: Vec<String> = config_table
+        .get("plugins")
+        .and_then(Value::as_array)
+        .map(|p| p.iter().filter_map(|p| p["name"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    plugins.sort();
+    plugins.dedup();
+    let message = json!({
+        "type": "reconfigure",
+        "timestamp": (now_seconds * 1000.0).floor() / 1000.0,
+        "config_table": config_table,
+        "config_hash": hashes.config,
+        "hashes": hashes.to_json(),
+    });
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+    encoder
+        .write_all(&serde_json::to_vec(&message).expect("JSON encodes"))
+        .expect("gzip into memory");
+    let payload = encoder.finish().expect("gzip into memory");
+    let Value::Object(mut message) = message else { unreachable!() };
+    Snapshot {
+        config_table: message.remove("config_table").unwrap_or_default(),
+        hashes,
+        payload,
+        plugins,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn the_payload_is_gzipped_reconfigure_json_with_kongs_hashes() {
+        let table = json!({"_format_version": "3.0", "_transform": false, "services": [{"id": "s"}]});
+        let snapshot = build_snapshot(table.clone(), 1.5);
+        assert_eq!(&snapshot.payload[..2], &[0x1f, 0x8b]);
+        let mut json = String::new();
+        flate2::read::GzDecoder::new(&snapshot.payload[..])
+            .read_to_string(&mut json)
+            .unwrap();
+        let message: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(message["type"], "reconfigure");
+        assert_eq!(message["config_table"], table);
+        assert_eq!(message["config_hash"], config_hashes(&table).config);
+        assert_eq!(message["hashes"]["services"], snapshot.hashes.services);
+        assert_eq!(snapshot.config_table, table);
+    }
+}

@@ -1,0 +1,185 @@
+//! Kong's config hash (`kong/clustering/config_helper.lua` `calculate_config_hash`):
+//! MD5 over a canonical serialisation, per entity group and combined. Data planes
+//! trust the control plane's hash and rebuild their router, plugins and balancer only
+//! when the group hash they depend on changes, so this must match Kong's byte for byte
+//! (clustering-protocol.md §3.1).
+
+use md5::{Digest, Md5};
+use serde_json::Value;
+
+use crate::schema::value::lua_number;
+
+pub const ZERO_HASH: &str = "00000000000000000000000000000000";
+
+/// Buffers longer than this are folded into their MD5 before the next value is added.
+const FOLD_AT: usize = 1_000_000;
+
+/// The groups the data plane hashes separately, in the order they are combined.
+pub const GROUPS: [&str; 5] = ["routes", "services", "plugins", "upstreams", "targets"];
+
+/// The config hash and the six group hashes a `reconfigure` carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigHashes {
+    pub config: String,
+    pub routes: String,
+    pub services: String,
+    pub plugins: String,
+    pub upstreams: String,
+    pub targets: String,
+}
+
+impl ConfigHashes {
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "config": self.config,
+            "routes": self.routes,
+            "services": self.services,
+            "plugins": self.plugins,
+            "upstreams": self.upstreams,
+            "targets": self.targets,
+        })
+    }
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    hex::encode(Md5::digest(bytes))
+}
+
+fn serialize(value: &Value, buffer: &mut Vec<u8>) {
+    if buffer.len() > FOLD_AT {
+        let folded = Md5::digest(&buffer[..]);
+        buffer.clear();
+        buffer.extend_from_slice(&folded);
+    }
+    match value {
+        Value::Null => buffer.extend_from_slice(b"/null/"),
+        Value::Bool(b) => buffer.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => buffer.extend_from_slice(lua_number(n.as_f64().unwrap_or(0.0)).as_bytes()),
+        Value::String(s) => buffer.extend_from_slice(s.as_bytes()),
+        Value::Array(items) if items.is_empty() => buffer.extend_from_slice(b"{}"),
+        Value::Object(map) if map.is_empty() => buffer.extend_from_slice(b"{}"),
+        Value::Array(items) => match items.len() {
+            1 => serialize(&items[0], buffer),
+            // Kong's unrolled fast path: separators between, no trailing one.
+            2..=5 => {
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        buffer.push(b';');
+                    }
+                    serialize(item, buffer);
+                }
+            }
+            _ => {
+                for item in items {
+                    serialize(item, buffer);
+                    buffer.push(b';');
+                }
+            }
+        },
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+            for key in keys {
+                buffer.extend_from_slice(key.as_bytes());
+                buffer.push(b':');
+                serialize(&map[key], buffer);
+                buffer.push(b';');
+            }
+        }
+    }
+}
+
+/// Kong's `hash(value)`; `None` (Lua's `nil`) is all zeros.
+pub fn hash(value: Option<&Value>) -> String {
+    let Some(value) = value else {
+        return ZERO_HASH.to_string();
+    };
+    let mut buffer = Vec::new();
+    serialize(value, &mut buffer);
+    md5_hex(&buffer)
+}
+
+/// Kong's `calculate_config_hash` of a `config_table`.
+pub fn config_hashes(config: &Value) -> ConfigHashes {
+    let Value::Object(map) = config else {
+        let h = hash(Some(config));
+        return ConfigHashes {
+            config: h,
+            routes: ZERO_HASH.into(),
+            services: ZERO_HASH.into(),
+            plugins: ZERO_HASH.into(),
+            upstreams: ZERO_HASH.into(),
+            targets: ZERO_HASH.into(),
+        };
+    };
+    let group = |name: &str| hash(map.get(name));
+    let rest: serde_json::Map<String, Value> = map
+        .iter()
+        .filter(|(k, _)| !GROUPS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let [routes, services, plugins, upstreams, targets] = GROUPS.map(group);
+    let rest = hash(Some(&Value::Object(rest)));
+    let combined = format!("{routes}{services}{plugins}{upstreams}{targets}{rest}");
+    ConfigHashes {
+        config: md5_hex(combined.as_bytes()),
+        routes,
+        services,
+        plugins,
+        upstreams,
+        targets,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Kong's vectors (spec/01-unit/19-hybrid/02-clustering_spec.lua, clustering-protocol.md §3.1).
+    #[test]
+    fn kongs_published_hash_vectors() {
+        assert_eq!(hash(None), ZERO_HASH);
+        assert_eq!(config_hashes(&Value::Null).config, "5bf07a8b7343015026657d1108d8206e");
+        assert_eq!(config_hashes(&json!(10)).config, "d3d9446802a44259755d38e6d163e820");
+        assert_eq!(config_hashes(&json!(0.9)).config, "a894124cc6d5c5c71afe060d5dde0762");
+        assert_eq!(config_hashes(&json!("hello")).config, md5_hex(b"hello"));
+        assert_eq!(config_hashes(&json!(false)).config, md5_hex(b"false"));
+        assert_eq!(config_hashes(&json!({})).config, "2da3c26e4dbd6dd6ea3ab60a3dd7fb3e");
+        let three = config_hashes(&json!({"routes": [], "services": [], "plugins": []}));
+        assert_eq!(three.config, "81aac97a81ad03c0cf0b36663806488e");
+        for h in [&three.routes, &three.services, &three.plugins] {
+            assert_eq!(h, "99914b932bd37a50b983c5e7c90ae93b");
+        }
+        assert_eq!(three.upstreams, ZERO_HASH);
+        assert_eq!(three.targets, ZERO_HASH);
+        let two = config_hashes(&json!({"upstreams": [], "targets": []}));
+        assert_eq!(two.config, "4d60dd9998ea4314039da5ca2f1db96f");
+    }
+
+    /// The serialisation rules: sorted keys, LuaJIT numbers, the array fast path.
+    #[test]
+    fn serialisation_follows_kongs_rules() {
+        let s = |v: Value| {
+            let mut b = Vec::new();
+            serialize(&v, &mut b);
+            String::from_utf8(b).unwrap()
+        };
+        assert_eq!(s(json!({"b": 1, "a": [1.0, "x"]})), "a:1;x;b:1;");
+        assert_eq!(s(json!([7])), "7");
+        assert_eq!(s(json!([1, 2, 3, 4, 5])), "1;2;3;4;5");
+        assert_eq!(s(json!([1, 2, 3, 4, 5, 6])), "1;2;3;4;5;6;");
+        assert_eq!(s(json!({"n": null, "e": {}, "f": 1e15})), "e:{};f:1e+15;n:/null/;");
+    }
+
+    /// Past a megabyte the buffer folds into its binary MD5, before each next value.
+    #[test]
+    fn large_buffers_fold_into_their_digest() {
+        let big = "x".repeat(FOLD_AT + 1);
+        let mut b = Vec::new();
+        serialize(&json!([big.clone(), "tail"]), &mut b);
+        let mut expected = Md5::digest(format!("{big};").as_bytes()).to_vec();
+        expected.extend_from_slice(b"tail");
+        assert_eq!(b, expected);
+    }
+}
