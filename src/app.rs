@@ -4,6 +4,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use crate::cluster::hub::Hub;
+use crate::cluster::tls::TlsFiles;
 use crate::domain::control_plane::Endpoints;
 use crate::lua::compiled::SchemaCache;
 use crate::lua::runner::LuaRunner;
@@ -39,6 +41,10 @@ pub struct App {
     pub lua: LuaRunner,
     /// Schemas kept ready for validation, with their warm Lua VMs.
     pub schemas: Arc<SchemaCache>,
+    /// Config snapshots for the data planes; told of every committed change.
+    pub cluster: Arc<Hub>,
+    /// The cluster certificate files (the CA is what data planes trust).
+    pub cluster_tls: TlsFiles,
     pub stats: ServerStats,
 }
 
@@ -47,7 +53,13 @@ pub struct App {
 pub struct AppState(pub Arc<App>);
 
 impl AppState {
-    pub fn new(store: Store, settings: Settings, lua: LuaRunner) -> Self {
+    pub fn new(
+        store: Store,
+        settings: Settings,
+        lua: LuaRunner,
+        cluster: Arc<Hub>,
+        cluster_tls: TlsFiles,
+    ) -> Self {
         // One idle VM per Lua worker is enough for each schema to never wait on another.
         let schemas = Arc::new(SchemaCache::new(MAX_CACHED_SCHEMAS, lua.concurrency()));
         AppState(Arc::new(App {
@@ -55,6 +67,8 @@ impl AppState {
             settings,
             lua,
             schemas,
+            cluster,
+            cluster_tls,
             stats: ServerStats::default(),
         }))
     }

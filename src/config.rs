@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage API tokens (works while `serve` runs on the same store).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -70,6 +70,29 @@ pub struct ServeArgs {
         default_value = "https://localhost:8005"
     )]
     pub cluster_public_url: String,
+    /// Address of the cluster listener data planes connect to (mutual TLS).
+    #[arg(long, env = "KONNEKTD_CLUSTER_LISTEN", default_value = "127.0.0.1:8005")]
+    pub cluster_listen: SocketAddr,
+    /// Server certificate (PEM) of the cluster listener; generated under
+    /// `<data-dir>/tls/` when unset.
+    #[arg(long, env = "KONNEKTD_CLUSTER_CERT", requires = "cluster_cert_key")]
+    pub cluster_cert: Option<PathBuf>,
+    /// Private key (PEM) of `--cluster-cert`.
+    #[arg(long, env = "KONNEKTD_CLUSTER_CERT_KEY", requires = "cluster_cert")]
+    pub cluster_cert_key: Option<PathBuf>,
+    /// CA certificate data planes should trust, printed by `dataplane new`.
+    #[arg(long, env = "KONNEKTD_CLUSTER_CA_CERT")]
+    pub cluster_ca_cert: Option<PathBuf>,
+    /// A data plane that sends no ping for this long is disconnected (Kong's PING_WAIT).
+    #[arg(long, env = "KONNEKTD_CLUSTER_PING_WAIT", default_value = "45s", value_parser = humantime::parse_duration)]
+    pub cluster_ping_wait: Duration,
+    /// Largest frame and message on the cluster port, both ways (Kong's `cluster_max_payload`).
+    #[arg(long, env = "KONNEKTD_CLUSTER_MAX_PAYLOAD", default_value_t = 16 << 20)]
+    pub cluster_max_payload: usize,
+    /// The Kong version konnektd acts as for data planes: their major must match and
+    /// their minor must not be newer.
+    #[arg(long, env = "KONNEKTD_CLUSTER_KONG_VERSION", default_value = "3.10.0.0")]
+    pub cluster_kong_version: String,
     /// A `kpat_` token that must exist after start (created if absent).
     #[arg(long, env = "KONNEKTD_BOOTSTRAP_TOKEN", hide_env_values = true)]
     pub bootstrap_token: Option<String>,

@@ -295,6 +295,7 @@ impl App {
                 },
                 DeleteError::Store(e) => e.into(),
             })?;
+        self.cluster.changed(scope.control_plane).await;
         Ok(())
     }
 
@@ -532,9 +533,14 @@ impl App {
         replace: bool,
     ) -> Result<(), ApiError> {
         let record = record_of(kind, entity);
-        self.store
+        let written = self
+            .store
             .write_entity(scope.control_plane, &record, replace)
-            .await
+            .await;
+        if written.is_ok() {
+            self.cluster.changed(scope.control_plane).await;
+        }
+        written
             .map_err(|e| match e {
                 WriteError::IdTaken => constraint_error(ErrorDetail {
                     kind: DetailKind::Reference,

@@ -9,6 +9,7 @@ mod consumer_groups;
 mod consumers;
 mod control_planes;
 mod core_entities;
+mod data_planes;
 pub mod extract;
 mod plugin_schemas;
 mod plugins;
@@ -99,6 +100,16 @@ fn groups() -> Vec<Group> {
             family: ErrorFamily::Legacy,
             public: false,
             api: plugin_schemas::routes(Api::new()),
+        },
+        Group {
+            family: ErrorFamily::Legacy,
+            public: false,
+            api: data_planes::certificate_routes(Api::new()),
+        },
+        Group {
+            family: ErrorFamily::Problem,
+            public: false,
+            api: data_planes::node_routes(Api::new()),
         },
         Group {
             family: ErrorFamily::Koko,

@@ -1,4 +1,5 @@
-//! Assembles a running konnektd from its settings: store, bootstrap token, HTTP listener.
+//! Assembles a running konnektd from its settings: store, bootstrap token, HTTP listener,
+//! cluster listener.
 //! `konnektd serve` and the integration tests start it the same way.
 
 use std::net::SocketAddr;
@@ -8,6 +9,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::app::{AppState, Settings};
+use crate::cluster::compat::KongVersion;
+use crate::cluster::hub::Hub;
+use crate::cluster::server::ClusterConfig;
+use crate::cluster::session::SessionSettings;
+use crate::cluster::tls::{self, TlsFiles};
 use crate::config::ServeArgs;
 use crate::domain::control_plane::Endpoints;
 use crate::domain::now_millis;
@@ -20,9 +26,12 @@ use crate::store::{Store, StoreError};
 /// A started service. Dropping it does not stop it; call [`Running::shutdown`].
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where data planes connect.
+    pub cluster_addr: SocketAddr,
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    cluster_task: JoinHandle<()>,
 }
 
 impl Running {
@@ -31,12 +40,14 @@ impl Running {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.cluster_task.abort();
         let _ = (&mut self.task).await;
     }
 
     /// Waits until the server stops by itself (a signal, with [`start_with_signals`]).
     pub async fn wait(self) {
         let _ = self.task.await;
+        self.cluster_task.abort();
     }
 }
 
@@ -60,8 +71,34 @@ async fn start_until(
     args: &ServeArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
-    let store = Store::open(&args.store.resolve_url()?).await?;
+    tls::install_crypto_provider();
+    let database_url = args.store.resolve_url()?;
+    let store = Store::open(&database_url).await?;
     ensure_bootstrap_token(&store, args.bootstrap_token.as_deref()).await?;
+    let control_plane_version = KongVersion::parse(&args.cluster_kong_version).ok_or_else(|| {
+        anyhow::anyhow!("--cluster-kong-version '{}' is not a Kong version", args.cluster_kong_version)
+    })?;
+    let tls_files = match (&args.cluster_cert, &args.cluster_cert_key) {
+        (Some(cert), Some(key)) => TlsFiles {
+            ca_cert: args.cluster_ca_cert.clone().unwrap_or_else(|| cert.clone()),
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        _ => {
+            let files = TlsFiles::in_data_dir(&args.store.data_dir);
+            tls::ensure_generated(&files, &tls::server_hosts(&args.cluster_public_url))?;
+            files
+        }
+    };
+    let cluster_tls = tls::server_config(&tls_files)?;
+    let cluster_listener = TcpListener::bind(args.cluster_listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.cluster_listen))?;
+    let cluster_addr = cluster_listener.local_addr()?;
+    let hub = Hub::new(store.clone());
+    if store.backend() == crate::store::Backend::Postgres {
+        hub.listen_to_other_nodes(database_url.clone());
+    }
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
@@ -85,7 +122,22 @@ async fn start_until(
             },
             args.lua_concurrency as usize,
         ),
+        hub.clone(),
+        tls_files.clone(),
     );
+    let cluster_task = tokio::spawn(crate::cluster::server::serve(
+        cluster_listener,
+        state.store.clone(),
+        hub,
+        ClusterConfig {
+            tls: cluster_tls,
+            settings: SessionSettings {
+                ping_wait: args.cluster_ping_wait,
+                control_plane_version,
+            },
+            max_payload: args.cluster_max_payload,
+        },
+    ));
     let router = crate::http::router(state.clone());
     let limits = ServerLimits {
         header_read_timeout: args.header_read_timeout,
@@ -101,11 +153,14 @@ async fn start_until(
         backend = ?state.store.backend(),
         "konnektd listening on http://{addr}"
     );
+    tracing::info!(cluster_listen = %cluster_addr, "data planes connect on {cluster_addr}");
     Ok(Running {
         addr,
+        cluster_addr,
         state,
         stop: None,
         task,
+        cluster_task,
     })
 }
 

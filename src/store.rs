@@ -6,6 +6,7 @@
 //! Every write commits before it returns, so a 2xx built on it survives a crash.
 
 mod control_planes;
+pub mod data_planes;
 pub mod core_entities;
 mod plugin_schemas;
 pub mod postgres;
@@ -110,6 +111,18 @@ impl Store {
     /// Whether the database answers a trivial query right now.
     pub async fn is_reachable(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// PostgreSQL `NOTIFY` on `channel` (other konnektd nodes listen); nothing on SQLite.
+    pub async fn notify(&self, channel: &str, payload: &str) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(channel)
+                .bind(payload)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     pub async fn close(&self) {

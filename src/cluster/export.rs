@@ -127,6 +127,22 @@ pub fn build_snapshot(config_table: Value, now_seconds: f64) -> Snapshot {
         .unwrap_or_default();
     plugins.sort();
     plugins.dedup();
+    let payload = encode_reconfigure_at(&config_table, &hashes, now_seconds);
+    Snapshot {
+        config_table,
+        hashes,
+        payload,
+        plugins,
+    }
+}
+
+/// The gzipped `reconfigure` message of a table with the given hashes.
+pub fn encode_reconfigure(config_table: &Value, hashes: &ConfigHashes) -> Vec<u8> {
+    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    encode_reconfigure_at(config_table, hashes, now)
+}
+
+fn encode_reconfigure_at(config_table: &Value, hashes: &ConfigHashes, now_seconds: f64) -> Vec<u8> {
     let message = json!({
         "type": "reconfigure",
         "timestamp": (now_seconds * 1000.0).floor() / 1000.0,
@@ -138,14 +154,7 @@ pub fn build_snapshot(config_table: Value, now_seconds: f64) -> Snapshot {
     encoder
         .write_all(&serde_json::to_vec(&message).expect("JSON encodes"))
         .expect("gzip into memory");
-    let payload = encoder.finish().expect("gzip into memory");
-    let Value::Object(mut message) = message else { unreachable!() };
-    Snapshot {
-        config_table: message.remove("config_table").unwrap_or_default(),
-        hashes,
-        payload,
-        plugins,
-    }
+    encoder.finish().expect("gzip into memory")
 }
 
 #[cfg(test)]

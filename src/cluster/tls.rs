@@ -261,6 +261,68 @@ pub fn first_certificate_der(pem: &str) -> Option<Vec<u8>> {
         .map(|c| c.to_vec())
 }
 
+/// A key and self-signed certificate for a new data plane, to be pinned to
+/// `control_plane` (Konnect's "Generate a certificate").
+pub fn generate_data_plane_certificate(control_plane: uuid::Uuid) -> anyhow::Result<(String, String)> {
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, format!("konnektd data plane of {control_plane}"));
+    params.distinguished_name = name;
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2036, 1, 1);
+    let cert = params.self_signed(&key)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// `host:port` and host of the cluster's public URL, as `KONG_CLUSTER_CONTROL_PLANE` and
+/// `KONG_CLUSTER_SERVER_NAME` want them.
+pub fn cluster_address(cluster_public_url: &str) -> (String, String) {
+    let without_scheme = cluster_public_url
+        .split_once("://")
+        .map_or(cluster_public_url, |(_, rest)| rest);
+    let authority = without_scheme.split('/').next().unwrap_or("").to_string();
+    let host = server_hosts(cluster_public_url).remove(0);
+    let address = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        authority
+    } else {
+        format!("{authority}:443")
+    };
+    (address, host)
+}
+
+/// The guide's `docker run` (ping-auth-konnect-guide.md, "Uploading files to data plane
+/// nodes") with every `KONG_CLUSTER_*` filled for this konnektd, its CA trusted, and the
+/// three ping-auth lines.
+pub fn docker_run_command(cluster_public_url: &str, cert: &str, key: &str, ca: &str) -> String {
+    let (address, host) = cluster_address(cluster_public_url);
+    let lines = [
+        "docker run -d".to_string(),
+        "-v \"/plugins/kong/ping-auth:/usr/local/share/lua/5.1/kong/plugins/ping-auth\"".into(),
+        "-e \"KONG_PLUGINS=bundled,ping-auth\"".into(),
+        "-e \"KONG_LUA_PACKAGE_PATH=/usr/local/share/lua/5.1/kong/plugins/?.lua;;\"".into(),
+        "-e \"KONG_ROLE=data_plane\"".into(),
+        "-e \"KONG_DATABASE=off\"".into(),
+        "-e \"KONG_VITALS=off\"".into(),
+        "-e \"KONG_NGINX_WORKER_PROCESSES=1\"".into(),
+        "-e \"KONG_CLUSTER_MTLS=pki\"".into(),
+        format!("-e \"KONG_CLUSTER_CONTROL_PLANE={address}\""),
+        format!("-e \"KONG_CLUSTER_SERVER_NAME={host}\""),
+        format!("-e \"KONG_CLUSTER_TELEMETRY_ENDPOINT={address}\""),
+        format!("-e \"KONG_CLUSTER_TELEMETRY_SERVER_NAME={host}\""),
+        format!("-e \"KONG_CLUSTER_CERT={}\"", cert.trim_end()),
+        format!("-e \"KONG_CLUSTER_CERT_KEY={}\"", key.trim_end()),
+        format!("-e \"KONG_CLUSTER_CA_CERT={}\"", ca.trim_end()),
+        "-e \"KONG_LUA_SSL_TRUSTED_CERTIFICATE=system\"".into(),
+        "-e \"KONG_KONNECT_MODE=on\"".into(),
+        "-p 8000:8000".into(),
+        "-p 8443:8443".into(),
+        "kong/kong-gateway:3.10".into(),
+    ];
+    lines.join(" \\\n")
+}
+
 /// Installs ring as the process's rustls provider (idempotent).
 pub fn install_crypto_provider() {
     let _ = CryptoProvider::install_default(rustls::crypto::ring::default_provider());
@@ -275,6 +337,19 @@ mod tests {
         assert_eq!(server_hosts("https://cp.example.com:8005"), ["cp.example.com", "localhost", "127.0.0.1"]);
         assert_eq!(server_hosts("wss://localhost:8005/x"), ["localhost", "127.0.0.1"]);
         assert_eq!(server_hosts("https://[::1]:8005"), ["::1", "localhost", "127.0.0.1"]);
+    }
+
+    #[test]
+    fn the_docker_run_points_data_planes_at_this_cluster_listener() {
+        let command = docker_run_command("https://cp.example.com:8005", "CERT", "KEY", "CA");
+        assert!(command.contains("-e \"KONG_CLUSTER_CONTROL_PLANE=cp.example.com:8005\" \\\n"));
+        assert!(command.contains("KONG_CLUSTER_SERVER_NAME=cp.example.com\""));
+        assert!(command.contains("KONG_PLUGINS=bundled,ping-auth"));
+        assert!(command.contains("KONG_CLUSTER_CA_CERT=CA\""));
+        assert!(command.ends_with("kong/kong-gateway:3.10"));
+        assert_eq!(cluster_address("https://cp.example.com"), ("cp.example.com:443".into(), "cp.example.com".into()));
+        let (cert, _) = generate_data_plane_certificate(uuid::Uuid::nil()).unwrap();
+        assert!(PeerCertificate::parse(&first_certificate_der(&cert).unwrap()).is_ok());
     }
 
     #[test]

@@ -61,6 +61,13 @@ pub fn serve_args(database_url: &str, dir: &TempDir, bootstrap: &TokenSecret) ->
             database_url: Some(database_url.to_string()),
         },
         listen: "127.0.0.1:0".parse().unwrap(),
+        cluster_listen: "127.0.0.1:0".parse().unwrap(),
+        cluster_cert: None,
+        cluster_cert_key: None,
+        cluster_ca_cert: None,
+        cluster_ping_wait: Duration::from_secs(45),
+        cluster_max_payload: 16 << 20,
+        cluster_kong_version: "3.10.0.0".into(),
         cluster_public_url: "https://localhost:8005".into(),
         bootstrap_token: Some(bootstrap.expose().to_string()),
         max_body_size: 1024 * 1024,
@@ -126,6 +133,16 @@ impl TestApp {
 
     pub fn addr(&self) -> std::net::SocketAddr {
         self.running.as_ref().expect("running").addr
+    }
+
+    /// Where data planes connect.
+    pub fn cluster_addr(&self) -> std::net::SocketAddr {
+        self.running.as_ref().expect("running").cluster_addr
+    }
+
+    /// The server's state (cluster hub, settings), for assertions on internals.
+    pub fn state(&self) -> &konnektd::app::AppState {
+        &self.running.as_ref().expect("running").state
     }
 
     /// The server's own store handle, for arranging state a test cannot reach by API.

@@ -71,8 +71,11 @@ async fn ping_auth_control_plane(app: &TestApp) -> (String, String) {
     (base, id)
 }
 
+/// Koko `details` as `(field, messages)` pairs.
+type Details = Vec<(Option<String>, Value)>;
+
 /// A Koko error body's `(field, messages)` pairs, after checking its envelope.
-async fn koko(response: reqwest::Response, message: &str) -> Vec<(Option<String>, Value)> {
+async fn koko(response: reqwest::Response, message: &str) -> Details {
     let (status, body) = status_and_json(response).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["code"], 3, "{body}");
@@ -175,7 +178,7 @@ async fn ping_auth_configs_kong_rejects_get_kongs_messages(backend: Backend) {
     let (base, _) = ping_auth_control_plane(&app).await;
     let plugins = format!("{base}/plugins");
     let missing = "required field missing";
-    let cases: Vec<(Value, Vec<(Option<String>, Value)>)> = vec![
+    let cases: Vec<(Value, Details)> = vec![
         (
             json!({"name": "ping-auth"}),
             vec![

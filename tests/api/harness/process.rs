@@ -25,6 +25,7 @@ pub fn konnektd(database_url: &str, data_dir: &std::path::Path) -> Command {
         .env_remove("KONNEKTD_LISTEN")
         .env("DATABASE_URL", database_url)
         .env("KONNEKTD_DATA_DIR", data_dir)
+        .env("KONNEKTD_CLUSTER_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "info")
         .kill_on_drop(true);
     c

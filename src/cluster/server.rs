@@ -1,0 +1,252 @@
+//! The cluster listener: TLS (see [`super::tls`]), then HTTP/1.1 with three paths, as
+//! Kong's cluster port has (clustering-protocol.md §1.1): `/v1/outlet` (the v1
+//! protocol), `/v2/outlet` (an RPC hello without `kong.sync.v2`, so 3.10+ data planes
+//! fall back to v1) and 404 for anything else, `HEAD /v1/wrpc` included.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Extension, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+use super::hub::Hub;
+use super::session::{self, DataPlane, SessionSettings};
+use super::tls::PeerCertificate;
+use crate::store::Store;
+
+/// Handshakes that take longer than this are dropped (slowloris on the cluster port).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+struct ClusterState {
+    store: Store,
+    hub: Arc<Hub>,
+    settings: SessionSettings,
+    max_payload: usize,
+}
+
+/// The verified client certificate and address of a connection.
+#[derive(Clone)]
+struct Peer {
+    certificate: PeerCertificate,
+    addr: SocketAddr,
+}
+
+pub struct ClusterConfig {
+    pub tls: Arc<rustls::ServerConfig>,
+    pub settings: SessionSettings,
+    /// Largest frame or message, both ways (Kong's `cluster_max_payload`).
+    pub max_payload: usize,
+}
+
+/// Serves the cluster port until the task is dropped.
+pub async fn serve(listener: TcpListener, store: Store, hub: Arc<Hub>, config: ClusterConfig) {
+    let state = ClusterState {
+        store,
+        hub,
+        settings: config.settings,
+        max_payload: config.max_payload,
+    };
+    let router = Router::new()
+        .route("/v1/outlet", get(outlet_v1))
+        .route("/v2/outlet", get(outlet_v2))
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .with_state(state);
+    let acceptor = TlsAcceptor::from(config.tls);
+    loop {
+        let Ok((tcp, addr)) = listener.accept().await else {
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::info!(dp.addr = %addr, error = %e, "cluster TLS handshake refused");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let certificate = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(|c| PeerCertificate::parse(c).ok());
+            let Some(certificate) = certificate else {
+                return;
+            };
+            let peer = Peer { certificate, addr };
+            let service = router.map_request(
+                move |request: hyper::Request<hyper::body::Incoming>| {
+                    let mut request = request.map(axum::body::Body::new);
+                    request.extensions_mut().insert(peer.clone());
+                    request
+                },
+            );
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), TowerToHyperService::new(service))
+                .with_upgrades()
+                .await;
+        });
+    }
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, message.to_string()).into_response()
+}
+
+/// The control plane a certificate may reach: the one that pinned it, or, for a
+/// `pki_client_certs` control plane, the one holding the certificate that issued it.
+async fn control_plane_of(store: &Store, certificate: &PeerCertificate) -> Result<Uuid, String> {
+    let pinned = store
+        .control_planes_pinning(&certificate.fingerprint)
+        .await
+        .map_err(|e| e.to_string())?;
+    match pinned.as_slice() {
+        [cp] => return Ok(*cp),
+        [] => {}
+        _ => return Err("the certificate is pinned by several control planes".into()),
+    }
+    let anchors = store
+        .dp_certificates_with_subject(&certificate.issuer)
+        .await
+        .map_err(|e| e.to_string())?;
+    for (cp, anchor) in anchors {
+        let Some(der) = super::tls::first_certificate_der(&anchor.cert) else {
+            continue;
+        };
+        if !certificate.issued_by(&der) {
+            continue;
+        }
+        let pki = store
+            .control_plane(cp)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some_and(|c| c.auth_type == "pki_client_certs");
+        if pki {
+            return Ok(cp);
+        }
+    }
+    Err("the certificate is not pinned by any control plane".into())
+}
+
+/// Kong's `/v1/outlet`: query checks before the upgrade, then one session.
+async fn outlet_v1(
+    State(state): State<ClusterState>,
+    Extension(peer): Extension<Peer>,
+    Query(query): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let node_id = query.get("node_id").map(String::as_str).unwrap_or("");
+    let Some(version) = query.get("node_version").filter(|v| !v.is_empty()) else {
+        return refuse(StatusCode::BAD_REQUEST, "missing node_version");
+    };
+    let Ok(node_id) = Uuid::parse_str(node_id) else {
+        return refuse(StatusCode::BAD_REQUEST, "node_id must be a UUID");
+    };
+    let hostname: String = query
+        .get("node_hostname")
+        .map(String::as_str)
+        .unwrap_or("")
+        .chars()
+        .take(255)
+        .collect();
+    let control_plane = match control_plane_of(&state.store, &peer.certificate).await {
+        Ok(cp) => cp,
+        Err(reason) => {
+            tracing::info!(dp.addr = %peer.addr, dp.cert = peer.certificate.fingerprint, reason, "data plane refused");
+            return refuse(StatusCode::UNAUTHORIZED, &reason);
+        }
+    };
+    // A node id belongs to the certificate that first used it.
+    if let Ok(Some(existing)) = state.store.node(control_plane, &node_id.to_string()).await
+        && existing.cert_fingerprint != peer.certificate.fingerprint
+    {
+        return refuse(
+            StatusCode::CONFLICT,
+            "this node_id is registered with another certificate",
+        );
+    }
+    let data_plane = DataPlane {
+        control_plane,
+        node_id: node_id.to_string(),
+        hostname,
+        version: version.chars().take(64).collect(),
+        certificate: peer.certificate,
+    };
+    let ClusterState {
+        store,
+        hub,
+        settings,
+        max_payload,
+    } = state;
+    upgrade
+        .max_message_size(max_payload)
+        .max_frame_size(max_payload)
+        .on_upgrade(move |socket| session::run(socket, hub, store, settings, data_plane))
+}
+
+/// Kong 3.10's RPC endpoint, answered without `kong.sync.v2` so the data plane falls
+/// back to v1 (clustering-protocol.md §4.3).
+async fn outlet_v2(
+    State(state): State<ClusterState>,
+    Extension(peer): Extension<Peer>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if let Err(reason) = control_plane_of(&state.store, &peer.certificate).await {
+        return refuse(StatusCode::UNAUTHORIZED, &reason);
+    }
+    upgrade
+        .protocols(["kong.meta.v1"])
+        .max_message_size(state.max_payload)
+        .on_upgrade(rpc_shim)
+}
+
+async fn rpc_shim(mut socket: WebSocket) {
+    while let Some(Ok(message)) = socket.recv().await {
+        let Message::Binary(bytes) = message else {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+            continue;
+        };
+        let Ok(request) = serde_json::from_slice::<Value>(&bytes) else {
+            continue;
+        };
+        let Some(id) = request.get("id").cloned() else {
+            continue;
+        };
+        let reply = if request["method"] == "kong.meta.v1.hello" {
+            json!({"jsonrpc": "2.0", "id": id, "result": {
+                "rpc_capabilities": [],
+                "rpc_frame_encoding": "x-snappy-framed",
+            }})
+        } else {
+            // After the hello frames are snappy-compressed; with no capability
+            // offered, a v1-falling-back data plane sends none.
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "method not found"}})
+        };
+        if socket
+            .send(Message::Binary(serde_json::to_vec(&reply).unwrap_or_default().into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! One data plane's v1 session (clustering-protocol.md §2): `basic_info` first, then a
+//! loop over new snapshots, the data plane's pings (pongs go back automatically) and
+//! its error reports, until it goes quiet for longer than the ping wait.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::compat::{self, KongVersion};
+use super::export::Snapshot;
+use super::hash::ZERO_HASH;
+use super::hub::Hub;
+use super::tls::PeerCertificate;
+use crate::store::Store;
+use crate::store::data_planes::Node;
+
+/// How long a data plane has to send `basic_info` (Kong's `CLUSTERING_TIMEOUT`).
+const BASIC_INFO_TIMEOUT: Duration = Duration::from_secs(5);
+/// Same-hash pings are written at most this often; changes are written at once.
+const STATUS_WRITE_INTERVAL: Duration = Duration::from_secs(10);
+/// Error reports larger than this are cut before they are stored.
+const MAX_ERROR_REPORT: usize = 64 * 1024;
+
+/// Settings of every session.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub ping_wait: Duration,
+    pub control_plane_version: KongVersion,
+}
+
+/// Who connected, as the handshake established it.
+#[derive(Debug, Clone)]
+pub struct DataPlane {
+    pub control_plane: Uuid,
+    pub node_id: String,
+    pub hostname: String,
+    pub version: String,
+    pub certificate: PeerCertificate,
+}
+
+struct Session {
+    store: Store,
+    node: Node,
+    control_plane: Uuid,
+    dp_version: KongVersion,
+    plugins: Vec<String>,
+    last_write: Instant,
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.to_string().into(),
+        })))
+        .await;
+}
+
+/// `basic_info`: the plugin names and labels, or why the first message is refused.
+fn parse_basic_info(message: Option<Message>) -> Result<(Vec<String>, Value), String> {
+    let Some(Message::Binary(bytes)) = message else {
+        return Err("the first message must be a binary basic_info".into());
+    };
+    let info: Value = serde_json::from_slice(&bytes).map_err(|_| "basic_info is not JSON".to_string())?;
+    if info["type"] != "basic_info" {
+        return Err("the first message must be basic_info".into());
+    }
+    let Some(plugins) = info["plugins"].as_array() else {
+        return Err("basic_info has no plugins list".into());
+    };
+    let names = plugins
+        .iter()
+        .filter_map(|p| p["name"].as_str().map(str::to_string))
+        .take(10_000)
+        .collect();
+    let labels = match &info["labels"] {
+        Value::Object(map) => Value::Object(map.clone()),
+        _ => json!({}),
+    };
+    Ok((names, labels))
+}
+
+pub async fn run(
+    mut socket: WebSocket,
+    hub: Arc<Hub>,
+    store: Store,
+    settings: SessionSettings,
+    data_plane: DataPlane,
+) {
+    let cp = data_plane.control_plane;
+    let first = match tokio::time::timeout(BASIC_INFO_TIMEOUT, socket.recv()).await {
+        Ok(Some(Ok(message))) => Some(message),
+        _ => None,
+    };
+    let (plugins, labels) = match parse_basic_info(first) {
+        Ok(info) => info,
+        Err(reason) => {
+            tracing::info!(cp.id = %cp, dp.node_id = data_plane.node_id, reason, "data plane refused");
+            close(socket, close_code::POLICY, &reason).await;
+            return;
+        }
+    };
+    let previous = store.node(cp, &data_plane.node_id).await.ok().flatten();
+    let mut node = Node {
+        id: data_plane.node_id.clone(),
+        hostname: data_plane.hostname.clone(),
+        version: data_plane.version.clone(),
+        config_hash: ZERO_HASH.into(),
+        labels,
+        compatibility: compat::compatibility(Vec::new()),
+        last_error: previous.as_ref().and_then(|p| p.last_error.clone()),
+        cert_fingerprint: data_plane.certificate.fingerprint.clone(),
+        cert_expiry: data_plane.certificate.not_after,
+        last_ping: now(),
+        created_at: previous.as_ref().map_or(now(), |p| p.created_at),
+        updated_at: now(),
+    };
+    let dp_version = match compat::check_version(settings.control_plane_version, &data_plane.version) {
+        Ok(v) => v,
+        Err(reason) => {
+            node.compatibility = compat::compatibility(vec![compat::issue(
+                "kong_version_incompatible",
+                reason.clone(),
+                "Run a data plane whose major version equals the control plane's and whose minor version is not newer.",
+            )]);
+            let _ = store.upsert_node(cp, &node).await;
+            tracing::info!(cp.id = %cp, dp.node_id = node.id, reason, "data plane version refused");
+            close(socket, close_code::POLICY, "kong_version_incompatible").await;
+            return;
+        }
+    };
+    if let Err(e) = store.upsert_node(cp, &node).await {
+        tracing::warn!(cp.id = %cp, error = %e, "cannot record data plane");
+    }
+    tracing::info!(cp.id = %cp, dp.node_id = node.id, dp.version = node.version, "data plane connected");
+    let mut session = Session {
+        store,
+        node,
+        control_plane: cp,
+        dp_version,
+        plugins,
+        last_write: Instant::now(),
+    };
+    let mut snapshots = hub.subscribe(cp);
+    // A newly connected data plane gets the current config at once.
+    let initial = snapshots.borrow_and_update().clone();
+    if let Some(snapshot) = initial
+        && !session.offer(&mut socket, &snapshot).await
+    {
+        return;
+    }
+    let mut deadline = tokio::time::Instant::now() + settings.ping_wait;
+    loop {
+        tokio::select! {
+            changed = snapshots.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let snapshot = snapshots.borrow_and_update().clone();
+                if let Some(snapshot) = snapshot
+                    && !session.offer(&mut socket, &snapshot).await
+                {
+                    break;
+                }
+            }
+            message = tokio::time::timeout_at(deadline, socket.recv()) => {
+                let message = match message {
+                    Err(_) => {
+                        tracing::info!(cp.id = %cp, dp.node_id = session.node.id, "data plane stopped pinging");
+                        close(socket, close_code::AWAY, "no ping within the ping wait").await;
+                        break;
+                    }
+                    Ok(None) | Ok(Some(Err(_))) => break,
+                    Ok(Some(Ok(message))) => message,
+                };
+                match message {
+                    Message::Ping(payload) => {
+                        deadline = tokio::time::Instant::now() + settings.ping_wait;
+                        session.ping(&payload).await;
+                    }
+                    Message::Binary(bytes) => {
+                        if !session.report(&bytes).await {
+                            close(socket, close_code::POLICY, "unknown message type").await;
+                            break;
+                        }
+                    }
+                    Message::Close(_) => break,
+                    Message::Pong(_) => {}
+                    Message::Text(_) => {
+                        close(socket, close_code::UNSUPPORTED, "text frames are not part of the protocol").await;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    session.write_status(true).await;
+    tracing::info!(cp.id = %cp, dp.node_id = session.node.id, "data plane disconnected");
+}
+
+impl Session {
+    /// Sends the snapshot if the data plane can load it, else records why not (Kong
+    /// keeps such data planes connected and sends nothing). False when the socket died.
+    async fn offer(&mut self, socket: &mut WebSocket, snapshot: &Snapshot) -> bool {
+        let missing = compat::missing_plugins(&snapshot.plugins, &self.plugins);
+        let issues: Vec<Value> = missing
+            .iter()
+            .map(|name| {
+                compat::issue(
+                    "plugin_set_incompatible",
+                    format!("plugin '{name}' is configured but not installed on the data plane"),
+                    "Install the plugin on the data plane and add it to KONG_PLUGINS, or remove it from the configuration.",
+                )
+            })
+            .collect();
+        let compatible = issues.is_empty();
+        let compatibility = compat::compatibility(issues);
+        if compatibility != self.node.compatibility {
+            self.node.compatibility = compatibility;
+            self.write_status(true).await;
+        }
+        if !compatible {
+            return true;
+        }
+        let payload = match compat::downgrade(&snapshot.config_table, self.dp_version) {
+            None => snapshot.payload.clone(),
+            Some(table) => super::export::encode_reconfigure(&table, &snapshot.hashes),
+        };
+        socket.send(Message::Binary(payload.into())).await.is_ok()
+    }
+
+    /// A ping carries the data plane's current hash: a claim, recorded as status only.
+    async fn ping(&mut self, payload: &[u8]) {
+        let hash = std::str::from_utf8(payload).unwrap_or("");
+        let valid = hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+        if !valid {
+            return;
+        }
+        let changed = self.node.config_hash != hash;
+        self.node.config_hash = hash.to_ascii_lowercase();
+        self.node.last_ping = now();
+        self.write_status(changed).await;
+    }
+
+    /// A binary frame after `basic_info`: only Konnect-mode error reports are known.
+    async fn report(&mut self, bytes: &[u8]) -> bool {
+        let Ok(message) = serde_json::from_slice::<Value>(&bytes[..bytes.len().min(MAX_ERROR_REPORT)]) else {
+            return false;
+        };
+        if message["type"] != "error" {
+            return false;
+        }
+        let error = message.get("error").cloned().unwrap_or(Value::Null);
+        tracing::info!(
+            cp.id = %self.control_plane,
+            dp.node_id = self.node.id,
+            error.name = error["name"].as_str().unwrap_or(""),
+            "data plane reported a config error"
+        );
+        self.node.last_error = Some(json!({"reported_at": now(), "error": error}));
+        self.write_status(true).await;
+        true
+    }
+
+    /// Writes the node row now if `urgent`, else at most every few seconds.
+    async fn write_status(&mut self, urgent: bool) {
+        if !urgent && self.last_write.elapsed() < STATUS_WRITE_INTERVAL {
+            return;
+        }
+        self.node.updated_at = now();
+        if let Err(e) = self.store.upsert_node(self.control_plane, &self.node).await {
+            tracing::warn!(cp.id = %self.control_plane, error = %e, "cannot record data plane status");
+        }
+        self.last_write = Instant::now();
+    }
+}

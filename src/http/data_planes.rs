@@ -1,0 +1,254 @@
+//! What data planes need from the API (api-contract.md §5): pinned client certificates
+//! (`dp-client-certificates`, legacy error bodies), the guide's "New Data Plane Node"
+//! (`dp-client-certificates/generate`, a konnektd addition), the nodes that connected,
+//! and the config hash they should report.
+
+use axum::Json;
+use axum::extract::Path;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::Api;
+use super::extract::{ControlPlaneId, JsonBody};
+use crate::app::AppState;
+use crate::cluster::tls::{self, PeerCertificate};
+use crate::error::{ApiError, ErrorFamily};
+use crate::store::data_planes::{DpCertificate, Node};
+
+const PREFIXES: &[&str] = &[
+    "/v2/control-planes/{controlPlaneId}",
+    "/v2/runtime-groups/{controlPlaneId}",
+];
+
+/// dp-client-certificates: `{"message", "request_id"}` errors (decision 3).
+pub fn certificate_routes(mut api: Api) -> Api {
+    for prefix in PREFIXES {
+        let base = format!("{prefix}/dp-client-certificates");
+        let item = format!("{base}/{{certificateId}}");
+        api = api
+            .at(Method::GET, &base, list_dp_certificates)
+            .at(Method::POST, &base, create_dp_certificate)
+            .at(Method::POST, &format!("{base}/generate"), generate_dp_certificate)
+            .at(Method::GET, &item, get_dp_certificate)
+            .at(Method::PUT, &item, put_dp_certificate)
+            .at(Method::DELETE, &item, delete_dp_certificate);
+    }
+    api
+}
+
+/// Nodes and the expected hash: problem+json errors, as the control-planes API.
+pub fn node_routes(mut api: Api) -> Api {
+    for prefix in PREFIXES {
+        api = api
+            .at(Method::GET, &format!("{prefix}/nodes"), list_nodes)
+            .at(Method::GET, &format!("{prefix}/nodes/{{nodeId}}"), get_node)
+            .at(Method::DELETE, &format!("{prefix}/nodes/{{nodeId}}"), delete_node)
+            .at(Method::GET, &format!("{prefix}/expected-config-hash"), expected_config_hash);
+    }
+    api.at_in_family(
+        Method::GET,
+        "/konnect-api/api/runtime_groups/{controlPlaneId}/v1/expected-config-hash",
+        ErrorFamily::Problem,
+        expected_config_hash,
+    )
+}
+
+fn certificate_json(cert: &DpCertificate) -> Value {
+    json!({
+        "id": cert.id,
+        "cert": cert.cert,
+        "created_at": cert.created_at,
+        "updated_at": cert.updated_at,
+    })
+}
+
+/// Parses `{"cert": "<PEM>"}` into a certificate record for `id`.
+fn parse_certificate(body: &Value, id: Uuid, created_at: i64) -> Result<DpCertificate, ApiError> {
+    let Some(pem) = body.get("cert").and_then(Value::as_str) else {
+        return Err(ApiError::BadRequest("cert is required and must be a PEM string".into()));
+    };
+    let parsed = tls::first_certificate_der(pem)
+        .and_then(|der| PeerCertificate::parse(&der).ok())
+        .ok_or_else(|| ApiError::BadRequest("cert is not a PEM-encoded X.509 certificate".into()))?;
+    let now = chrono::Utc::now().timestamp();
+    Ok(DpCertificate {
+        id,
+        cert: pem.to_string(),
+        fingerprint: parsed.fingerprint,
+        subject: parsed.subject,
+        created_at,
+        updated_at: now,
+    })
+}
+
+fn certificate_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::NotFound("dp-client-certificate not found".into()))
+}
+
+/// `list-dp-client-certificates`.
+async fn list_dp_certificates(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+) -> Result<Json<Value>, ApiError> {
+    state.ensure_control_plane(cp).await?;
+    let certs = state.store.dp_certificates(cp).await?;
+    Ok(Json(json!({
+        "items": certs.iter().map(certificate_json).collect::<Vec<_>>(),
+        "page": {"total_count": certs.len()},
+    })))
+}
+
+/// `create-dp-client-certificate`: pins a data plane certificate.
+async fn create_dp_certificate(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state.ensure_control_plane(cp).await?;
+    let cert = parse_certificate(&body, Uuid::new_v4(), chrono::Utc::now().timestamp())?;
+    state.store.put_dp_certificate(cp, &cert).await?;
+    Ok((StatusCode::CREATED, Json(json!({"item": certificate_json(&cert)}))))
+}
+
+async fn get_dp_certificate(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    state.ensure_control_plane(cp).await?;
+    let cert = state
+        .store
+        .dp_certificate(cp, certificate_id(&id)?)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("dp-client-certificate not found".into()))?;
+    Ok(Json(json!({"item": certificate_json(&cert)})))
+}
+
+async fn put_dp_certificate(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    state.ensure_control_plane(cp).await?;
+    let id = certificate_id(&id)?;
+    let existing = state.store.dp_certificate(cp, id).await?;
+    let created_at = existing.map_or(chrono::Utc::now().timestamp(), |c| c.created_at);
+    let cert = parse_certificate(&body, id, created_at)?;
+    state.store.put_dp_certificate(cp, &cert).await?;
+    Ok(Json(json!({"item": certificate_json(&cert)})))
+}
+
+/// Unpins a certificate: data planes using it can no longer connect.
+async fn delete_dp_certificate(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.ensure_control_plane(cp).await?;
+    if state.store.delete_dp_certificate(cp, certificate_id(&id)?).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("dp-client-certificate not found".into()))
+    }
+}
+
+/// The guide's "New Data Plane Node": a fresh key and certificate, pinned to the
+/// control plane, and the `docker run` command of the guide filled in for konnektd.
+async fn generate_dp_certificate(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state.ensure_control_plane(cp).await?;
+    let (cert_pem, key_pem) = tls::generate_data_plane_certificate(cp)
+        .map_err(ApiError::Internal)?;
+    let cert = parse_certificate(&json!({"cert": cert_pem}), Uuid::new_v4(), chrono::Utc::now().timestamp())?;
+    state.store.put_dp_certificate(cp, &cert).await?;
+    let ca_pem = std::fs::read_to_string(&state.cluster_tls.ca_cert)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let docker_run = tls::docker_run_command(
+        &state.settings.endpoints.control_plane,
+        &cert_pem,
+        &key_pem,
+        &ca_pem,
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "item": certificate_json(&cert),
+            "key": key_pem,
+            "ca_cert": ca_pem,
+            "docker_run": docker_run,
+        })),
+    ))
+}
+
+/// Konnect's node object (control-planes-config `Node`).
+fn node_json(node: &Node) -> Value {
+    let mut body = json!({
+        "id": node.id,
+        "version": node.version,
+        "hostname": node.hostname,
+        "last_ping": node.last_ping,
+        "type": "kong-proxy",
+        "created_at": node.created_at,
+        "updated_at": node.updated_at,
+        "config_hash": node.config_hash,
+        "labels": node.labels,
+        "compatibility_status": node.compatibility,
+        "cert_details": {"expiry_timestamp": node.cert_expiry},
+    });
+    if let Some(error) = &node.last_error {
+        body["last_error"] = error.clone();
+    }
+    body
+}
+
+async fn list_nodes(state: AppState, ControlPlaneId(cp): ControlPlaneId) -> Result<Json<Value>, ApiError> {
+    state.ensure_control_plane(cp).await?;
+    let nodes = state.store.nodes(cp).await?;
+    Ok(Json(json!({
+        "items": nodes.iter().map(node_json).collect::<Vec<_>>(),
+        "page": {"total_count": nodes.len()},
+    })))
+}
+
+async fn get_node(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    state.ensure_control_plane(cp).await?;
+    let node = state
+        .store
+        .node(cp, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("node not found".into()))?;
+    Ok(Json(json!({"item": node_json(&node)})))
+}
+
+async fn delete_node(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.ensure_control_plane(cp).await?;
+    state.store.delete_node(cp, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `get-expected-config-hash`: the hash a data plane in sync reports.
+async fn expected_config_hash(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+) -> Result<Json<Value>, ApiError> {
+    state.ensure_control_plane(cp).await?;
+    let hashes = state.cluster.expected_hashes(cp).await?;
+    let now = chrono::Utc::now().timestamp();
+    Ok(Json(json!({
+        "expected_hash": hashes.config,
+        "created_at": now,
+        "updated_at": now,
+    })))
+}

@@ -1,0 +1,205 @@
+//! Data-plane client certificates (pinned or issuing anchors) and the data-plane nodes
+//! that connected, per control plane.
+
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use super::{Store, StoreResult, from_json, parse_uuid};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DpCertificate {
+    pub id: Uuid,
+    pub cert: String,
+    pub fingerprint: String,
+    pub subject: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A data plane as the control plane last saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub id: String,
+    pub hostname: String,
+    pub version: String,
+    pub config_hash: String,
+    pub labels: Value,
+    pub compatibility: Value,
+    pub last_error: Option<Value>,
+    pub cert_fingerprint: String,
+    pub cert_expiry: i64,
+    /// Unix seconds.
+    pub last_ping: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn certificate(row: &AnyRow) -> StoreResult<DpCertificate> {
+    Ok(DpCertificate {
+        id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+        cert: row.try_get("cert")?,
+        fingerprint: row.try_get("fingerprint")?,
+        subject: row.try_get("subject")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn node(row: &AnyRow) -> StoreResult<Node> {
+    let last_error: Option<String> = row.try_get("last_error")?;
+    Ok(Node {
+        id: row.try_get("id")?,
+        hostname: row.try_get("hostname")?,
+        version: row.try_get("version")?,
+        config_hash: row.try_get("config_hash")?,
+        labels: from_json(&row.try_get::<String, _>("labels")?)?,
+        compatibility: from_json(&row.try_get::<String, _>("compatibility")?)?,
+        last_error: last_error.as_deref().map(from_json).transpose()?,
+        cert_fingerprint: row.try_get("cert_fingerprint")?,
+        cert_expiry: row.try_get("cert_expiry")?,
+        last_ping: row.try_get("last_ping")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+const CERT_COLUMNS: &str = "id, cert, fingerprint, subject, created_at, updated_at";
+const NODE_COLUMNS: &str = "id, hostname, version, config_hash, labels, compatibility, last_error, cert_fingerprint, cert_expiry, last_ping, created_at, updated_at";
+
+impl Store {
+    /// Creates or replaces a certificate (by id).
+    pub async fn put_dp_certificate(
+        &self,
+        control_plane: Uuid,
+        cert: &DpCertificate,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO dp_client_certificates (control_plane_id, id, cert, fingerprint, subject, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (control_plane_id, id) DO UPDATE SET cert = excluded.cert, fingerprint = excluded.fingerprint, subject = excluded.subject, updated_at = excluded.updated_at")
+            .bind(control_plane.to_string())
+            .bind(cert.id.to_string())
+            .bind(cert.cert.clone())
+            .bind(cert.fingerprint.clone())
+            .bind(cert.subject.clone())
+            .bind(cert.created_at)
+            .bind(cert.updated_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn dp_certificates(&self, control_plane: Uuid) -> StoreResult<Vec<DpCertificate>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CERT_COLUMNS} FROM dp_client_certificates WHERE control_plane_id = $1 ORDER BY created_at, id"
+        )))
+        .bind(control_plane.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(certificate).collect()
+    }
+
+    pub async fn dp_certificate(
+        &self,
+        control_plane: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<DpCertificate>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CERT_COLUMNS} FROM dp_client_certificates WHERE control_plane_id = $1 AND id = $2"
+        )))
+        .bind(control_plane.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(certificate).transpose()
+    }
+
+    pub async fn delete_dp_certificate(&self, control_plane: Uuid, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "DELETE FROM dp_client_certificates WHERE control_plane_id = $1 AND id = $2",
+        )
+        .bind(control_plane.to_string())
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Control planes that pinned a certificate with this fingerprint.
+    pub async fn control_planes_pinning(&self, fingerprint: &str) -> StoreResult<Vec<Uuid>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT control_plane_id FROM dp_client_certificates WHERE fingerprint = $1",
+        )
+        .bind(fingerprint)
+        .fetch_all(&self.pool)
+        .await?;
+        ids.iter().map(|id| parse_uuid(id)).collect()
+    }
+
+    /// Uploaded certificates whose subject is `subject`, with their control plane: the
+    /// candidates that may have issued a data plane's certificate.
+    pub async fn dp_certificates_with_subject(
+        &self,
+        subject: &str,
+    ) -> StoreResult<Vec<(Uuid, DpCertificate)>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT control_plane_id, {CERT_COLUMNS} FROM dp_client_certificates WHERE subject = $1"
+        )))
+        .bind(subject)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((parse_uuid(&r.try_get::<String, _>("control_plane_id")?)?, certificate(r)?)))
+            .collect()
+    }
+
+    pub async fn upsert_node(&self, control_plane: Uuid, node: &Node) -> StoreResult<()> {
+        sqlx::query("INSERT INTO data_plane_nodes (control_plane_id, id, hostname, version, config_hash, labels, compatibility, last_error, cert_fingerprint, cert_expiry, last_ping, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (control_plane_id, id) DO UPDATE SET hostname = excluded.hostname, version = excluded.version, config_hash = excluded.config_hash, labels = excluded.labels, compatibility = excluded.compatibility, last_error = excluded.last_error, cert_fingerprint = excluded.cert_fingerprint, cert_expiry = excluded.cert_expiry, last_ping = excluded.last_ping, updated_at = excluded.updated_at")
+            .bind(control_plane.to_string())
+            .bind(node.id.clone())
+            .bind(node.hostname.clone())
+            .bind(node.version.clone())
+            .bind(node.config_hash.clone())
+            .bind(node.labels.to_string())
+            .bind(node.compatibility.to_string())
+            .bind(node.last_error.as_ref().map(Value::to_string))
+            .bind(node.cert_fingerprint.clone())
+            .bind(node.cert_expiry)
+            .bind(node.last_ping)
+            .bind(node.created_at)
+            .bind(node.updated_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn node(&self, control_plane: Uuid, id: &str) -> StoreResult<Option<Node>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {NODE_COLUMNS} FROM data_plane_nodes WHERE control_plane_id = $1 AND id = $2"
+        )))
+        .bind(control_plane.to_string())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(node).transpose()
+    }
+
+    pub async fn nodes(&self, control_plane: Uuid) -> StoreResult<Vec<Node>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {NODE_COLUMNS} FROM data_plane_nodes WHERE control_plane_id = $1 ORDER BY created_at, id"
+        )))
+        .bind(control_plane.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(node).collect()
+    }
+
+    pub async fn delete_node(&self, control_plane: Uuid, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM data_plane_nodes WHERE control_plane_id = $1 AND id = $2")
+            .bind(control_plane.to_string())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
