@@ -4,11 +4,16 @@
 mod harness;
 
 mod auth;
+mod consumer_groups;
+mod consumers;
 mod control_planes;
 mod lifecycle;
 mod limits;
 mod migrations;
 mod openapi;
 mod plugin_schemas;
+mod plugins;
+mod routes;
+mod services;
 mod status;
 mod tokens_cli;
