@@ -7,6 +7,7 @@ pub mod compat;
 pub mod export;
 pub mod hash;
 pub mod hub;
+pub mod provision;
 pub mod server;
 pub mod session;
 pub mod tls;

@@ -483,6 +483,9 @@ impl App {
             self.check_plugin_route_protocols(scope.control_plane, &entity)
                 .await?;
         }
+        if std::ptr::eq(kind, &ROUTES) {
+            check_route_regexes(&entity)?;
+        }
         Ok(entity)
     }
 
@@ -580,6 +583,67 @@ impl App {
 }
 
 const PLUGIN_SCOPE_KEY: &str = "scope";
+
+/// Regexes in routes (`~/path`, `~*header`), which the sandbox cannot compile. Kong
+/// compiles paths with PCRE (`invalid regex: ...` at the path); its traditional_compatible
+/// router then compiles the route with Rust's `regex` crate, which lacks look-around and
+/// back-references (`Router Expression failed validation: ...`, NOTES.md §7). The
+/// `regex` crate stands in for both; what only it refuses is the router's error.
+fn check_route_regexes(route: &Value) -> Result<(), ApiError> {
+    let unsupported = |e: &regex::Error| e.to_string().contains("not supported");
+    let reason = |e: &regex::Error| {
+        let text = e.to_string();
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix("error: "))
+            .unwrap_or(text.lines().last().unwrap_or(""))
+            .to_string()
+    };
+    let mut field_errors = Vec::new();
+    let mut router_error = None;
+    let paths = route.get("paths").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    for (i, path) in paths.iter().enumerate() {
+        let Some(pattern) = path.as_str().and_then(|p| p.strip_prefix('~')) else {
+            continue;
+        };
+        if let Err(e) = regex::Regex::new(pattern) {
+            if unsupported(&e) {
+                router_error.get_or_insert_with(|| reason(&e));
+            } else {
+                field_errors.push(ErrorDetail::field(
+                    format!("paths[{i}]"),
+                    format!("invalid regex: '{pattern}' (PCRE returned: {})", reason(&e)),
+                ));
+            }
+        }
+    }
+    let headers = route.get("headers").and_then(Value::as_object);
+    for values in headers.into_iter().flat_map(|h| h.values()) {
+        for value in values.as_array().map(Vec::as_slice).unwrap_or_default() {
+            if let Some(pattern) = value.as_str().and_then(|v| v.strip_prefix("~*"))
+                && let Err(e) = regex::Regex::new(pattern)
+            {
+                router_error.get_or_insert_with(|| reason(&e));
+            }
+        }
+    }
+    if !field_errors.is_empty() {
+        return Err(ApiError::Rejected {
+            message: "validation error".into(),
+            details: field_errors,
+        });
+    }
+    if let Some(reason) = router_error {
+        return Err(ApiError::Rejected {
+            message: "validation error".into(),
+            details: vec![ErrorDetail {
+                kind: DetailKind::Entity,
+                field: None,
+                messages: vec![format!("Router Expression failed validation: {reason}")],
+            }],
+        });
+    }
+    Ok(())
+}
 
 /// The request body as the entity to check: an object, with a nested collection's
 /// parent forced in (Kong's nested endpoints set the foreign key from the path).

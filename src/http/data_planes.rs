@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::Api;
 use super::extract::{ControlPlaneId, JsonBody};
 use crate::app::AppState;
-use crate::cluster::tls::{self, PeerCertificate};
+use crate::cluster::provision::{dp_certificate_from_pem, new_data_plane};
 use crate::error::{ApiError, ErrorFamily};
 use crate::store::data_planes::{DpCertificate, Node};
 
@@ -68,18 +68,7 @@ fn parse_certificate(body: &Value, id: Uuid, created_at: i64) -> Result<DpCertif
     let Some(pem) = body.get("cert").and_then(Value::as_str) else {
         return Err(ApiError::BadRequest("cert is required and must be a PEM string".into()));
     };
-    let parsed = tls::first_certificate_der(pem)
-        .and_then(|der| PeerCertificate::parse(&der).ok())
-        .ok_or_else(|| ApiError::BadRequest("cert is not a PEM-encoded X.509 certificate".into()))?;
-    let now = chrono::Utc::now().timestamp();
-    Ok(DpCertificate {
-        id,
-        cert: pem.to_string(),
-        fingerprint: parsed.fingerprint,
-        subject: parsed.subject,
-        created_at,
-        updated_at: now,
-    })
+    dp_certificate_from_pem(pem, id, created_at).map_err(ApiError::BadRequest)
 }
 
 fn certificate_id(raw: &str) -> Result<Uuid, ApiError> {
@@ -161,25 +150,21 @@ async fn generate_dp_certificate(
     ControlPlaneId(cp): ControlPlaneId,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     state.ensure_control_plane(cp).await?;
-    let (cert_pem, key_pem) = tls::generate_data_plane_certificate(cp)
-        .map_err(ApiError::Internal)?;
-    let cert = parse_certificate(&json!({"cert": cert_pem}), Uuid::new_v4(), chrono::Utc::now().timestamp())?;
-    state.store.put_dp_certificate(cp, &cert).await?;
-    let ca_pem = std::fs::read_to_string(&state.cluster_tls.ca_cert)
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let docker_run = tls::docker_run_command(
+    let new = new_data_plane(
+        &state.store,
+        cp,
+        &state.cluster_tls.ca_cert,
         &state.settings.endpoints.control_plane,
-        &cert_pem,
-        &key_pem,
-        &ca_pem,
-    );
+    )
+    .await
+    .map_err(ApiError::Internal)?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
-            "item": certificate_json(&cert),
-            "key": key_pem,
-            "ca_cert": ca_pem,
-            "docker_run": docker_run,
+            "item": certificate_json(&new.certificate),
+            "key": new.key,
+            "ca_cert": new.ca_cert,
+            "docker_run": new.docker_run,
         })),
     ))
 }

@@ -223,6 +223,8 @@ impl Sandbox {
             *slot = match value {
                 Value::Nil => None,
                 Value::Boolean(false) => Some(serde_json::Value::Bool(false)),
+                // Messages may carry bytes that are not UTF-8 (a decoded path): keep them, lossily.
+                Value::String(text) => Some(serde_json::Value::String(text.to_string_lossy())),
                 other => Some(
                     self.lua
                         .from_value::<serde_json::Value>(other.clone())

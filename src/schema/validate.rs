@@ -341,7 +341,8 @@ impl<'a> Engine<'a> {
             let name = match map.get(key) {
                 None | Some(Value::Null) => return single(REQUIRED.into()),
                 Some(Value::String(s)) => s.clone(),
-                Some(Value::Array(items)) => items.first().map(lua_tostring).unwrap_or_default(),
+                // `("%s"):format(nil)` in LuaJIT prints `nil`.
+                Some(Value::Array(items)) => items.first().map_or("nil".into(), lua_tostring),
                 Some(other) => lua_tostring(other),
             };
             if schema.subschema_for(map).is_none() {

@@ -21,38 +21,14 @@ both_backends!(
     put_patch_and_delete_check_the_whole_route,
     a_taken_route_name_is_a_data_constraint_error,
     routes_are_served_on_every_url_family,
+    an_invalid_regex_path_is_rejected_with_pcres_reason,
+    a_regex_the_atc_router_cannot_compile_fails_the_route,
+    a_path_normalizing_to_non_utf8_bytes_keeps_its_message,
+    an_empty_protocols_set_is_kongs_unknown_type_nil,
 );
 
-/// Like `both_backends!`, for tests of known bugs: both are `#[ignore]`d with `reason`.
-macro_rules! ignored_on_both_backends {
-    ($($name:ident: $reason:literal),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[ignore = $reason]
-            async fn sqlite() {
-                super::$name($crate::harness::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[ignore = $reason]
-            async fn postgres() {
-                if $crate::harness::postgres::available() {
-                    super::$name($crate::harness::Backend::Postgres).await
-                }
-            }
-        }
-    )*};
-}
 
-ignored_on_both_backends!(
-    an_invalid_regex_path_is_rejected_with_pcres_reason:
-        "bug: regex paths (~/...) are never compiled; an invalid regex like ~/users/(foo is stored (201)",
-    a_regex_the_atc_router_cannot_compile_fails_the_route:
-        "bug: the traditional_compatible ATC check is missing; ~/a(?=b) is stored (201)",
-    a_path_normalizing_to_non_utf8_bytes_keeps_its_message:
-        "bug: the message of a path that normalizes to non-UTF-8 bytes (/abcd%aa) is \"\" (lost)",
-    an_empty_protocols_set_is_kongs_unknown_type_nil:
-        "bug: protocols [] gives `unknown type: ` where Kong (LuaJIT format of key[1] = nil) gives `unknown type: nil`",
-);
+
 
 /// A route as Kong fills it in: http and https, and the defaults of every flag.
 fn route_defaults(overrides: Value) -> Value {
