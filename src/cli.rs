@@ -1,9 +1,10 @@
-//! What each command does: `serve` runs the service, `token` manages API tokens.
+//! What each command does: `serve` runs the service, `token` manages API tokens,
+//! `dataplane` makes data planes or acts as one.
 
 use chrono::{SecondsFormat, TimeZone, Utc};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{Cli, Command, StoreArgs, TokenCommand};
+use crate::config::{Cli, Command, DataplaneCommand, StoreArgs, TokenCommand};
 use crate::domain::now_millis;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};
 use crate::service;
@@ -27,6 +28,69 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(command) => run_token(command).await,
+        Command::Dataplane(command) => run_dataplane(command).await,
+    }
+}
+
+async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
+    match command {
+        DataplaneCommand::New {
+            store,
+            control_plane,
+            cluster_public_url,
+            cluster_ca_cert,
+            out,
+        } => {
+            let ca = cluster_ca_cert
+                .unwrap_or_else(|| crate::cluster::tls::TlsFiles::in_data_dir(&store.data_dir).ca_cert);
+            let db = open(&store).await?;
+            anyhow::ensure!(
+                db.control_plane_exists(control_plane).await?,
+                "no control plane {control_plane}"
+            );
+            let new = crate::cluster::provision::new_data_plane(&db, control_plane, &ca, &cluster_public_url).await?;
+            if let Some(dir) = out {
+                std::fs::create_dir_all(&dir)?;
+                std::fs::write(dir.join("cluster.crt"), &new.certificate.cert)?;
+                std::fs::write(dir.join("cluster.key"), &new.key)?;
+                std::fs::write(dir.join("cluster-ca.crt"), &new.ca_cert)?;
+                eprintln!("wrote cluster.crt, cluster.key and cluster-ca.crt to {}", dir.display());
+            }
+            println!("{}", new.docker_run);
+            Ok(())
+        }
+        DataplaneCommand::Connect {
+            address,
+            server_name,
+            cert,
+            key,
+            ca_cert,
+            node_id,
+            hostname,
+            version,
+            plugins,
+            ping_interval,
+            exit_after,
+        } => {
+            let server_name = server_name.unwrap_or_else(|| {
+                address.rsplit_once(':').map_or(address.as_str(), |(h, _)| h).to_string()
+            });
+            let options = crate::cluster::client::ConnectOptions {
+                address,
+                server_name,
+                cert,
+                key,
+                ca_cert,
+                node_id: node_id.unwrap_or_else(uuid::Uuid::new_v4),
+                hostname,
+                version,
+                plugins,
+                ping_interval,
+                exit_after,
+            };
+            crate::cluster::client::connect(&options, |config| println!("{config}")).await?;
+            Ok(())
+        }
     }
 }
 

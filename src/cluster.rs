@@ -3,6 +3,7 @@
 //! snapshot per change and control plane, `export` and `hash` make the config and
 //! Kong's hash, `compat` decides what each data plane may get, `tls` the certificates.
 
+pub mod client;
 pub mod compat;
 pub mod export;
 pub mod hash;

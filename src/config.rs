@@ -28,6 +28,61 @@ pub enum Command {
     /// Manage API tokens (works while `serve` runs on the same store).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Data planes: make one for a control plane, or act as one.
+    #[command(subcommand)]
+    Dataplane(DataplaneCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataplaneCommand {
+    /// The guide's "New Data Plane Node": a key and certificate pinned to the control
+    /// plane, and the `docker run` that connects it (printed on stdout).
+    New {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long = "control-plane")]
+        control_plane: Uuid,
+        /// The URL data planes use to reach the cluster listener.
+        #[arg(long, env = "KONNEKTD_CLUSTER_PUBLIC_URL", default_value = "https://localhost:8005")]
+        cluster_public_url: String,
+        /// The CA data planes trust; `<data-dir>/tls/cluster-ca.crt` when unset.
+        #[arg(long, env = "KONNEKTD_CLUSTER_CA_CERT")]
+        cluster_ca_cert: Option<PathBuf>,
+        /// Also write `cluster.crt`, `cluster.key` and `cluster-ca.crt` into this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// A small data plane: connects, prints each config it receives, pings with it.
+    Connect {
+        /// `host:port` of the cluster listener.
+        #[arg(long, default_value = "localhost:8005")]
+        address: String,
+        /// TLS server name; the host of `--address` when unset.
+        #[arg(long)]
+        server_name: Option<String>,
+        #[arg(long)]
+        cert: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        ca_cert: PathBuf,
+        /// Node id; a new one when unset.
+        #[arg(long)]
+        node_id: Option<Uuid>,
+        #[arg(long, default_value = "konnektd-dataplane")]
+        hostname: String,
+        /// The Kong version to claim.
+        #[arg(long, default_value = "3.10.0.0")]
+        version: String,
+        /// Plugins to announce in `basic_info` (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "ping-auth")]
+        plugins: Vec<String>,
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        ping_interval: Duration,
+        /// Exit after this many configs.
+        #[arg(long)]
+        exit_after: Option<usize>,
+    },
 }
 
 /// Where state lives; shared by every command.
