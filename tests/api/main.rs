@@ -4,9 +4,11 @@
 mod harness;
 
 mod auth;
+mod cluster;
 mod consumer_groups;
 mod consumers;
 mod control_planes;
+mod dataplane_cli;
 mod lifecycle;
 mod limits;
 mod migrations;

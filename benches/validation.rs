@@ -1,0 +1,413 @@
+//! Plugin validations per second on one thread, as the write path runs them:
+//! `Engine::check(plugin_entity_schema(..), body, Context::Insert)`.
+//!
+//! (a) the guide's ping-auth body against ping-auth's plugin entity schema, with its Lua
+//!     `custom_validator` called in a warm `CompiledSchema` VM (checked out of a
+//!     `SchemaCache` once, as the Lua pool keeps it);
+//! (b) a 50-field declarative plugin schema (written in Lua below) with a matching config,
+//!     shared as `Ready::Declarative` and validated with no VM.
+//!
+//! Baseline, measured in the same run on the same input: one
+//! `serde_json::from_value::<Value>(input.clone())` (a deep clone plus a deserialize
+//! rebuild of the tree) and one `serde_json::to_vec` of the input. Printed: validations/s,
+//! the baseline's ops/s and the ratio validation time / baseline time. Targets are
+//! absolute, per core: ping-auth >= 30k/s, declarative >= 100k/s; PASS/FAIL is printed,
+//! never asserted.
+//!
+//! Run: `cargo bench --bench validation`
+
+use std::time::{Duration, Instant};
+
+use konnektd::lua::compiled::{Ready, SchemaCache};
+use konnektd::lua::load::load_plugin_schema;
+use konnektd::lua::sandbox::Limits;
+use konnektd::schema::definition::Schema;
+use konnektd::schema::plugin_entity::plugin_entity_schema;
+use konnektd::schema::validate::{Context, Engine, Functions, NoFunctions};
+use serde_json::{Value, json};
+
+const ROUNDS: usize = 15;
+const PER_ROUND: usize = 2_000;
+const PING_AUTH_TARGET: f64 = 30_000.0;
+const DECLARATIVE_TARGET: f64 = 100_000.0;
+
+/// A declarative plugin with 50 `config` fields: 16 strings (len/match/one_of), 12
+/// integers (between), 8 booleans, 4 numbers, 4 sets (one_of elements), 2 arrays, 2
+/// nested records with defaults, 2 maps. No function anywhere.
+const WIDE_SCHEMA: &str = r#"
+local region = { type = "string", one_of = { "eu", "us", "ap", "sa" } }
+return {
+  name = "wide-declarative",
+  fields = {
+    { protocols = { type = "set", default = { "http", "https" },
+        elements = { type = "string", one_of = { "http", "https" } } } },
+    { config = {
+        type = "record",
+        fields = {
+          { s01 = { type = "string", required = true, len_min = 3, len_max = 64 } },
+          { s02 = { type = "string", required = true, match = "^[%w%-_]+$" } },
+          { s03 = { type = "string", len_max = 128, match = "^https?://" } },
+          { s04 = { type = "string", default = "X-Consumer", match = "^X%-%a+" } },
+          { s05 = { type = "string", one_of = { "debug", "info", "warn", "error" }, default = "info" } },
+          { s06 = { type = "string", len_min = 1, len_max = 16 } },
+          { s07 = { type = "string", match = "^%d+%.%d+%.%d+$" } },
+          { s08 = { type = "string", len_eq = 8 } },
+          { s09 = { type = "string", starts_with = "kong-" } },
+          { s10 = { type = "string", not_match = "%s" } },
+          { s11 = { type = "string", len_min = 2, match = "^%u+$" } },
+          { s12 = { type = "string", referenceable = true } },
+          { s13 = { type = "string", default = "Bearer", one_of = { "Bearer", "Basic", "Token" } } },
+          { s14 = { type = "string", match_any = { patterns = { "^/api", "^/v%d" } } } },
+          { s15 = { type = "string", len_max = 255 } },
+          { s16 = { type = "string", required = false } },
+          { i01 = { type = "integer", between = { 1, 65535 }, default = 8080 } },
+          { i02 = { type = "integer", between = { 0, 100 } } },
+          { i03 = { type = "integer", between = { 1, 3600 }, default = 60 } },
+          { i04 = { type = "integer", between = { 0, 10 } } },
+          { i05 = { type = "integer", between = { 1, 1000000 }, required = true } },
+          { i06 = { type = "integer", gt = 0, default = 10000 } },
+          { i07 = { type = "integer", between = { -100, 100 } } },
+          { i08 = { type = "integer", between = { 0, 2147483647 } } },
+          { i09 = { type = "integer", between = { 1, 16 }, default = 4 } },
+          { i10 = { type = "integer", between = { 0, 5 } } },
+          { i11 = { type = "integer", between = { 100, 599 }, default = 401 } },
+          { i12 = { type = "integer", between = { 0, 86400 } } },
+          { b01 = { type = "boolean", default = true } },
+          { b02 = { type = "boolean", default = false } },
+          { b03 = { type = "boolean", required = true, default = true } },
+          { b04 = { type = "boolean" } },
+          { b05 = { type = "boolean", default = false } },
+          { b06 = { type = "boolean" } },
+          { b07 = { type = "boolean", default = true } },
+          { b08 = { type = "boolean" } },
+          { n01 = { type = "number", between = { 0, 1 }, default = 0.5 } },
+          { n02 = { type = "number", gt = 0 } },
+          { n03 = { type = "number", between = { 0, 100 } } },
+          { n04 = { type = "number", default = 1.5 } },
+          { methods = { type = "set", default = { "GET" },
+              elements = { type = "string", one_of = { "GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS" } } } },
+          { regions = { type = "set", elements = region } },
+          { levels = { type = "set", elements = { type = "string", one_of = { "low", "mid", "high" } } } },
+          { codes = { type = "set", elements = { type = "integer", one_of = { 200, 201, 204, 301, 302, 404 } } } },
+          { scopes = { type = "array", elements = { type = "string", len_min = 1, len_max = 32 } } },
+          { ports = { type = "array", elements = { type = "integer", between = { 1, 65535 } } } },
+          { upstream = { type = "record", fields = {
+              { host = { type = "string", default = "localhost" } },
+              { port = { type = "integer", between = { 1, 65535 }, default = 443 } },
+              { tls = { type = "boolean", default = true } },
+              { region = region },
+              { timeouts = { type = "record", fields = {
+                  { connect = { type = "integer", gt = 0, default = 1000 } },
+                  { read = { type = "integer", gt = 0, default = 5000 } },
+              } } },
+          } } },
+          { cache = { type = "record", fields = {
+              { strategy = { type = "string", one_of = { "memory", "redis" }, default = "memory" } },
+              { ttl = { type = "integer", between = { 1, 86400 }, default = 300 } },
+              { negative = { type = "boolean", default = false } },
+          } } },
+          { headers = { type = "map", keys = { type = "string", match = "^[%w%-]+$" },
+              values = { type = "string", len_max = 256 } } },
+          { weights = { type = "map", keys = { type = "string" },
+              values = { type = "integer", between = { 0, 100 } } } },
+        },
+      },
+    },
+  },
+}
+"#;
+
+/// What the bench's round loop times: one operation on one input.
+struct Case<'a> {
+    label: &'static str,
+    input: &'a Value,
+    schema: &'a Schema,
+    functions: &'a mut dyn Functions,
+    pattern_steps: u64,
+}
+
+impl Case<'_> {
+    fn validate(&mut self, now: f64) -> Value {
+        Engine::new(self.functions, self.pattern_steps, now)
+            .check(
+                self.schema,
+                std::hint::black_box(self.input),
+                Context::Insert,
+            )
+            .unwrap_or_else(|e| panic!("{}: {:?}", self.label, e))
+    }
+}
+
+fn baseline(input: &Value) -> usize {
+    let copy: Value = serde_json::from_value(input.clone()).expect("value to value");
+    std::hint::black_box(copy);
+    serde_json::to_vec(input).expect("to_vec").len()
+}
+
+fn now_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64()
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Per-operation median over rounds of `PER_ROUND` operations.
+fn per_op(samples: Vec<Duration>) -> Duration {
+    median(samples) / PER_ROUND as u32
+}
+
+fn round(mut op: impl FnMut()) -> Duration {
+    let started = Instant::now();
+    for _ in 0..PER_ROUND {
+        op();
+    }
+    started.elapsed()
+}
+
+fn wide_config() -> Value {
+    json!({
+        "name": "wide-declarative",
+        "enabled": true,
+        "config": {
+            "s01": "orders-api", "s02": "tenant_42-prod", "s03": "https://auth.example.com/token",
+            "s05": "warn", "s06": "short", "s07": "3.10.0", "s08": "abcdefgh",
+            "s09": "kong-gateway", "s10": "no-spaces-here", "s11": "ABC", "s12": "{vault://env/secret}",
+            "s14": "/api/v1/orders", "s15": "a free-form description of this plugin instance",
+            "i02": 50, "i04": 3, "i05": 1000, "i07": -20, "i08": 123456, "i10": 2, "i12": 3600,
+            "b01": false, "b04": true, "b06": false, "b08": true,
+            "n02": 2.75, "n03": 99.5,
+            "methods": ["GET", "POST", "PUT", "GET"],
+            "regions": ["eu", "us"],
+            "levels": ["low", "high"],
+            "codes": [200, 404],
+            "scopes": ["read", "write", "admin"],
+            "ports": [80, 443, 8443],
+            "upstream": {"host": "orders.internal", "region": "eu", "timeouts": {"read": 2000}},
+            "headers": {"X-Tenant": "42", "X-Env": "prod", "Accept": "application/json"},
+            "weights": {"blue": 80, "green": 20},
+        },
+    })
+}
+
+fn verdict(rate: f64, target: f64) -> &'static str {
+    if rate >= target { "PASS" } else { "FAIL" }
+}
+
+/// Where a validation's time goes: the two halves of `Engine::check` and, for
+/// ping-auth, the Lua `custom_validator` call alone (JSON -> Lua table, call, result
+/// back), each timed by itself as medians of the same rounds.
+fn breakdown(
+    compiled: &mut dyn Functions,
+    ping_schema: &Schema,
+    ping_input: &Value,
+    wide_schema: &Schema,
+    wide_input: &Value,
+    steps: u64,
+) {
+    let now = now_seconds();
+    let ping_processed = Engine::new(compiled, steps, now)
+        .process_auto_fields(ping_schema, ping_input, Context::Insert)
+        .expect("ping-auth defaults");
+    let ping_config = ping_processed["config"].clone();
+    let mut nothing = NoFunctions;
+    let wide_processed = Engine::new(&mut nothing, steps, now)
+        .process_auto_fields(wide_schema, wide_input, Context::Insert)
+        .expect("wide defaults");
+    // ping-auth's only function is its custom_validator.
+    let answer = compiled
+        .call(0, &ping_config)
+        .expect("custom_validator runs");
+    assert_eq!(answer[0], Some(Value::Bool(true)), "{answer:?}");
+    let mut samples: [Vec<Duration>; 5] = Default::default();
+    for _ in 0..ROUNDS {
+        samples[0].push(round(|| {
+            let mut engine = Engine::new(compiled, steps, now);
+            std::hint::black_box(engine.process_auto_fields(
+                ping_schema,
+                ping_input,
+                Context::Insert,
+            ))
+            .expect("ok");
+        }));
+        samples[1].push(round(|| {
+            let mut engine = Engine::new(compiled, steps, now);
+            std::hint::black_box(engine.validate(ping_schema, &ping_processed, true)).expect("ok");
+        }));
+        samples[2].push(round(|| {
+            std::hint::black_box(compiled.call(0, std::hint::black_box(&ping_config))).expect("ok");
+        }));
+        samples[3].push(round(|| {
+            let mut engine = Engine::new(&mut nothing, steps, now);
+            std::hint::black_box(engine.process_auto_fields(
+                wide_schema,
+                wide_input,
+                Context::Insert,
+            ))
+            .expect("ok");
+        }));
+        samples[4].push(round(|| {
+            let mut engine = Engine::new(&mut nothing, steps, now);
+            std::hint::black_box(engine.validate(wide_schema, &wide_processed, true)).expect("ok");
+        }));
+    }
+    let [auto, validate, lua, wide_auto, wide_validate] = samples.map(per_op);
+    println!("breakdown (median per op):");
+    println!(
+        "  ping-auth:   process_auto_fields {auto:?}; validate {validate:?} \
+         (of which the Lua custom_validator call alone {lua:?})"
+    );
+    println!("  declarative: process_auto_fields {wide_auto:?}; validate {wide_validate:?}");
+}
+
+fn main() {
+    let limits = Limits::default();
+    let ping_source = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ping-auth/schema.lua"
+    ))
+    .expect("ping-auth fixture");
+    // Both schemas pass the upload path's metaschema, as a stored plugin schema would.
+    load_plugin_schema(&ping_source, limits).expect("ping-auth loads");
+    let wide = load_plugin_schema(WIDE_SCHEMA, limits).expect("the 50-field schema loads");
+    let config_fields = wide.json["fields"]
+        .as_array()
+        .and_then(|f| f.iter().find_map(|f| f.get("config")))
+        .and_then(|c| c["fields"].as_array())
+        .map_or(0, Vec::len);
+    assert_eq!(
+        config_fields, 50,
+        "the declarative schema has 50 config fields"
+    );
+
+    let cache = SchemaCache::new(8, 2);
+    let Ready::WithLua(mut compiled) = cache
+        .checkout(&ping_source, plugin_entity_schema, limits)
+        .expect("ping-auth compiles")
+    else {
+        panic!("ping-auth has a custom_validator, so it needs its VM");
+    };
+    let ping_schema = compiled.schema.clone();
+    let Ready::Declarative(wide_schema) = cache
+        .checkout(WIDE_SCHEMA, plugin_entity_schema, limits)
+        .expect("the 50-field schema compiles")
+    else {
+        panic!("the 50-field schema has no function");
+    };
+
+    let ping_input: Value = serde_json::from_str(
+        r#"{"name":"ping-auth","enabled":true,"config":{"enable_debug_logging":true,"verify_service_certificate":false,"secret_header_name":"X-Secret","service_url":"https://ping.example.com","shared_secret":"s3cret"}}"#,
+    )
+    .expect("the guide's body");
+    let wide_input = wide_config();
+
+    // The work is the real work: defaults filled, and the Lua validator really runs.
+    {
+        let mut engine = Engine::new(&mut compiled, limits.pattern_steps, now_seconds());
+        let ok = engine
+            .check(&ping_schema, &ping_input, Context::Insert)
+            .expect("the guide's body is valid");
+        assert_eq!(ok["config"]["connection_timeout_ms"], 10000);
+        assert_eq!(ok["protocols"], json!(["grpc", "grpcs", "http", "https"]));
+        let mut bad = ping_input.clone();
+        bad["config"]["service_url"] = json!("ftp://ping.example.com");
+        let errors = engine
+            .check(&ping_schema, &bad, Context::Insert)
+            .expect_err("custom_validator rejects ftp");
+        assert!(format!("{errors:?}").contains("URL scheme must be either"));
+        let mut nothing = NoFunctions;
+        let ok = Engine::new(&mut nothing, limits.pattern_steps, now_seconds())
+            .check(&wide_schema, &wide_input, Context::Insert)
+            .expect("the wide config is valid");
+        assert_eq!(ok["config"]["upstream"]["timeouts"]["connect"], 1000);
+        assert_eq!(ok["config"]["cache"]["ttl"], 300);
+        assert_eq!(ok["config"]["methods"], json!(["GET", "POST", "PUT"]));
+        let mut wrong = wide_input.clone();
+        wrong["config"]["i02"] = json!(101);
+        wrong["config"]["regions"] = json!(["mars"]);
+        let errors = Engine::new(&mut nothing, limits.pattern_steps, now_seconds())
+            .check(&wide_schema, &wrong, Context::Insert)
+            .expect_err("between and one_of reject");
+        assert!(format!("{errors:?}").contains("value should be between 0 and 100"));
+    }
+
+    breakdown(
+        &mut compiled,
+        &ping_schema,
+        &ping_input,
+        &wide_schema,
+        &wide_input,
+        limits.pattern_steps,
+    );
+
+    let mut nothing = NoFunctions;
+    let mut ping = Case {
+        label: "ping-auth",
+        input: &ping_input,
+        schema: &ping_schema,
+        functions: &mut compiled,
+        pattern_steps: limits.pattern_steps,
+    };
+    let mut wide_case = Case {
+        label: "declarative",
+        input: &wide_input,
+        schema: &wide_schema,
+        functions: &mut nothing,
+        pattern_steps: limits.pattern_steps,
+    };
+    let now = now_seconds();
+    // Warm-up: the VM's JIT and allocator, outside the measurement.
+    for _ in 0..PER_ROUND {
+        std::hint::black_box(ping.validate(now));
+        std::hint::black_box(wide_case.validate(now));
+    }
+    let mut samples: [Vec<Duration>; 4] = Default::default();
+    // Interleaved rounds, so every side sees the same machine noise.
+    for _ in 0..ROUNDS {
+        samples[0].push(round(|| {
+            std::hint::black_box(baseline(std::hint::black_box(&ping_input)));
+        }));
+        samples[1].push(round(|| {
+            std::hint::black_box(ping.validate(now));
+        }));
+        samples[2].push(round(|| {
+            std::hint::black_box(baseline(std::hint::black_box(&wide_input)));
+        }));
+        samples[3].push(round(|| {
+            std::hint::black_box(wide_case.validate(now));
+        }));
+    }
+    let [ping_base, ping_check, wide_base, wide_check] = samples.map(per_op);
+    let rate = |d: Duration| 1.0 / d.as_secs_f64();
+    println!(
+        "one thread; median of {ROUNDS} rounds x {PER_ROUND} ops; baseline = \
+         serde_json::from_value::<Value>(input.clone()) + serde_json::to_vec(&input)"
+    );
+    for (label, base, check, target) in [
+        (
+            "ping-auth (Lua custom_validator, warm VM)",
+            ping_base,
+            ping_check,
+            PING_AUTH_TARGET,
+        ),
+        (
+            "declarative, 50 config fields        ",
+            wide_base,
+            wide_check,
+            DECLARATIVE_TARGET,
+        ),
+    ] {
+        let ratio = check.as_secs_f64() / base.as_secs_f64();
+        println!(
+            "{label}: {:>9.0} validations/s ({check:?}/op); baseline {:>9.0} ops/s ({base:?}/op); \
+             ratio {ratio:.1}x baseline; target >= {target:.0}/s: {}",
+            rate(check),
+            rate(base),
+            verdict(rate(check), target)
+        );
+    }
+}
