@@ -56,12 +56,16 @@ pub fn mount(
                          QueryMap(query): QueryMap| async move {
             let scope = scope(&state, cp, parent, &params).await?;
             let listing = state.list_entities(collection.kind, &scope, &query).await?;
+            // The next page keeps every filter of this one.
             let next = listing.next_offset.as_ref().map(|offset| {
-                let mut next = format!("{}?offset={offset}", uri.path());
-                if let Some(size) = query.get("size") {
-                    next.push_str(&format!("&size={size}"));
+                let mut params = form_urlencoded::Serializer::new(String::new());
+                params.append_pair("offset", offset);
+                let mut keys: Vec<&String> = query.keys().filter(|k| *k != "offset").collect();
+                keys.sort();
+                for key in keys {
+                    params.append_pair(key, &query[key]);
                 }
-                next
+                format!("{}?{}", uri.path(), params.finish())
             });
             Ok::<_, ApiError>(Json(json!({
                 "data": listing.data,

@@ -183,6 +183,8 @@ pub struct Schema {
     pub subschemas: Vec<(String, Arc<Schema>)>,
     /// Kong's `subschema_error`: the message (a `%s` template) when no subschema fits.
     pub subschema_error: Option<String>,
+    /// Position of each field in `fields`, by name.
+    index: std::collections::HashMap<String, usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -222,6 +224,13 @@ impl Schema {
             let field = Field::parse(field_def, records_required)?;
             schema.fields.push((name.clone(), field));
         }
+        // Entity checks below look fields up by name.
+        schema.index = schema
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.clone(), i))
+            .collect();
         for entry in def
             .get("shorthand_fields")
             .and_then(SchemaValue::items)
@@ -286,7 +295,7 @@ impl Schema {
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
-        self.fields.iter().find(|(n, _)| n == name).map(|(_, f)| f)
+        self.index.get(name).map(|&i| &self.fields[i].1)
     }
 
     /// A field by dotted path (`config.redis.host`), through record fields.
@@ -477,9 +486,15 @@ impl Field {
         if records_required && kind == FieldType::Record && required.is_none() {
             required = Some(true);
         }
+        // Kong forces `required = true` on elements, keys and values when it validates
+        // them (`validate_elements`, the map branch of `validate_field`).
         let part = |key: &str| -> Result<Option<Box<Field>>> {
             match def.get(key) {
-                Some(d) if d.is_table() => Ok(Some(Box::new(Field::parse(d, false)?))),
+                Some(d) if d.is_table() => {
+                    let mut part = Field::parse(d, false)?;
+                    part.required = Some(true);
+                    Ok(Some(Box::new(part)))
+                }
                 _ => Ok(None),
             }
         };

@@ -45,6 +45,8 @@ pub struct Engine<'a> {
     now_seconds: f64,
     /// Kong's `validate_update` patches three messages for the whole run.
     updating: bool,
+    /// Set while `check` validates what it has just processed.
+    processed: bool,
 }
 
 impl<'a> Engine<'a> {
@@ -54,6 +56,7 @@ impl<'a> Engine<'a> {
             pattern_steps,
             now_seconds,
             updating: false,
+            processed: false,
         }
     }
 
@@ -69,8 +72,10 @@ impl<'a> Engine<'a> {
         // Kong's `validate_update` rewords REQUIRED_FOR_ENTITY_CHECK, AT_LEAST_ONE_OF and
         // CONDITIONAL_AT_LEAST_ONE_OF while it runs (nested records included).
         self.updating = context == Context::Update;
+        self.processed = true;
         let outcome = self.validate(schema, &processed, context != Context::Update);
         self.updating = false;
+        self.processed = false;
         outcome?;
         Ok(processed)
     }
@@ -82,17 +87,26 @@ impl<'a> Engine<'a> {
         data: &Value,
         context: Context,
     ) -> Result<Value, Errors> {
+        self.process_owned(schema, data.clone(), context)
+    }
+
+    fn process_owned(
+        &mut self,
+        schema: &Schema,
+        data: Value,
+        context: Context,
+    ) -> Result<Value, Errors> {
         let mut data = match data {
-            Value::Object(map) => map.clone(),
+            Value::Object(map) => map,
             Value::Array(items) if items.is_empty() => Map::new(),
-            other => return Ok(other.clone()),
+            other => return Ok(other),
         };
         self.apply_shorthands(schema, &mut data)?;
         let subschema = schema.subschema_for(&data);
         let mut errors = Errors::new();
         for (key, field) in &schema.fields {
             let field = subschema.and_then(|s| s.field(key)).unwrap_or(field);
-            let mut value = data.get(key).cloned();
+            let mut value = data.remove(key);
             if field.auto {
                 value = self.auto_value(key, field, value, context);
             }
@@ -100,9 +114,7 @@ impl<'a> Engine<'a> {
                 Ok(Some(v)) => {
                     data.insert(key.clone(), v);
                 }
-                Ok(None) => {
-                    data.remove(key);
-                }
+                Ok(None) => {}
                 Err(nested) => {
                     errors.insert(key.as_str().into(), ErrorTree::Nested(nested));
                 }
@@ -226,12 +238,14 @@ impl<'a> Engine<'a> {
                     Some(v) => Some(v),
                     None => self.missing(field)?,
                 };
-                if let Some(v @ (Value::Object(_) | Value::Array(_))) = &v {
+                let is_table = matches!(&v, Some(Value::Object(_)))
+                    || matches!(&v, Some(Value::Array(items)) if items.is_empty());
+                if is_table {
                     let empty = crate::schema::definition::Schema::default();
                     let sub = field.record.as_deref().unwrap_or(&empty);
-                    if v.is_object() || v.as_array().is_some_and(Vec::is_empty) {
-                        return self.process_auto_fields(sub, v, context).map(Some);
-                    }
+                    return self
+                        .process_owned(sub, v.unwrap_or_default(), context)
+                        .map(Some);
                 }
                 value = v;
             }
@@ -442,12 +456,10 @@ impl<'a> Engine<'a> {
                         "expected a set"
                     });
                 };
-                if let Some(elements) = &field.elements {
-                    let mut element = (**elements).clone();
-                    element.required = Some(true);
+                if let Some(element) = field.elements.as_deref() {
                     let mut errors = Errors::new();
                     for (i, item) in items.iter().enumerate() {
-                        if let Err(e) = self.validate_field(&element, item) {
+                        if let Err(e) = self.validate_field(element, item) {
                             errors.insert(ErrorKey::Index(i + 1), e);
                         }
                     }
@@ -460,20 +472,12 @@ impl<'a> Engine<'a> {
                 let Some(map) = as_record(value) else {
                     return fail("expected a map");
                 };
-                let required = |f: &Option<Box<Field>>| {
-                    f.as_deref().map(|f| {
-                        let mut f = f.clone();
-                        f.required = Some(true);
-                        f
-                    })
-                };
-                let (keys, values) = (required(&field.keys), required(&field.values));
                 for (k, v) in map {
-                    if let Some(keys) = &keys {
+                    if let Some(keys) = field.keys.as_deref() {
                         self.validate_field(keys, &Value::String(k.clone()))?;
                     }
-                    if let Some(values) = &values {
-                        self.validate_field(values, &v)?;
+                    if let Some(values) = field.values.as_deref() {
+                        self.validate_field(values, v)?;
                     }
                 }
             }
@@ -483,10 +487,16 @@ impl<'a> Engine<'a> {
                 }
                 let empty = Schema::default();
                 let sub = field.record.as_deref().unwrap_or(&empty);
-                let copy = self
-                    .process_auto_fields(sub, value, Context::Insert)
-                    .map_err(ErrorTree::Nested)?;
-                self.validate(sub, &copy, true).map_err(ErrorTree::Nested)?;
+                if self.processed {
+                    // `check` already filled this record: Kong's second pass over a copy
+                    // would change nothing (processing twice is a no-op, tested).
+                    self.validate(sub, value, true).map_err(ErrorTree::Nested)?;
+                } else {
+                    let copy = self
+                        .process_auto_fields(sub, value, Context::Insert)
+                        .map_err(ErrorTree::Nested)?;
+                    self.validate(sub, &copy, true).map_err(ErrorTree::Nested)?;
+                }
             }
             FieldType::Foreign => self.validate_foreign_key(value)?,
             FieldType::Integer => {
@@ -1078,10 +1088,11 @@ fn as_sequence(value: &Value) -> Option<&[Value]> {
 }
 
 /// A JSON object, or an empty array.
-fn as_record(value: &Value) -> Option<Map<String, Value>> {
+fn as_record(value: &Value) -> Option<&Map<String, Value>> {
+    static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
     match value {
-        Value::Object(map) => Some(map.clone()),
-        Value::Array(items) if items.is_empty() => Some(Map::new()),
+        Value::Object(map) => Some(map),
+        Value::Array(items) if items.is_empty() => Some(&EMPTY),
         _ => None,
     }
 }
