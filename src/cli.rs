@@ -41,20 +41,30 @@ async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
             cluster_ca_cert,
             out,
         } => {
-            let ca = cluster_ca_cert
-                .unwrap_or_else(|| crate::cluster::tls::TlsFiles::in_data_dir(&store.data_dir).ca_cert);
+            let ca = cluster_ca_cert.unwrap_or_else(|| {
+                crate::cluster::tls::TlsFiles::in_data_dir(&store.data_dir).ca_cert
+            });
             let db = open(&store).await?;
             anyhow::ensure!(
                 db.control_plane_exists(control_plane).await?,
                 "no control plane {control_plane}"
             );
-            let new = crate::cluster::provision::new_data_plane(&db, control_plane, &ca, &cluster_public_url).await?;
+            let new = crate::cluster::provision::new_data_plane(
+                &db,
+                control_plane,
+                &ca,
+                &cluster_public_url,
+            )
+            .await?;
             if let Some(dir) = out {
                 std::fs::create_dir_all(&dir)?;
                 std::fs::write(dir.join("cluster.crt"), &new.certificate.cert)?;
                 std::fs::write(dir.join("cluster.key"), &new.key)?;
                 std::fs::write(dir.join("cluster-ca.crt"), &new.ca_cert)?;
-                eprintln!("wrote cluster.crt, cluster.key and cluster-ca.crt to {}", dir.display());
+                eprintln!(
+                    "wrote cluster.crt, cluster.key and cluster-ca.crt to {}",
+                    dir.display()
+                );
             }
             println!("{}", new.docker_run);
             Ok(())
@@ -73,7 +83,10 @@ async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
             exit_after,
         } => {
             let server_name = server_name.unwrap_or_else(|| {
-                address.rsplit_once(':').map_or(address.as_str(), |(h, _)| h).to_string()
+                address
+                    .rsplit_once(':')
+                    .map_or(address.as_str(), |(h, _)| h)
+                    .to_string()
             });
             let options = crate::cluster::client::ConnectOptions {
                 address,

@@ -43,7 +43,11 @@ pub enum DataplaneCommand {
         #[arg(long = "control-plane")]
         control_plane: Uuid,
         /// The URL data planes use to reach the cluster listener.
-        #[arg(long, env = "KONNEKTD_CLUSTER_PUBLIC_URL", default_value = "https://localhost:8005")]
+        #[arg(
+            long,
+            env = "KONNEKTD_CLUSTER_PUBLIC_URL",
+            default_value = "https://localhost:8005"
+        )]
         cluster_public_url: String,
         /// The CA data planes trust; `<data-dir>/tls/cluster-ca.crt` when unset.
         #[arg(long, env = "KONNEKTD_CLUSTER_CA_CERT")]
@@ -126,7 +130,11 @@ pub struct ServeArgs {
     )]
     pub cluster_public_url: String,
     /// Address of the cluster listener data planes connect to (mutual TLS).
-    #[arg(long, env = "KONNEKTD_CLUSTER_LISTEN", default_value = "127.0.0.1:8005")]
+    #[arg(
+        long,
+        env = "KONNEKTD_CLUSTER_LISTEN",
+        default_value = "127.0.0.1:8005"
+    )]
     pub cluster_listen: SocketAddr,
     /// Server certificate (PEM) of the cluster listener; generated under
     /// `<data-dir>/tls/` when unset.
@@ -146,7 +154,11 @@ pub struct ServeArgs {
     pub cluster_max_payload: usize,
     /// The Kong version konnektd acts as for data planes: their major must match and
     /// their minor must not be newer.
-    #[arg(long, env = "KONNEKTD_CLUSTER_KONG_VERSION", default_value = "3.10.0.0")]
+    #[arg(
+        long,
+        env = "KONNEKTD_CLUSTER_KONG_VERSION",
+        default_value = "3.10.0.0"
+    )]
     pub cluster_kong_version: String,
     /// A `kpat_` token that must exist after start (created if absent).
     #[arg(long, env = "KONNEKTD_BOOTSTRAP_TOKEN", hide_env_values = true)]

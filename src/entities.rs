@@ -543,42 +543,41 @@ impl App {
         if written.is_ok() {
             self.cluster.changed(scope.control_plane).await;
         }
-        written
-            .map_err(|e| match e {
-                WriteError::IdTaken => constraint_error(ErrorDetail {
+        written.map_err(|e| match e {
+            WriteError::IdTaken => constraint_error(ErrorDetail {
+                kind: DetailKind::Reference,
+                field: Some("id".into()),
+                messages: vec![format!(
+                    "id (type: unique) constraint failed for value '{}': ",
+                    record.id
+                )],
+            }),
+            // Koko's `ErrConstraint` text (internal/store).
+            WriteError::KeyTaken { key, value } => {
+                let (index, field) = if key == PLUGIN_SCOPE_KEY {
+                    ("unique-plugin-per-entity", None)
+                } else {
+                    (key.as_str(), Some(key.clone()))
+                };
+                constraint_error(ErrorDetail {
                     kind: DetailKind::Reference,
-                    field: Some("id".into()),
+                    field,
                     messages: vec![format!(
-                        "id (type: unique) constraint failed for value '{}': ",
-                        record.id
+                        "{index} (type: unique) constraint failed for value '{value}': "
                     )],
-                }),
-                // Koko's `ErrConstraint` text (internal/store).
-                WriteError::KeyTaken { key, value } => {
-                    let (index, field) = if key == PLUGIN_SCOPE_KEY {
-                        ("unique-plugin-per-entity", None)
-                    } else {
-                        (key.as_str(), Some(key.clone()))
-                    };
-                    constraint_error(ErrorDetail {
-                        kind: DetailKind::Reference,
-                        field,
-                        messages: vec![format!(
-                            "{index} (type: unique) constraint failed for value '{value}': "
-                        )],
-                    })
-                }
-                // Kong's `foreign_key_violation_invalid_reference` text.
-                WriteError::MissingTarget(reference) => constraint_error(ErrorDetail {
-                    kind: DetailKind::Reference,
-                    field: Some(format!("{}.id", reference.field)),
-                    messages: vec![format!(
-                        "the foreign key '{{id=\"{}\"}}' does not reference an existing '{}' entity.",
-                        reference.id, reference.target
-                    )],
-                }),
-                WriteError::Store(e) => e.into(),
-            })
+                })
+            }
+            // Kong's `foreign_key_violation_invalid_reference` text.
+            WriteError::MissingTarget(reference) => constraint_error(ErrorDetail {
+                kind: DetailKind::Reference,
+                field: Some(format!("{}.id", reference.field)),
+                messages: vec![format!(
+                    "the foreign key '{{id=\"{}\"}}' does not reference an existing '{}' entity.",
+                    reference.id, reference.target
+                )],
+            }),
+            WriteError::Store(e) => e.into(),
+        })
     }
 }
 
@@ -600,7 +599,11 @@ fn check_route_regexes(route: &Value) -> Result<(), ApiError> {
     };
     let mut field_errors = Vec::new();
     let mut router_error = None;
-    let paths = route.get("paths").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let paths = route
+        .get("paths")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     for (i, path) in paths.iter().enumerate() {
         let Some(pattern) = path.as_str().and_then(|p| p.strip_prefix('~')) else {
             continue;

@@ -75,9 +75,13 @@ async fn start_until(
     let database_url = args.store.resolve_url()?;
     let store = Store::open(&database_url).await?;
     ensure_bootstrap_token(&store, args.bootstrap_token.as_deref()).await?;
-    let control_plane_version = KongVersion::parse(&args.cluster_kong_version).ok_or_else(|| {
-        anyhow::anyhow!("--cluster-kong-version '{}' is not a Kong version", args.cluster_kong_version)
-    })?;
+    let control_plane_version =
+        KongVersion::parse(&args.cluster_kong_version).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--cluster-kong-version '{}' is not a Kong version",
+                args.cluster_kong_version
+            )
+        })?;
     let tls_files = match (&args.cluster_cert, &args.cluster_cert_key) {
         (Some(cert), Some(key)) => TlsFiles {
             ca_cert: args.cluster_ca_cert.clone().unwrap_or_else(|| cert.clone()),

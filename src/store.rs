@@ -6,8 +6,8 @@
 //! Every write commits before it returns, so a 2xx built on it survives a crash.
 
 mod control_planes;
-pub mod data_planes;
 pub mod core_entities;
+pub mod data_planes;
 mod plugin_schemas;
 pub mod postgres;
 pub mod sqlite;

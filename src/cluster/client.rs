@@ -82,8 +82,14 @@ pub fn read_reconfigure(payload: &[u8]) -> anyhow::Result<ReceivedConfig> {
         .take(256 << 20)
         .read_to_end(&mut json)?;
     let message: Value = serde_json::from_slice(&json)?;
-    anyhow::ensure!(message["type"] == "reconfigure", "not a reconfigure message");
-    let hash = message["config_hash"].as_str().unwrap_or(ZERO_HASH).to_string();
+    anyhow::ensure!(
+        message["type"] == "reconfigure",
+        "not a reconfigure message"
+    );
+    let hash = message["config_hash"]
+        .as_str()
+        .unwrap_or(ZERO_HASH)
+        .to_string();
     let mut counts: Vec<(String, usize)> = message["config_table"]
         .as_object()
         .map(|table| {
@@ -116,14 +122,17 @@ pub async fn connect(
     let config = WebSocketConfig::default()
         .max_message_size(Some(16 << 20))
         .max_frame_size(Some(16 << 20));
-    let (mut socket, _) = tokio_tungstenite::client_async_with_config(url, tls, Some(config)).await?;
+    let (mut socket, _) =
+        tokio_tungstenite::client_async_with_config(url, tls, Some(config)).await?;
     let plugins: Vec<Value> = options.plugins.iter().map(|p| json!({"name": p})).collect();
     let basic_info = json!({"type": "basic_info", "plugins": plugins, "labels": {}});
     socket
         .send(Message::Binary(serde_json::to_vec(&basic_info)?.into()))
         .await?;
     let mut hash = ZERO_HASH.to_string();
-    socket.send(Message::Ping(hash.clone().into_bytes().into())).await?;
+    socket
+        .send(Message::Ping(hash.clone().into_bytes().into()))
+        .await?;
     let mut received = Vec::new();
     let mut ticker = tokio::time::interval(options.ping_interval);
     ticker.tick().await;

@@ -40,7 +40,9 @@ impl KongVersion {
 /// not be newer. `Err` is the reason, shown on the node.
 pub fn check_version(control_plane: KongVersion, data_plane: &str) -> Result<KongVersion, String> {
     let Some(dp) = KongVersion::parse(data_plane) else {
-        return Err(format!("data plane version '{data_plane}' is not a Kong version"));
+        return Err(format!(
+            "data plane version '{data_plane}' is not a Kong version"
+        ));
     };
     if dp.major() != control_plane.major() {
         return Err(format!(
@@ -81,7 +83,10 @@ pub fn issue(code: &str, description: String, resolution: &str) -> Value {
 /// Plugins the config uses that the data plane did not list in `basic_info`
 /// (Kong's `plugin_set_incompatible`).
 pub fn missing_plugins<'a>(configured: &'a [String], available: &[String]) -> Vec<&'a String> {
-    configured.iter().filter(|p| !available.contains(p)).collect()
+    configured
+        .iter()
+        .filter(|p| !available.contains(p))
+        .collect()
 }
 
 /// A field a data plane older than `below` does not know, removed from its config.
@@ -98,12 +103,42 @@ pub struct Removal {
 
 /// Kong 3.10's removals (`kong/clustering/compat/removed_fields.lua`, `checkers.lua`).
 pub const REMOVALS: &[Removal] = &[
-    Removal { below: KongVersion([3, 2, 0, 0]), entity: "plugins", plugin: None, path: "instance_name" },
-    Removal { below: KongVersion([3, 3, 0, 0]), entity: "*", plugin: None, path: "updated_at" },
-    Removal { below: KongVersion([3, 10, 0, 0]), entity: "plugins", plugin: Some("cors"), path: "config.allow_origin_absent" },
-    Removal { below: KongVersion([3, 10, 0, 0]), entity: "plugins", plugin: Some("session"), path: "config.hash_subject" },
-    Removal { below: KongVersion([3, 10, 0, 0]), entity: "plugins", plugin: Some("session"), path: "config.store_metadata" },
-    Removal { below: KongVersion([3, 10, 0, 0]), entity: "plugins", plugin: Some("prometheus"), path: "config.wasm_metrics" },
+    Removal {
+        below: KongVersion([3, 2, 0, 0]),
+        entity: "plugins",
+        plugin: None,
+        path: "instance_name",
+    },
+    Removal {
+        below: KongVersion([3, 3, 0, 0]),
+        entity: "*",
+        plugin: None,
+        path: "updated_at",
+    },
+    Removal {
+        below: KongVersion([3, 10, 0, 0]),
+        entity: "plugins",
+        plugin: Some("cors"),
+        path: "config.allow_origin_absent",
+    },
+    Removal {
+        below: KongVersion([3, 10, 0, 0]),
+        entity: "plugins",
+        plugin: Some("session"),
+        path: "config.hash_subject",
+    },
+    Removal {
+        below: KongVersion([3, 10, 0, 0]),
+        entity: "plugins",
+        plugin: Some("session"),
+        path: "config.store_metadata",
+    },
+    Removal {
+        below: KongVersion([3, 10, 0, 0]),
+        entity: "plugins",
+        plugin: Some("prometheus"),
+        path: "config.wasm_metrics",
+    },
 ];
 
 /// The config for a data plane of `version`: the table with what it does not know
@@ -116,7 +151,9 @@ pub fn downgrade(config_table: &Value, version: KongVersion) -> Option<Value> {
     }
     let mut table = config_table.clone();
     let mut changed = false;
-    let Value::Object(groups) = &mut table else { return None };
+    let Value::Object(groups) = &mut table else {
+        return None;
+    };
     for (entity, items) in groups.iter_mut() {
         let Value::Array(items) = items else { continue };
         for item in items {
@@ -138,7 +175,9 @@ pub fn downgrade(config_table: &Value, version: KongVersion) -> Option<Value> {
 
 fn remove_path(value: &mut Value, path: &str) -> bool {
     match path.split_once('.') {
-        None => value.as_object_mut().is_some_and(|m| m.remove(path).is_some()),
+        None => value
+            .as_object_mut()
+            .is_some_and(|m| m.remove(path).is_some()),
         Some((head, rest)) => value.get_mut(head).is_some_and(|v| remove_path(v, rest)),
     }
 }
@@ -164,7 +203,10 @@ mod tests {
             {"name": "cors", "instance_name": null, "updated_at": 1, "config": {"allow_origin_absent": true, "x": 1}},
             {"name": "ping-auth", "updated_at": 1, "config": {"x": 1}},
         ]});
-        assert_eq!(downgrade(&table, KongVersion::parse("3.10.0").unwrap()), None);
+        assert_eq!(
+            downgrade(&table, KongVersion::parse("3.10.0").unwrap()),
+            None
+        );
         let for_3_4 = downgrade(&table, KongVersion::parse("3.4.0").unwrap()).unwrap();
         assert_eq!(for_3_4["plugins"][0]["config"], json!({"x": 1}));
         assert_eq!(for_3_4["plugins"][0]["updated_at"], 1);
@@ -176,6 +218,9 @@ mod tests {
     #[test]
     fn missing_plugins_are_named() {
         let configured = vec!["ping-auth".to_string(), "cors".to_string()];
-        assert_eq!(missing_plugins(&configured, &["cors".into()]), vec!["ping-auth"]);
+        assert_eq!(
+            missing_plugins(&configured, &["cors".into()]),
+            vec!["ping-auth"]
+        );
     }
 }

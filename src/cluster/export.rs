@@ -67,12 +67,17 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
     let mut live_routes = HashSet::new();
     let mut routes = Vec::new();
     for route in store.all_entities(control_plane, ROUTES.name).await? {
-        let service = route.get("service").and_then(|s| s.get("id")).and_then(Value::as_str);
+        let service = route
+            .get("service")
+            .and_then(|s| s.get("id"))
+            .and_then(Value::as_str);
         if service.is_some_and(|s| !live_services.contains(s)) {
             continue;
         }
         live_routes.insert(route["id"].as_str().unwrap_or_default().to_string());
-        let Value::Object(mut route) = route else { continue };
+        let Value::Object(mut route) = route else {
+            continue;
+        };
         collapse_foreign(&mut route, &["service"]);
         routes.push(Value::Object(route));
     }
@@ -86,23 +91,33 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
                 .and_then(Value::as_str)
                 .is_none_or(|id| live.contains(id))
         };
-        if !enabled(&plugin) || !attached("service", &live_services) || !attached("route", &live_routes) {
+        if !enabled(&plugin)
+            || !attached("service", &live_services)
+            || !attached("route", &live_routes)
+        {
             continue;
         }
-        let Value::Object(mut plugin) = plugin else { continue };
+        let Value::Object(mut plugin) = plugin else {
+            continue;
+        };
         for field in EE_PLUGIN_FIELDS {
             if plugin.get(*field).is_some_and(Value::is_null) {
                 plugin.remove(*field);
             }
         }
-        collapse_foreign(&mut plugin, &["service", "route", "consumer", "consumer_group"]);
+        collapse_foreign(
+            &mut plugin,
+            &["service", "route", "consumer", "consumer_group"],
+        );
         if let Some(name) = plugin.get("name").and_then(Value::as_str) {
             plugin_names.push(name.to_string());
         }
         plugins.push(Value::Object(plugin));
     }
     let consumers = store.all_entities(control_plane, CONSUMERS.name).await?;
-    let consumer_groups = store.all_entities(control_plane, CONSUMER_GROUPS.name).await?;
+    let consumer_groups = store
+        .all_entities(control_plane, CONSUMER_GROUPS.name)
+        .await?;
     for (key, items) in [
         ("services", exported_services),
         ("routes", routes),
@@ -123,7 +138,11 @@ pub fn build_snapshot(config_table: Value, now_seconds: f64) -> Snapshot {
     let mut plugins: Vec<String> = config_table
         .get("plugins")
         .and_then(Value::as_array)
-        .map(|p| p.iter().filter_map(|p| p["name"].as_str().map(str::to_string)).collect())
+        .map(|p| {
+            p.iter()
+                .filter_map(|p| p["name"].as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     plugins.sort();
     plugins.dedup();
@@ -164,7 +183,8 @@ mod tests {
 
     #[test]
     fn the_payload_is_gzipped_reconfigure_json_with_kongs_hashes() {
-        let table = json!({"_format_version": "3.0", "_transform": false, "services": [{"id": "s"}]});
+        let table =
+            json!({"_format_version": "3.0", "_transform": false, "services": [{"id": "s"}]});
         let snapshot = build_snapshot(table.clone(), 1.5);
         assert_eq!(&snapshot.payload[..2], &[0x1f, 0x8b]);
         let mut json = String::new();

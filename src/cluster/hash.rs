@@ -54,7 +54,9 @@ fn serialize(value: &Value, buffer: &mut Vec<u8>) {
     match value {
         Value::Null => buffer.extend_from_slice(b"/null/"),
         Value::Bool(b) => buffer.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Number(n) => buffer.extend_from_slice(lua_number(n.as_f64().unwrap_or(0.0)).as_bytes()),
+        Value::Number(n) => {
+            buffer.extend_from_slice(lua_number(n.as_f64().unwrap_or(0.0)).as_bytes())
+        }
         Value::String(s) => buffer.extend_from_slice(s.as_bytes()),
         Value::Array(items) if items.is_empty() => buffer.extend_from_slice(b"{}"),
         Value::Object(map) if map.is_empty() => buffer.extend_from_slice(b"{}"),
@@ -140,12 +142,24 @@ mod tests {
     #[test]
     fn kongs_published_hash_vectors() {
         assert_eq!(hash(None), ZERO_HASH);
-        assert_eq!(config_hashes(&Value::Null).config, "5bf07a8b7343015026657d1108d8206e");
-        assert_eq!(config_hashes(&json!(10)).config, "d3d9446802a44259755d38e6d163e820");
-        assert_eq!(config_hashes(&json!(0.9)).config, "a894124cc6d5c5c71afe060d5dde0762");
+        assert_eq!(
+            config_hashes(&Value::Null).config,
+            "5bf07a8b7343015026657d1108d8206e"
+        );
+        assert_eq!(
+            config_hashes(&json!(10)).config,
+            "d3d9446802a44259755d38e6d163e820"
+        );
+        assert_eq!(
+            config_hashes(&json!(0.9)).config,
+            "a894124cc6d5c5c71afe060d5dde0762"
+        );
         assert_eq!(config_hashes(&json!("hello")).config, md5_hex(b"hello"));
         assert_eq!(config_hashes(&json!(false)).config, md5_hex(b"false"));
-        assert_eq!(config_hashes(&json!({})).config, "2da3c26e4dbd6dd6ea3ab60a3dd7fb3e");
+        assert_eq!(
+            config_hashes(&json!({})).config,
+            "2da3c26e4dbd6dd6ea3ab60a3dd7fb3e"
+        );
         let three = config_hashes(&json!({"routes": [], "services": [], "plugins": []}));
         assert_eq!(three.config, "81aac97a81ad03c0cf0b36663806488e");
         for h in [&three.routes, &three.services, &three.plugins] {
@@ -169,7 +183,10 @@ mod tests {
         assert_eq!(s(json!([7])), "7");
         assert_eq!(s(json!([1, 2, 3, 4, 5])), "1;2;3;4;5");
         assert_eq!(s(json!([1, 2, 3, 4, 5, 6])), "1;2;3;4;5;6;");
-        assert_eq!(s(json!({"n": null, "e": {}, "f": 1e15})), "e:{};f:1e+15;n:/null/;");
+        assert_eq!(
+            s(json!({"n": null, "e": {}, "f": 1e15})),
+            "e:{};f:1e+15;n:/null/;"
+        );
     }
 
     /// Past a megabyte the buffer folds into its binary MD5, before each next value.

@@ -32,6 +32,8 @@ struct Channel {
 
 pub struct Hub {
     store: Store,
+    /// This konnektd process, so it can skip its own notifications.
+    node: Uuid,
     channels: Mutex<HashMap<Uuid, Channel>>,
     snapshots_built: AtomicU64,
 }
@@ -46,6 +48,7 @@ impl Hub {
     pub fn new(store: Store) -> Arc<Self> {
         Arc::new(Hub {
             store,
+            node: Uuid::new_v4(),
             channels: Mutex::new(HashMap::new()),
             snapshots_built: AtomicU64::new(0),
         })
@@ -80,7 +83,10 @@ impl Hub {
     pub async fn changed(&self, control_plane: Uuid) {
         self.changed_locally(control_plane);
         if self.store.backend() == Backend::Postgres
-            && let Err(e) = self.store.notify(NOTIFY_CHANNEL, &control_plane.to_string()).await
+            && let Err(e) = self
+                .store
+                .notify(NOTIFY_CHANNEL, &format!("{}:{control_plane}", self.node))
+                .await
         {
             tracing::warn!(cp.id = %control_plane, error = %e, "cannot notify other nodes");
         }
@@ -103,7 +109,9 @@ impl Hub {
             .and_then(|c| c.sender.borrow().as_ref().map(|s| s.hashes.clone()));
         match current {
             Some(hashes) => Ok(hashes),
-            None => Ok(config_hashes(&export_config(&self.store, control_plane).await?)),
+            None => Ok(config_hashes(
+                &export_config(&self.store, control_plane).await?,
+            )),
         }
     }
 
@@ -159,13 +167,22 @@ impl Hub {
                             tracing::warn!(error = %e, "cannot LISTEN for config changes");
                         } else {
                             while let Ok(notification) = listener.recv().await {
-                                if let Ok(cp) = Uuid::parse_str(notification.payload()) {
+                                // `<node>:<control plane>`; this node already rebuilt its own.
+                                let Some((node, cp)) = notification.payload().split_once(':')
+                                else {
+                                    continue;
+                                };
+                                if node != hub.node.to_string()
+                                    && let Ok(cp) = Uuid::parse_str(cp)
+                                {
                                     hub.changed_locally(cp);
                                 }
                             }
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "cannot connect to LISTEN for config changes"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot connect to LISTEN for config changes")
+                    }
                 }
                 // Whatever was missed meanwhile is caught by the safety poll.
                 tokio::time::sleep(Duration::from_secs(1)).await;

@@ -20,7 +20,11 @@ pub struct NewDataPlane {
 }
 
 /// A certificate record from PEM, or why it is not one.
-pub fn dp_certificate_from_pem(pem: &str, id: Uuid, created_at: i64) -> Result<DpCertificate, String> {
+pub fn dp_certificate_from_pem(
+    pem: &str,
+    id: Uuid,
+    created_at: i64,
+) -> Result<DpCertificate, String> {
     let parsed = tls::first_certificate_der(pem)
         .and_then(|der| PeerCertificate::parse(&der).ok())
         .ok_or_else(|| "cert is not a PEM-encoded X.509 certificate".to_string())?;
@@ -41,9 +45,12 @@ pub async fn new_data_plane(
     cluster_public_url: &str,
 ) -> anyhow::Result<NewDataPlane> {
     let (cert_pem, key) = tls::generate_data_plane_certificate(control_plane)?;
-    let certificate = dp_certificate_from_pem(&cert_pem, Uuid::new_v4(), chrono::Utc::now().timestamp())
-        .map_err(anyhow::Error::msg)?;
-    store.put_dp_certificate(control_plane, &certificate).await?;
+    let certificate =
+        dp_certificate_from_pem(&cert_pem, Uuid::new_v4(), chrono::Utc::now().timestamp())
+            .map_err(anyhow::Error::msg)?;
+    store
+        .put_dp_certificate(control_plane, &certificate)
+        .await?;
     let ca_cert = std::fs::read_to_string(ca_cert_path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", ca_cert_path.display()))?;
     let docker_run = tls::docker_run_command(cluster_public_url, &cert_pem, &key, &ca_cert);

@@ -91,13 +91,12 @@ pub async fn serve(listener: TcpListener, store: Store, hub: Arc<Hub>, config: C
                 return;
             };
             let peer = Peer { certificate, addr };
-            let service = router.map_request(
-                move |request: hyper::Request<hyper::body::Incoming>| {
+            let service =
+                router.map_request(move |request: hyper::Request<hyper::body::Incoming>| {
                     let mut request = request.map(axum::body::Body::new);
                     request.extensions_mut().insert(peer.clone());
                     request
-                },
-            );
+                });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(tls), TowerToHyperService::new(service))
                 .with_upgrades()
@@ -110,22 +109,47 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     (status, message.to_string()).into_response()
 }
 
+/// Why a certificate reaches no control plane.
+#[derive(Debug)]
+pub(super) enum Refusal {
+    /// Not pinned, not issued by an uploaded anchor, or pinned twice.
+    Unauthorized(String),
+    /// The store could not answer; nothing is decided.
+    Store(crate::store::StoreError),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Unauthorized(reason) => f.write_str(reason),
+            Refusal::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
 /// The control plane a certificate may reach: the one that pinned it, or, for a
 /// `pki_client_certs` control plane, the one holding the certificate that issued it.
-async fn control_plane_of(store: &Store, certificate: &PeerCertificate) -> Result<Uuid, String> {
+pub(super) async fn control_plane_of(
+    store: &Store,
+    certificate: &PeerCertificate,
+) -> Result<Uuid, Refusal> {
     let pinned = store
         .control_planes_pinning(&certificate.fingerprint)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(Refusal::Store)?;
     match pinned.as_slice() {
         [cp] => return Ok(*cp),
         [] => {}
-        _ => return Err("the certificate is pinned by several control planes".into()),
+        _ => {
+            return Err(Refusal::Unauthorized(
+                "the certificate is pinned by several control planes".into(),
+            ));
+        }
     }
     let anchors = store
         .dp_certificates_with_subject(&certificate.issuer)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(Refusal::Store)?;
     for (cp, anchor) in anchors {
         let Some(der) = super::tls::first_certificate_der(&anchor.cert) else {
             continue;
@@ -136,13 +160,15 @@ async fn control_plane_of(store: &Store, certificate: &PeerCertificate) -> Resul
         let pki = store
             .control_plane(cp)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(Refusal::Store)?
             .is_some_and(|c| c.auth_type == "pki_client_certs");
         if pki {
             return Ok(cp);
         }
     }
-    Err("the certificate is not pinned by any control plane".into())
+    Err(Refusal::Unauthorized(
+        "the certificate is not pinned by any control plane".into(),
+    ))
 }
 
 /// Kong's `/v1/outlet`: query checks before the upgrade, then one session.
@@ -168,7 +194,15 @@ async fn outlet_v1(
         .collect();
     let control_plane = match control_plane_of(&state.store, &peer.certificate).await {
         Ok(cp) => cp,
+        Err(Refusal::Store(e)) => {
+            tracing::warn!(error = %e, "cannot check a data plane certificate");
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable",
+            );
+        }
         Err(reason) => {
+            let reason = reason.to_string();
             tracing::info!(dp.addr = %peer.addr, dp.cert = peer.certificate.fingerprint, reason, "data plane refused");
             return refuse(StatusCode::UNAUTHORIZED, &reason);
         }
@@ -209,7 +243,7 @@ async fn outlet_v2(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     if let Err(reason) = control_plane_of(&state.store, &peer.certificate).await {
-        return refuse(StatusCode::UNAUTHORIZED, &reason);
+        return refuse(StatusCode::UNAUTHORIZED, &reason.to_string());
     }
     upgrade
         .protocols(["kong.meta.v1"])
@@ -242,7 +276,9 @@ async fn rpc_shim(mut socket: WebSocket) {
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "method not found"}})
         };
         if socket
-            .send(Message::Binary(serde_json::to_vec(&reply).unwrap_or_default().into()))
+            .send(Message::Binary(
+                serde_json::to_vec(&reply).unwrap_or_default().into(),
+            ))
             .await
             .is_err()
         {

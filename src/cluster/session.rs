@@ -21,6 +21,9 @@ use crate::store::data_planes::Node;
 const BASIC_INFO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Same-hash pings are written at most this often; changes are written at once.
 const STATUS_WRITE_INTERVAL: Duration = Duration::from_secs(10);
+/// How often a live session re-checks that its certificate is still pinned (unpinning
+/// or expiry closes it within this time, security.md §4.1).
+const CERT_RECHECK: Duration = Duration::from_secs(2);
 /// Error reports larger than this are cut before they are stored.
 const MAX_ERROR_REPORT: usize = 64 * 1024;
 
@@ -68,7 +71,8 @@ fn parse_basic_info(message: Option<Message>) -> Result<(Vec<String>, Value), St
     let Some(Message::Binary(bytes)) = message else {
         return Err("the first message must be a binary basic_info".into());
     };
-    let info: Value = serde_json::from_slice(&bytes).map_err(|_| "basic_info is not JSON".to_string())?;
+    let info: Value =
+        serde_json::from_slice(&bytes).map_err(|_| "basic_info is not JSON".to_string())?;
     if info["type"] != "basic_info" {
         return Err("the first message must be basic_info".into());
     }
@@ -122,7 +126,10 @@ pub async fn run(
         created_at: previous.as_ref().map_or(now(), |p| p.created_at),
         updated_at: now(),
     };
-    let dp_version = match compat::check_version(settings.control_plane_version, &data_plane.version) {
+    let dp_version = match compat::check_version(
+        settings.control_plane_version,
+        &data_plane.version,
+    ) {
         Ok(v) => v,
         Err(reason) => {
             node.compatibility = compat::compatibility(vec![compat::issue(
@@ -157,8 +164,25 @@ pub async fn run(
         return;
     }
     let mut deadline = tokio::time::Instant::now() + settings.ping_wait;
+    let mut recheck = tokio::time::interval(CERT_RECHECK);
+    recheck.tick().await;
     loop {
         tokio::select! {
+            _ = recheck.tick() => {
+                let still = super::server::control_plane_of(&session.store, &data_plane.certificate).await;
+                let expired = now() > data_plane.certificate.not_after;
+                // A store outage decides nothing: keep the session.
+                let revoked = match still {
+                    Ok(now_cp) => now_cp != cp,
+                    Err(super::server::Refusal::Unauthorized(_)) => true,
+                    Err(super::server::Refusal::Store(_)) => false,
+                };
+                if revoked || expired {
+                    tracing::info!(cp.id = %cp, dp.node_id = session.node.id, "data plane certificate no longer valid");
+                    close(socket, close_code::POLICY, "the certificate is no longer pinned or has expired").await;
+                    break;
+                }
+            }
             changed = snapshots.changed() => {
                 if changed.is_err() {
                     break;
@@ -251,7 +275,9 @@ impl Session {
 
     /// A binary frame after `basic_info`: only Konnect-mode error reports are known.
     async fn report(&mut self, bytes: &[u8]) -> bool {
-        let Ok(message) = serde_json::from_slice::<Value>(&bytes[..bytes.len().min(MAX_ERROR_REPORT)]) else {
+        let Ok(message) =
+            serde_json::from_slice::<Value>(&bytes[..bytes.len().min(MAX_ERROR_REPORT)])
+        else {
             return false;
         };
         if message["type"] != "error" {

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -74,7 +74,10 @@ pub fn ensure_generated(files: &TlsFiles, hosts: &[String]) -> anyhow::Result<()
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     let mut name = DistinguishedName::new();
-    name.push(DnType::CommonName, hosts.first().cloned().unwrap_or_else(|| "localhost".into()));
+    name.push(
+        DnType::CommonName,
+        hosts.first().cloned().unwrap_or_else(|| "localhost".into()),
+    );
     params.distinguished_name = name;
     params.subject_alt_names = hosts
         .iter()
@@ -118,7 +121,10 @@ pub fn server_hosts(cluster_public_url: &str) -> Vec<String> {
     let host = if let Some(rest) = authority.strip_prefix('[') {
         rest.split(']').next().unwrap_or("").to_string()
     } else {
-        authority.rsplit_once(':').map_or(authority, |(h, _)| h).to_string()
+        authority
+            .rsplit_once(':')
+            .map_or(authority, |(h, _)| h)
+            .to_string()
     };
     let mut hosts = vec![];
     for h in [host, "localhost".into(), "127.0.0.1".into()] {
@@ -167,14 +173,19 @@ impl ClientCertVerifier for AnyClientKeyHolder {
         _intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        let peer = PeerCertificate::parse(end_entity)
-            .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))?;
+        let peer = PeerCertificate::parse(end_entity).map_err(|_| {
+            rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
+        })?;
         let now = now.as_secs() as i64;
         if now < peer.not_before {
-            return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidYet));
+            return Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidYet,
+            ));
         }
         if now > peer.not_after {
-            return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Expired));
+            return Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Expired,
+            ));
         }
         Ok(ClientCertVerified::assertion())
     }
@@ -197,8 +208,9 @@ impl ClientCertVerifier for AnyClientKeyHolder {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let peer = PeerCertificate::parse(cert)
-            .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))?;
+        let peer = PeerCertificate::parse(cert).map_err(|_| {
+            rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
+        })?;
         let spki = SubjectPublicKeyInfoDer::from(peer.spki.as_slice());
         rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, &self.algorithms)
     }
@@ -263,11 +275,16 @@ pub fn first_certificate_der(pem: &str) -> Option<Vec<u8>> {
 
 /// A key and self-signed certificate for a new data plane, to be pinned to
 /// `control_plane` (Konnect's "Generate a certificate").
-pub fn generate_data_plane_certificate(control_plane: uuid::Uuid) -> anyhow::Result<(String, String)> {
+pub fn generate_data_plane_certificate(
+    control_plane: uuid::Uuid,
+) -> anyhow::Result<(String, String)> {
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     let mut name = DistinguishedName::new();
-    name.push(DnType::CommonName, format!("konnektd data plane of {control_plane}"));
+    name.push(
+        DnType::CommonName,
+        format!("konnektd data plane of {control_plane}"),
+    );
     params.distinguished_name = name;
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     params.not_before = rcgen::date_time_ymd(2024, 1, 1);
@@ -284,7 +301,10 @@ pub fn cluster_address(cluster_public_url: &str) -> (String, String) {
         .map_or(cluster_public_url, |(_, rest)| rest);
     let authority = without_scheme.split('/').next().unwrap_or("").to_string();
     let host = server_hosts(cluster_public_url).remove(0);
-    let address = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+    let address = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
         authority
     } else {
         format!("{authority}:443")
@@ -334,9 +354,18 @@ mod tests {
 
     #[test]
     fn the_server_certificate_covers_the_public_host_and_localhost() {
-        assert_eq!(server_hosts("https://cp.example.com:8005"), ["cp.example.com", "localhost", "127.0.0.1"]);
-        assert_eq!(server_hosts("wss://localhost:8005/x"), ["localhost", "127.0.0.1"]);
-        assert_eq!(server_hosts("https://[::1]:8005"), ["::1", "localhost", "127.0.0.1"]);
+        assert_eq!(
+            server_hosts("https://cp.example.com:8005"),
+            ["cp.example.com", "localhost", "127.0.0.1"]
+        );
+        assert_eq!(
+            server_hosts("wss://localhost:8005/x"),
+            ["localhost", "127.0.0.1"]
+        );
+        assert_eq!(
+            server_hosts("https://[::1]:8005"),
+            ["::1", "localhost", "127.0.0.1"]
+        );
     }
 
     #[test]
@@ -347,7 +376,10 @@ mod tests {
         assert!(command.contains("KONG_PLUGINS=bundled,ping-auth"));
         assert!(command.contains("KONG_CLUSTER_CA_CERT=CA\""));
         assert!(command.ends_with("kong/kong-gateway:3.10"));
-        assert_eq!(cluster_address("https://cp.example.com"), ("cp.example.com:443".into(), "cp.example.com".into()));
+        assert_eq!(
+            cluster_address("https://cp.example.com"),
+            ("cp.example.com:443".into(), "cp.example.com".into())
+        );
         let (cert, _) = generate_data_plane_certificate(uuid::Uuid::nil()).unwrap();
         assert!(PeerCertificate::parse(&first_certificate_der(&cert).unwrap()).is_ok());
     }
@@ -360,11 +392,20 @@ mod tests {
         let ca = std::fs::read(&files.ca_cert).unwrap();
         server_config(&files).unwrap();
         ensure_generated(&files, &server_hosts("https://cp.test:8005")).unwrap();
-        assert_eq!(std::fs::read(&files.ca_cert).unwrap(), ca, "not regenerated");
+        assert_eq!(
+            std::fs::read(&files.ca_cert).unwrap(),
+            ca,
+            "not regenerated"
+        );
         let ca_der = first_certificate_der(&String::from_utf8(ca).unwrap()).unwrap();
-        let server_der = first_certificate_der(&std::fs::read_to_string(&files.cert).unwrap()).unwrap();
+        let server_der =
+            first_certificate_der(&std::fs::read_to_string(&files.cert).unwrap()).unwrap();
         let server = PeerCertificate::parse(&server_der).unwrap();
         assert!(server.issued_by(&ca_der));
-        assert!(!PeerCertificate::parse(&ca_der).unwrap().issued_by(&server_der));
+        assert!(
+            !PeerCertificate::parse(&ca_der)
+                .unwrap()
+                .issued_by(&server_der)
+        );
     }
 }

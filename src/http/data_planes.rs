@@ -29,7 +29,11 @@ pub fn certificate_routes(mut api: Api) -> Api {
         api = api
             .at(Method::GET, &base, list_dp_certificates)
             .at(Method::POST, &base, create_dp_certificate)
-            .at(Method::POST, &format!("{base}/generate"), generate_dp_certificate)
+            .at(
+                Method::POST,
+                &format!("{base}/generate"),
+                generate_dp_certificate,
+            )
             .at(Method::GET, &item, get_dp_certificate)
             .at(Method::PUT, &item, put_dp_certificate)
             .at(Method::DELETE, &item, delete_dp_certificate);
@@ -43,8 +47,16 @@ pub fn node_routes(mut api: Api) -> Api {
         api = api
             .at(Method::GET, &format!("{prefix}/nodes"), list_nodes)
             .at(Method::GET, &format!("{prefix}/nodes/{{nodeId}}"), get_node)
-            .at(Method::DELETE, &format!("{prefix}/nodes/{{nodeId}}"), delete_node)
-            .at(Method::GET, &format!("{prefix}/expected-config-hash"), expected_config_hash);
+            .at(
+                Method::DELETE,
+                &format!("{prefix}/nodes/{{nodeId}}"),
+                delete_node,
+            )
+            .at(
+                Method::GET,
+                &format!("{prefix}/expected-config-hash"),
+                expected_config_hash,
+            );
     }
     api.at_in_family(
         Method::GET,
@@ -66,7 +78,9 @@ fn certificate_json(cert: &DpCertificate) -> Value {
 /// Parses `{"cert": "<PEM>"}` into a certificate record for `id`.
 fn parse_certificate(body: &Value, id: Uuid, created_at: i64) -> Result<DpCertificate, ApiError> {
     let Some(pem) = body.get("cert").and_then(Value::as_str) else {
-        return Err(ApiError::BadRequest("cert is required and must be a PEM string".into()));
+        return Err(ApiError::BadRequest(
+            "cert is required and must be a PEM string".into(),
+        ));
     };
     dp_certificate_from_pem(pem, id, created_at).map_err(ApiError::BadRequest)
 }
@@ -97,7 +111,10 @@ async fn create_dp_certificate(
     state.ensure_control_plane(cp).await?;
     let cert = parse_certificate(&body, Uuid::new_v4(), chrono::Utc::now().timestamp())?;
     state.store.put_dp_certificate(cp, &cert).await?;
-    Ok((StatusCode::CREATED, Json(json!({"item": certificate_json(&cert)}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"item": certificate_json(&cert)})),
+    ))
 }
 
 async fn get_dp_certificate(
@@ -136,7 +153,11 @@ async fn delete_dp_certificate(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     state.ensure_control_plane(cp).await?;
-    if state.store.delete_dp_certificate(cp, certificate_id(&id)?).await? {
+    if state
+        .store
+        .delete_dp_certificate(cp, certificate_id(&id)?)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("dp-client-certificate not found".into()))
@@ -190,7 +211,10 @@ fn node_json(node: &Node) -> Value {
     body
 }
 
-async fn list_nodes(state: AppState, ControlPlaneId(cp): ControlPlaneId) -> Result<Json<Value>, ApiError> {
+async fn list_nodes(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+) -> Result<Json<Value>, ApiError> {
     state.ensure_control_plane(cp).await?;
     let nodes = state.store.nodes(cp).await?;
     Ok(Json(json!({

@@ -149,7 +149,12 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((parse_uuid(&r.try_get::<String, _>("control_plane_id")?)?, certificate(r)?)))
+            .map(|r| {
+                Ok((
+                    parse_uuid(&r.try_get::<String, _>("control_plane_id")?)?,
+                    certificate(r)?,
+                ))
+            })
             .collect()
     }
 
@@ -195,11 +200,12 @@ impl Store {
     }
 
     pub async fn delete_node(&self, control_plane: Uuid, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM data_plane_nodes WHERE control_plane_id = $1 AND id = $2")
-            .bind(control_plane.to_string())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM data_plane_nodes WHERE control_plane_id = $1 AND id = $2")
+                .bind(control_plane.to_string())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -51,30 +51,7 @@ both_backends!(
     the_v2_outlet_hello_offers_no_incremental_sync,
 );
 
-/// Like `both_backends!`, for a test that shows a known bug: both halves `#[ignore]`d.
-macro_rules! both_backends_ignored {
-    ($reason:literal, $($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[ignore = $reason]
-            async fn sqlite() {
-                super::$name($crate::harness::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[ignore = $reason]
-            async fn postgres() {
-                if $crate::harness::postgres::available() {
-                    super::$name($crate::harness::Backend::Postgres).await
-                }
-            }
-        }
-    )*};
-}
-
-both_backends_ignored!(
-    "bug: unpinning a certificate leaves live sessions using it connected (security.md §4.1)",
-    unpinning_closes_a_live_session,
-);
+both_backends!(unpinning_closes_a_live_session);
 
 const ZEROS: &str = "00000000000000000000000000000000";
 const WAIT: Duration = Duration::from_secs(3);
@@ -1288,7 +1265,6 @@ async fn one_snapshot_per_change_on_sqlite() {
 
 /// T2 / §6 "export once per node per version", on PostgreSQL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: on PostgreSQL a node also rebuilds on its own NOTIFY, so one change exports twice"]
 async fn one_snapshot_per_change_on_postgres() {
     if harness::postgres::available() {
         snapshots_for_five_changes(Backend::Postgres, 5..=6).await;

@@ -23,12 +23,20 @@ async fn a_new_data_plane_connects_and_syncs_the_guides_config(backend: Backend)
     ))
     .unwrap();
     let response = app
-        .post_json(&format!("{base}/v1/plugin-schemas"), &json!({"lua_schema": schema}))
+        .post_json(
+            &format!("{base}/v1/plugin-schemas"),
+            &json!({"lua_schema": schema}),
+        )
         .await;
     assert_eq!(response.status(), 201);
     let body = json!({"name": "ping-auth", "config": {
         "service_url": "https://ping.example.com", "shared_secret": "s", "secret_header_name": "X"}});
-    assert_eq!(app.post_json(&format!("{base}/plugins"), &body).await.status(), 201);
+    assert_eq!(
+        app.post_json(&format!("{base}/plugins"), &body)
+            .await
+            .status(),
+        201
+    );
 
     let data_dir = app.dir.path().join("data");
     let out = app.dir.path().join("dp");
@@ -37,9 +45,14 @@ async fn a_new_data_plane_connects_and_syncs_the_guides_config(backend: Backend)
     let (ok, stdout, stderr) = run(
         konnektd(&app.database_url, &data_dir),
         &[
-            "dataplane", "new", "--control-plane", &cp,
-            "--cluster-public-url", &public_url,
-            "--out", out.to_str().unwrap(),
+            "dataplane",
+            "new",
+            "--control-plane",
+            &cp,
+            "--cluster-public-url",
+            &public_url,
+            "--out",
+            out.to_str().unwrap(),
         ],
     )
     .await;
@@ -51,7 +64,10 @@ async fn a_new_data_plane_connects_and_syncs_the_guides_config(backend: Backend)
         "-e \"KONG_LUA_PACKAGE_PATH=/usr/local/share/lua/5.1/kong/plugins/?.lua;;\" \\",
         "-e \"KONG_ROLE=data_plane\" \\",
         "-e \"KONG_CLUSTER_MTLS=pki\" \\",
-        &format!("-e \"KONG_CLUSTER_CONTROL_PLANE=localhost:{}\" \\", cluster.port()),
+        &format!(
+            "-e \"KONG_CLUSTER_CONTROL_PLANE=localhost:{}\" \\",
+            cluster.port()
+        ),
         "-e \"KONG_CLUSTER_SERVER_NAME=localhost\" \\",
         "-e \"KONG_KONNECT_MODE=on\" \\",
     ] {
@@ -65,21 +81,33 @@ async fn a_new_data_plane_connects_and_syncs_the_guides_config(backend: Backend)
         .json()
         .await
         .unwrap();
-    assert_eq!(listed["items"][0]["cert"], cert, "the certificate is pinned");
+    assert_eq!(
+        listed["items"][0]["cert"], cert,
+        "the certificate is pinned"
+    );
 
     let node_id = uuid::Uuid::new_v4().to_string();
     let (ok, stdout, stderr) = run(
         konnektd(&app.database_url, &data_dir),
         &[
-            "dataplane", "connect",
-            "--address", &format!("localhost:{}", cluster.port()),
-            "--cert", out.join("cluster.crt").to_str().unwrap(),
-            "--key", out.join("cluster.key").to_str().unwrap(),
-            "--ca-cert", out.join("cluster-ca.crt").to_str().unwrap(),
-            "--node-id", &node_id,
-            "--hostname", "cli-dp",
-            "--plugins", "ping-auth,key-auth",
-            "--exit-after", "1",
+            "dataplane",
+            "connect",
+            "--address",
+            &format!("localhost:{}", cluster.port()),
+            "--cert",
+            out.join("cluster.crt").to_str().unwrap(),
+            "--key",
+            out.join("cluster.key").to_str().unwrap(),
+            "--ca-cert",
+            out.join("cluster-ca.crt").to_str().unwrap(),
+            "--node-id",
+            &node_id,
+            "--hostname",
+            "cli-dp",
+            "--plugins",
+            "ping-auth,key-auth",
+            "--exit-after",
+            "1",
         ],
     )
     .await;
@@ -107,7 +135,10 @@ async fn a_new_data_plane_connects_and_syncs_the_guides_config(backend: Backend)
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(node["item"]["hostname"], "cli-dp");
-    assert_eq!(node["item"]["config_hash"], hash, "the data plane pinged the hash it applied");
+    assert_eq!(
+        node["item"]["config_hash"], hash,
+        "the data plane pinged the hash it applied"
+    );
     assert_eq!(
         node["item"]["compatibility_status"]["state"],
         "COMPATIBILITY_STATE_FULLY_COMPATIBLE"

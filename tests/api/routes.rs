@@ -27,9 +27,6 @@ both_backends!(
     an_empty_protocols_set_is_kongs_unknown_type_nil,
 );
 
-
-
-
 /// A route as Kong fills it in: http and https, and the defaults of every flag.
 fn route_defaults(overrides: Value) -> Value {
     let mut route = json!({
