@@ -13,6 +13,7 @@ WORKDIR /build
 # Dependencies first, against placeholder sources, so that this layer is reused
 # until Cargo.toml or Cargo.lock change.
 COPY Cargo.toml Cargo.lock ./
+COPY benches ./benches
 RUN mkdir -p src tests/api \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs tests/api/main.rs \
@@ -42,6 +43,7 @@ RUN apt-get update \
 COPY --from=builder /out/konnektd /usr/local/bin/konnektd
 
 ENV KONNEKTD_LISTEN=0.0.0.0:8001 \
+    KONNEKTD_CLUSTER_LISTEN=0.0.0.0:8005 \
     KONNEKTD_DATA_DIR=/var/lib/konnektd
 
 # 8001: HTTP API. 8005: cluster listener for data planes.

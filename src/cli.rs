@@ -59,7 +59,7 @@ async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
             if let Some(dir) = out {
                 std::fs::create_dir_all(&dir)?;
                 std::fs::write(dir.join("cluster.crt"), &new.certificate.cert)?;
-                std::fs::write(dir.join("cluster.key"), &new.key)?;
+                crate::cluster::tls::write_private(&dir.join("cluster.key"), &new.key)?;
                 std::fs::write(dir.join("cluster-ca.crt"), &new.ca_cert)?;
                 eprintln!(
                     "wrote cluster.crt, cluster.key and cluster-ca.crt to {}",

@@ -94,7 +94,8 @@ pub fn ensure_generated(files: &TlsFiles, hosts: &[String]) -> anyhow::Result<()
     Ok(())
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+/// Writes a private key readable by its owner only.
+pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     let mut file = {
