@@ -285,8 +285,13 @@ async fn bench(label: &str, database_url: &str, dir: &tempfile::TempDir) {
                 let now = chrono::Utc::now().timestamp();
                 let record = raw_record(&template, &consumers[offset + i], now);
                 async move {
+                    // The same notification the API's write sends (PostgreSQL only).
+                    let notification = konnektd::store::Notification {
+                        channel: konnektd::cluster::hub::NOTIFY_CHANNEL,
+                        payload: format!("bench:{control_plane}"),
+                    };
                     store
-                        .write_entity(control_plane, &record, false)
+                        .write_entity(control_plane, &record, false, Some(&notification))
                         .await
                         .expect("raw insert");
                 }

@@ -278,7 +278,13 @@ impl App {
             return Ok(());
         }
         self.store
-            .delete_entity(scope.control_plane, kind.name, &id, entity_kind::on_delete)
+            .delete_entity(
+                scope.control_plane,
+                kind.name,
+                &id,
+                entity_kind::on_delete,
+                Some(&self.cluster.notification(scope.control_plane)),
+            )
             .await
             .map_err(|e| match e {
                 // Kong's `foreign_key_violation_restricted`.
@@ -295,7 +301,7 @@ impl App {
                 },
                 DeleteError::Store(e) => e.into(),
             })?;
-        self.cluster.changed(scope.control_plane).await;
+        self.cluster.changed_locally(scope.control_plane);
         Ok(())
     }
 
@@ -538,10 +544,15 @@ impl App {
         let record = record_of(kind, entity);
         let written = self
             .store
-            .write_entity(scope.control_plane, &record, replace)
+            .write_entity(
+                scope.control_plane,
+                &record,
+                replace,
+                Some(&self.cluster.notification(scope.control_plane)),
+            )
             .await;
         if written.is_ok() {
-            self.cluster.changed(scope.control_plane).await;
+            self.cluster.changed_locally(scope.control_plane);
         }
         written.map_err(|e| match e {
             WriteError::IdTaken => constraint_error(ErrorDetail {

@@ -79,6 +79,16 @@ impl From<sqlx::Error> for StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time; queueing ours here beats spinning on its lock.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A PostgreSQL `NOTIFY` sent inside a write's transaction, so other konnektd nodes hear
+/// of the change exactly when it commits. Ignored on SQLite.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub channel: &'static str,
+    pub payload: String,
 }
 
 /// The database URL used when none is configured: a SQLite file in the data dir.
@@ -101,7 +111,11 @@ impl Store {
             Backend::Sqlite => sqlite::connect(url, options).await?,
             Backend::Postgres => postgres::connect(url, options).await?,
         };
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            writer: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -111,18 +125,6 @@ impl Store {
     /// Whether the database answers a trivial query right now.
     pub async fn is_reachable(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
-    }
-
-    /// PostgreSQL `NOTIFY` on `channel` (other konnektd nodes listen); nothing on SQLite.
-    pub async fn notify(&self, channel: &str, payload: &str) -> StoreResult<()> {
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(channel)
-                .bind(payload)
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(())
     }
 
     pub async fn close(&self) {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::export::{Snapshot, build_snapshot, export_config};
 use super::hash::{ConfigHashes, config_hashes};
-use crate::store::{Backend, Store, StoreResult};
+use crate::store::{Notification, Store, StoreResult};
 
 /// The PostgreSQL channel changes travel on between konnektd nodes.
 pub const NOTIFY_CHANNEL: &str = "konnektd_config";
@@ -79,16 +79,12 @@ impl Hub {
         receiver
     }
 
-    /// A committed change on this node: rebuild here, and tell the other nodes.
-    pub async fn changed(&self, control_plane: Uuid) {
-        self.changed_locally(control_plane);
-        if self.store.backend() == Backend::Postgres
-            && let Err(e) = self
-                .store
-                .notify(NOTIFY_CHANNEL, &format!("{}:{control_plane}", self.node))
-                .await
-        {
-            tracing::warn!(cp.id = %control_plane, error = %e, "cannot notify other nodes");
+    /// The notification a write sends in its transaction, so the other konnektd nodes
+    /// on this PostgreSQL rebuild when it commits (this node skips its own).
+    pub fn notification(&self, control_plane: Uuid) -> Notification {
+        Notification {
+            channel: NOTIFY_CHANNEL,
+            payload: format!("{}:{control_plane}", self.node),
         }
     }
 

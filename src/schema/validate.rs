@@ -106,16 +106,41 @@ impl<'a> Engine<'a> {
         let mut errors = Errors::new();
         for (key, field) in &schema.fields {
             let field = subschema.and_then(|s| s.field(key)).unwrap_or(field);
-            let mut value = data.remove(key);
-            if field.auto {
-                value = self.auto_value(key, field, value, context);
-            }
-            match self.adjust(field, value, context) {
-                Ok(Some(v)) => {
-                    data.insert(key.clone(), v);
+            // Present values are adjusted in place; only missing ones are inserted.
+            let outcome = match data.get_mut(key) {
+                Some(slot) => {
+                    let mut value = Some(std::mem::take(slot));
+                    if field.auto {
+                        value = self.auto_value(key, field, value, context);
+                    }
+                    self.adjust(field, value, context).map(|v| match v {
+                        Some(v) => {
+                            *slot = v;
+                            true
+                        }
+                        None => false,
+                    })
                 }
-                Ok(None) => {}
+                None => {
+                    let mut value = None;
+                    if field.auto {
+                        value = self.auto_value(key, field, value, context);
+                    }
+                    self.adjust(field, value, context).map(|v| {
+                        if let Some(v) = v {
+                            data.insert(key.clone(), v);
+                        }
+                        true
+                    })
+                }
+            };
+            match outcome {
+                Ok(true) => {}
+                Ok(false) => {
+                    data.remove(key);
+                }
                 Err(nested) => {
+                    data.remove(key);
                     errors.insert(key.as_str().into(), ErrorTree::Nested(nested));
                 }
             }

@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Sql, Store, StoreError, StoreResult, from_json};
+use super::{Backend, Notification, Sql, Store, StoreError, StoreResult, from_json};
 use crate::domain::entity_kind::OnDelete;
 
 /// One entity as written: its body and what the store must enforce about it.
@@ -102,8 +102,10 @@ impl Store {
         control_plane: Uuid,
         record: &EntityRecord,
         replace: bool,
+        notification: Option<&Notification>,
     ) -> Result<(), WriteError> {
         let cp = control_plane.to_string();
+        let _writer = self.sqlite_writer().await;
         let mut tx = self.pool.begin().await?;
         if replace {
             for table in ["core_entity_keys", "core_entity_refs", "core_entity_tags"] {
@@ -184,7 +186,30 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        self.notify_in(&mut tx, notification).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn sqlite_writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writer.lock().await),
+            Backend::Postgres => None,
+        }
+    }
+
+    async fn notify_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        notification: Option<&Notification>,
+    ) -> Result<(), sqlx::Error> {
+        if let (Backend::Postgres, Some(n)) = (self.backend, notification) {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(n.channel)
+                .bind(n.payload.clone())
+                .execute(&mut **tx)
+                .await?;
+        }
         Ok(())
     }
 
@@ -332,8 +357,10 @@ impl Store {
         kind: &str,
         id: &str,
         rule: fn(&str, &str) -> OnDelete,
+        notification: Option<&Notification>,
     ) -> Result<bool, DeleteError> {
         let cp = control_plane.to_string();
+        let _writer = self.sqlite_writer().await;
         let mut tx = self.pool.begin().await?;
         if !exists(&mut tx, &cp, kind, id).await? {
             return Ok(false);
@@ -372,6 +399,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        self.notify_in(&mut tx, notification).await?;
         tx.commit().await?;
         Ok(true)
     }
