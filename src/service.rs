@@ -138,6 +138,7 @@ async fn start_until(
             settings: SessionSettings {
                 ping_wait: args.cluster_ping_wait,
                 control_plane_version,
+                max_payload: args.cluster_max_payload,
             },
             max_payload: args.cluster_max_payload,
         },

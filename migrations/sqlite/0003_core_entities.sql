@@ -12,9 +12,9 @@ CREATE TABLE core_entities (
     updated_at       INTEGER NOT NULL,
     PRIMARY KEY (control_plane_id, entity_type, id)
 );
-CREATE INDEX core_entities_by_name ON core_entities (control_plane_id, entity_type, name);
 
--- Unique keys (a service's name, a consumer's custom_id, a plugin's scope...).
+-- Unique keys (a service's name, a consumer's custom_id, a plugin's scope...); values
+-- longer than an index entry can hold are stored as their SHA-256.
 CREATE TABLE core_entity_keys (
     control_plane_id TEXT NOT NULL,
     entity_type      TEXT NOT NULL,

@@ -75,12 +75,19 @@ fn tls_config(options: &ConnectOptions) -> anyhow::Result<Arc<rustls::ClientConf
     Ok(Arc::new(config))
 }
 
+/// Inflated configs larger than this are refused (a gzip bomb from a rogue server).
+const MAX_INFLATED: u64 = 256 << 20;
+
 /// Inflates and reads a `reconfigure` frame.
 pub fn read_reconfigure(payload: &[u8]) -> anyhow::Result<ReceivedConfig> {
     let mut json = Vec::new();
     flate2::read::GzDecoder::new(payload)
-        .take(256 << 20)
+        .take(MAX_INFLATED + 1)
         .read_to_end(&mut json)?;
+    anyhow::ensure!(
+        json.len() as u64 <= MAX_INFLATED,
+        "the config inflates to more than {MAX_INFLATED} bytes"
+    );
     let message: Value = serde_json::from_slice(&json)?;
     anyhow::ensure!(
         message["type"] == "reconfigure",

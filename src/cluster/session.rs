@@ -32,6 +32,8 @@ const MAX_ERROR_REPORT: usize = 64 * 1024;
 pub struct SessionSettings {
     pub ping_wait: Duration,
     pub control_plane_version: KongVersion,
+    /// Largest frame a data plane accepts (Kong's `cluster_max_payload`).
+    pub max_payload: usize,
 }
 
 /// Who connected, as the handshake established it.
@@ -46,6 +48,7 @@ pub struct DataPlane {
 
 struct Session {
     store: Store,
+    max_payload: usize,
     node: Node,
     control_plane: Uuid,
     dp_version: KongVersion,
@@ -149,6 +152,7 @@ pub async fn run(
     tracing::info!(cp.id = %cp, dp.node_id = node.id, dp.version = node.version, "data plane connected");
     let mut session = Session {
         store,
+        max_payload: settings.max_payload,
         node,
         control_plane: cp,
         dp_version,
@@ -257,6 +261,27 @@ impl Session {
             None => snapshot.payload.clone(),
             Some(table) => super::export::encode_reconfigure(&table, &snapshot.hashes),
         };
+        if payload.len() > self.max_payload {
+            // A data plane drops the connection on a frame over its limit; keep it
+            // connected on its old config and say why on the node.
+            tracing::error!(
+                cp.id = %self.control_plane,
+                bytes = payload.len(),
+                "the config is larger than the cluster payload limit"
+            );
+            let issue = compat::issue(
+                "payload_too_large",
+                format!(
+                    "the compressed config is {} bytes, over the limit of {} bytes",
+                    payload.len(),
+                    self.max_payload
+                ),
+                "Raise --cluster-max-payload and the data plane's cluster_max_payload, or shrink the configuration.",
+            );
+            self.node.compatibility = compat::compatibility(vec![issue]);
+            self.write_status(true).await;
+            return true;
+        }
         socket.send(Message::Binary(payload.into())).await.is_ok()
     }
 

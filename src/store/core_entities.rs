@@ -89,6 +89,22 @@ pub struct EntityPage {
     pub next_after: Option<String>,
 }
 
+/// Keys longer than this are indexed by their digest (PostgreSQL caps btree entries).
+const MAX_INDEXED_KEY: usize = 256;
+
+/// The stored form of a unique key's value.
+fn key_value(value: &str) -> String {
+    if value.len() <= MAX_INDEXED_KEY {
+        value.to_string()
+    } else {
+        use sha2::Digest;
+        format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(value.as_bytes()))
+        )
+    }
+}
+
 fn unique_key_of(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -148,7 +164,7 @@ impl Store {
                 .bind(&cp)
                 .bind(record.kind)
                 .bind(key)
-                .bind(value)
+                .bind(key_value(value))
                 .bind(&record.id)
                 .execute(&mut *tx)
                 .await
@@ -242,7 +258,7 @@ impl Store {
             .bind(control_plane.to_string())
             .bind(kind)
             .bind(key)
-            .bind(value)
+            .bind(key_value(value))
             .fetch_optional(&self.pool)
             .await?)
     }

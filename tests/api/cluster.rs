@@ -28,6 +28,7 @@ use crate::both_backends;
 use crate::harness::{self, Backend, TestApp, status_and_json};
 
 both_backends!(
+    a_config_over_the_payload_limit_is_not_sent_and_the_node_says_why,
     first_config_is_kongs_reconfigure_with_kongs_hash,
     changes_are_pushed_and_only_changed_groups_rehash,
     far_fewer_snapshots_than_data_planes_times_changes,
@@ -2001,4 +2002,48 @@ async fn two_nodes_on_one_postgres_share_changes_and_nodes() {
     assert_eq!(expected["expected_hash"], hash);
     drop(dp);
     b.shutdown().await;
+}
+
+/// security.md §4.2: a config larger than `--cluster-max-payload` is never sent (the data
+/// plane would drop the connection); the data plane stays connected and its node says why.
+async fn a_config_over_the_payload_limit_is_not_sent_and_the_node_says_why(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |args| args.cluster_max_payload = 4096).await;
+    let f = fixture(&app).await;
+    // Random text does not compress: this consumer alone outgrows the limit.
+    let noise: String = (0..10_000)
+        .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
+        .collect();
+    created(
+        &app,
+        &format!("{}/consumers", f.base),
+        &json!({"username": "big", "custom_id": noise}),
+    )
+    .await;
+    let n = node_id();
+    let mut dp = f.dp(app.cluster_addr(), &n, "3.10.0").await;
+    dp.basic_info(DP_PLUGINS).await;
+    dp.ping(ZEROS).await;
+    match dp.next(WAIT).await {
+        Some(Event::Pong(p)) => assert_eq!(p, ZEROS.as_bytes()),
+        Some(Event::Pong(_)) | None => panic!("no pong"),
+        Some(_) => panic!("expected only a pong, got another frame"),
+    }
+    assert!(
+        dp.next(Duration::from_secs(1)).await.is_none(),
+        "no config frame"
+    );
+    let node = node_when(&app, &f.cp, &n, |node| {
+        node["compatibility_status"]["state"] == "COMPATIBILITY_STATE_INCOMPATIBLE"
+    })
+    .await;
+    let issue = &node["compatibility_status"]["issues"][0];
+    assert_eq!(issue["code"], "payload_too_large");
+    assert!(
+        issue["description"]
+            .as_str()
+            .unwrap()
+            .ends_with("over the limit of 4096 bytes"),
+        "{issue}"
+    );
+    dp.ping_pong(ZEROS).await;
 }
