@@ -2025,7 +2025,7 @@ async fn a_config_over_the_payload_limit_is_not_sent_and_the_node_says_why(backe
     dp.ping(ZEROS).await;
     match dp.next(WAIT).await {
         Some(Event::Pong(p)) => assert_eq!(p, ZEROS.as_bytes()),
-        Some(Event::Pong(_)) | None => panic!("no pong"),
+        None => panic!("no pong"),
         Some(_) => panic!("expected only a pong, got another frame"),
     }
     assert!(
