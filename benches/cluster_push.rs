@@ -48,7 +48,13 @@ use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_konnektd");
+const BUILT_BINARY: &str = env!("CARGO_BIN_EXE_konnektd");
+
+/// The server binary: the one cargo built, or `KONNEKTD_BENCH_BINARY` (to compare a
+/// patched build with the same bench).
+fn binary() -> String {
+    std::env::var("KONNEKTD_BENCH_BINARY").unwrap_or_else(|_| BUILT_BINARY.to_string())
+}
 const TOKEN: &str = "kpat_benchbenchbenchbenchbenchbenchbenchbenchbenchbenc";
 const ZEROS: &str = "00000000000000000000000000000000";
 const DP_VERSION: &str = "3.10.0.0";
@@ -75,6 +81,15 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
+/// utime + stime of a process (`self` or a pid), at 100 ticks per second.
+fn cpu_seconds_of(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 fn free_port() -> AnyResult<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -94,7 +109,7 @@ impl Server {
         command
             .arg("-c")
             .arg("ulimit -n \"$(ulimit -Hn)\" 2>/dev/null; exec \"$0\" \"$@\"")
-            .arg(BINARY)
+            .arg(binary())
             .arg("serve")
             .arg("--listen")
             .arg(format!("127.0.0.1:{http_port}"))
@@ -163,6 +178,10 @@ impl Server {
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
+    }
+
+    fn cpu_seconds(&self) -> Option<f64> {
+        cpu_seconds_of(&self.pid.to_string())
     }
 
     fn warnings(&self) -> Vec<String> {
@@ -543,6 +562,7 @@ impl Fleet {
 
 #[derive(Default)]
 struct RoundResult {
+    /// In arrival order.
     latencies: Vec<Duration>,
     distinct_payloads: usize,
     missing: usize,
@@ -580,6 +600,8 @@ struct PushFigures {
 #[derive(Clone, Copy)]
 struct WriteTarget<'a> {
     api: &'a Api,
+    /// The node whose CPU time is reported (the one the DPs are on).
+    server: Option<&'a Server>,
     cp: &'a str,
     service: &'a str,
 }
@@ -595,6 +617,7 @@ async fn run_rounds(
 ) -> AnyResult<PushFigures> {
     let WriteTarget {
         api: writer,
+        server: _,
         cp,
         service,
     } = *target;
@@ -602,6 +625,15 @@ async fn run_rounds(
     let mut latencies = Vec::with_capacity(n * rounds);
     let (mut missing, mut same_hash, mut before, mut identical_rounds) = (0, 0, 0, 0);
     let mut max_distinct = 0;
+    let (mut firsts, mut lasts) = (Vec::new(), Vec::new());
+    let mut slowest = (0, Duration::ZERO, Duration::ZERO);
+    let cpu = |server: Option<&Server>| {
+        (
+            server.and_then(Server::cpu_seconds).unwrap_or(0.0),
+            cpu_seconds_of("self").unwrap_or(0.0),
+        )
+    };
+    let cpu_before = cpu(target.server);
     let started = Instant::now();
     for round in 0..rounds {
         fleet.drain();
@@ -616,10 +648,18 @@ async fn run_rounds(
         if result.distinct_payloads == 1 && result.missing == 0 {
             identical_rounds += 1;
         }
+        let first = result.latencies.iter().min().copied().unwrap_or_default();
+        let last = result.latencies.iter().max().copied().unwrap_or_default();
+        if last > slowest.2 {
+            slowest = (round + 1, first, last);
+        }
+        firsts.push(first);
+        lasts.push(last);
         latencies.extend(result.latencies);
         tokio::time::sleep(settle).await;
     }
     fleet.drain();
+    let cpu_after = cpu(target.server);
     latencies.sort();
     let figures = PushFigures {
         p50: percentile(&latencies, 0.50),
@@ -656,6 +696,23 @@ async fn run_rounds(
         fleet.extra_frames,
         fleet.failures.len()
     );
+    println!(
+        "    per round: first DP median {:.2} ms, last DP median {:.2} ms; slowest round #{} first {:.2} ms, last {:.2} ms",
+        ms(median(firsts)),
+        ms(median(lasts)),
+        slowest.0,
+        ms(slowest.1),
+        ms(slowest.2)
+    );
+    if target.server.is_some() {
+        println!(
+            "    CPU during the rounds (incl. settle pauses): server {:.2} s, bench/DPs {:.2} s ({:.1} ms and {:.1} ms per change)",
+            cpu_after.0 - cpu_before.0,
+            cpu_after.1 - cpu_before.1,
+            (cpu_after.0 - cpu_before.0) * 1000.0 / rounds as f64,
+            (cpu_after.1 - cpu_before.1) * 1000.0 / rounds as f64
+        );
+    }
     for failure in fleet.failures.iter().take(3) {
         println!("      {failure}");
     }
@@ -707,6 +764,7 @@ async fn single_node(n: usize, rounds: usize, settle: Duration) -> AnyResult<()>
         &format!("N={n}"),
         &WriteTarget {
             api: &api,
+            server: Some(&server),
             cp: &cp,
             service: &service,
         },
@@ -909,6 +967,7 @@ async fn two_nodes(n: usize, rounds: usize, settle: Duration) -> AnyResult<()> {
             &format!("A->B N={n}"),
             &WriteTarget {
                 api: &api_a,
+                server: Some(&b),
                 cp: &cp,
                 service: &service,
             },
@@ -949,7 +1008,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    println!("cluster_push: konnektd {BINARY}");
+    println!("cluster_push: konnektd {}", binary());
     println!(
         "  {} CPU(s); bench process open-file limit {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),

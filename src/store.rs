@@ -127,6 +127,18 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
+    /// PostgreSQL `NOTIFY` outside a write (nothing on SQLite).
+    pub async fn notify(&self, notification: &Notification) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(notification.channel)
+                .bind(notification.payload.clone())
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

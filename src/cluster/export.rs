@@ -24,8 +24,9 @@ const EE_PLUGIN_FIELDS: &[&str] = &["consumer_group", "ordering", "partials"];
 pub struct Snapshot {
     pub config_table: Value,
     pub hashes: ConfigHashes,
-    /// The gzipped `reconfigure` message, sent as one binary frame.
-    pub payload: Vec<u8>,
+    /// The gzipped `reconfigure` message, sent as one binary frame; shared, not copied,
+    /// by every session.
+    pub payload: bytes::Bytes,
     /// Names of the plugins the config uses, for the compatibility check.
     pub plugins: Vec<String>,
 }
@@ -146,7 +147,7 @@ pub fn build_snapshot(config_table: Value, now_seconds: f64) -> Snapshot {
         .unwrap_or_default();
     plugins.sort();
     plugins.dedup();
-    let payload = encode_reconfigure_at(&config_table, &hashes, now_seconds);
+    let payload = encode_reconfigure_at(&config_table, &hashes, now_seconds).into();
     Snapshot {
         config_table,
         hashes,

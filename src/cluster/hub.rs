@@ -10,11 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use uuid::Uuid;
 
 use super::export::{Snapshot, build_snapshot, export_config};
 use super::hash::{ConfigHashes, config_hashes};
+use crate::store::data_planes::Node;
 use crate::store::{Notification, Store, StoreResult};
 
 /// The PostgreSQL channel changes travel on between konnektd nodes.
@@ -22,6 +23,12 @@ pub const NOTIFY_CHANNEL: &str = "konnektd_config";
 /// How often a control plane with connected data planes is re-exported anyway, in case
 /// a notification was lost.
 const SAFETY_POLL: Duration = Duration::from_secs(5);
+/// Node status rows queued within this time are written in one transaction, so a change
+/// fanned out to a thousand data planes (each pinging its new hash) costs a handful of
+/// writes, not a thousand.
+const STATUS_BATCH_INTERVAL: Duration = Duration::from_millis(100);
+/// The payload other nodes receive when dp-client-certificates change.
+const CERTIFICATES: &str = "certificates";
 
 pub type SnapshotReceiver = watch::Receiver<Option<Arc<Snapshot>>>;
 
@@ -36,6 +43,9 @@ pub struct Hub {
     node: Uuid,
     channels: Mutex<HashMap<Uuid, Channel>>,
     snapshots_built: AtomicU64,
+    statuses: mpsc::UnboundedSender<(Uuid, Node)>,
+    /// Bumped whenever pinned certificates change, so live sessions re-check theirs.
+    certificates: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -45,13 +55,39 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
+    /// Needs a tokio runtime: it starts the status writer.
     pub fn new(store: Store) -> Arc<Self> {
+        let (statuses, queue) = mpsc::unbounded_channel();
+        tokio::spawn(write_statuses(store.clone(), queue));
         Arc::new(Hub {
             store,
             node: Uuid::new_v4(),
             channels: Mutex::new(HashMap::new()),
             snapshots_built: AtomicU64::new(0),
+            statuses,
+            certificates: watch::channel(0).0,
         })
+    }
+
+    /// Queues a node's status row for the next batch.
+    pub fn record_status(&self, control_plane: Uuid, node: Node) {
+        let _ = self.statuses.send((control_plane, node));
+    }
+
+    /// Tells live sessions (here and on the other nodes) that pinned certificates changed.
+    pub async fn certificates_changed(&self) {
+        self.certificates.send_modify(|n| *n += 1);
+        let notification = Notification {
+            channel: NOTIFY_CHANNEL,
+            payload: format!("{}:{CERTIFICATES}", self.node),
+        };
+        if let Err(e) = self.store.notify(&notification).await {
+            tracing::warn!(error = %e, "cannot tell other nodes of a certificate change");
+        }
+    }
+
+    pub fn certificate_changes(&self) -> watch::Receiver<u64> {
+        self.certificates.subscribe()
     }
 
     /// Snapshots built since start (one per change and control plane with listeners).
@@ -168,9 +204,12 @@ impl Hub {
                                 else {
                                     continue;
                                 };
-                                if node != hub.node.to_string()
-                                    && let Ok(cp) = Uuid::parse_str(cp)
-                                {
+                                if node == hub.node.to_string() {
+                                    continue;
+                                }
+                                if cp == CERTIFICATES {
+                                    hub.certificates.send_modify(|n| *n += 1);
+                                } else if let Ok(cp) = Uuid::parse_str(cp) {
                                     hub.changed_locally(cp);
                                 }
                             }
@@ -184,5 +223,22 @@ impl Hub {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
+    }
+}
+
+/// Writes queued node rows: the first at once, then whatever queued meanwhile, one
+/// transaction per batch, the latest row per node winning.
+async fn write_statuses(store: Store, mut queue: mpsc::UnboundedReceiver<(Uuid, Node)>) {
+    while let Some(first) = queue.recv().await {
+        let mut batch: HashMap<(Uuid, String), Node> = HashMap::new();
+        batch.insert((first.0, first.1.id.clone()), first.1);
+        while let Ok((cp, node)) = queue.try_recv() {
+            batch.insert((cp, node.id.clone()), node);
+        }
+        let rows: Vec<(Uuid, Node)> = batch.into_iter().map(|((cp, _), n)| (cp, n)).collect();
+        if let Err(e) = store.upsert_nodes(&rows).await {
+            tracing::warn!(error = %e, rows = rows.len(), "cannot record data plane status");
+        }
+        tokio::time::sleep(STATUS_BATCH_INTERVAL).await;
     }
 }

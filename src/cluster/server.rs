@@ -29,6 +29,8 @@ use crate::store::Store;
 
 /// Handshakes that take longer than this are dropped (slowloris on the cluster port).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read buffer of a data plane's WebSocket; larger frames still arrive, in more reads.
+const READ_BUFFER: usize = 8 * 1024;
 
 #[derive(Clone)]
 struct ClusterState {
@@ -232,6 +234,10 @@ async fn outlet_v1(
     upgrade
         .max_message_size(max_payload)
         .max_frame_size(max_payload)
+        // A data plane sends a few small frames; tungstenite's 128 KiB default read
+        // buffer, zero-filled at the first read, would be most of an idle session's memory.
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| session::run(socket, hub, store, settings, data_plane))
 }
 

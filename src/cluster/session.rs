@@ -21,9 +21,9 @@ use crate::store::data_planes::Node;
 const BASIC_INFO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Same-hash pings are written at most this often; changes are written at once.
 const STATUS_WRITE_INTERVAL: Duration = Duration::from_secs(10);
-/// How often a live session re-checks that its certificate is still pinned (unpinning
-/// or expiry closes it within this time, security.md §4.1).
-const CERT_RECHECK: Duration = Duration::from_secs(2);
+/// A live session re-checks its certificate whenever pinned certificates change (here or
+/// on another node), and at least this often; expiry is checked locally as often.
+const CERT_RECHECK: Duration = Duration::from_secs(60);
 /// Error reports larger than this are cut before they are stored.
 const MAX_ERROR_REPORT: usize = 64 * 1024;
 
@@ -48,6 +48,7 @@ pub struct DataPlane {
 
 struct Session {
     store: Store,
+    hub: Arc<Hub>,
     max_payload: usize,
     node: Node,
     control_plane: Uuid,
@@ -152,6 +153,7 @@ pub async fn run(
     tracing::info!(cp.id = %cp, dp.node_id = node.id, dp.version = node.version, "data plane connected");
     let mut session = Session {
         store,
+        hub: hub.clone(),
         max_payload: settings.max_payload,
         node,
         control_plane: cp,
@@ -170,9 +172,23 @@ pub async fn run(
     let mut deadline = tokio::time::Instant::now() + settings.ping_wait;
     let mut recheck = tokio::time::interval(CERT_RECHECK);
     recheck.tick().await;
+    let mut certificate_changes = hub.certificate_changes();
+    let expires_in = Duration::from_secs((data_plane.certificate.not_after - now()).max(0) as u64);
+    let expiry = tokio::time::sleep(expires_in);
+    tokio::pin!(expiry);
     loop {
         tokio::select! {
-            _ = recheck.tick() => {
+            _ = &mut expiry => {
+                tracing::info!(cp.id = %cp, dp.node_id = session.node.id, "data plane certificate expired");
+                close(socket, close_code::POLICY, "the certificate has expired").await;
+                break;
+            }
+            _ = async {
+                tokio::select! {
+                    _ = recheck.tick() => {}
+                    _ = certificate_changes.changed() => {}
+                }
+            } => {
                 let still = super::server::control_plane_of(&session.store, &data_plane.certificate).await;
                 let expired = now() > data_plane.certificate.not_after;
                 // A store outage decides nothing: keep the session.
@@ -259,7 +275,7 @@ impl Session {
         }
         let payload = match compat::downgrade(&snapshot.config_table, self.dp_version) {
             None => snapshot.payload.clone(),
-            Some(table) => super::export::encode_reconfigure(&table, &snapshot.hashes),
+            Some(table) => super::export::encode_reconfigure(&table, &snapshot.hashes).into(),
         };
         if payload.len() > self.max_payload {
             // A data plane drops the connection on a frame over its limit; keep it
@@ -282,7 +298,7 @@ impl Session {
             self.write_status(true).await;
             return true;
         }
-        socket.send(Message::Binary(payload.into())).await.is_ok()
+        socket.send(Message::Binary(payload)).await.is_ok()
     }
 
     /// A ping carries the data plane's current hash: a claim, recorded as status only.
@@ -326,9 +342,8 @@ impl Session {
             return;
         }
         self.node.updated_at = now();
-        if let Err(e) = self.store.upsert_node(self.control_plane, &self.node).await {
-            tracing::warn!(cp.id = %self.control_plane, error = %e, "cannot record data plane status");
-        }
+        self.hub
+            .record_status(self.control_plane, self.node.clone());
         self.last_write = Instant::now();
     }
 }

@@ -143,6 +143,8 @@ async fn put_dp_certificate(
     let created_at = existing.map_or(chrono::Utc::now().timestamp(), |c| c.created_at);
     let cert = parse_certificate(&body, id, created_at)?;
     state.store.put_dp_certificate(cp, &cert).await?;
+    // A replaced certificate no longer admits the data planes of the old one.
+    state.cluster.certificates_changed().await;
     Ok(Json(json!({"item": certificate_json(&cert)})))
 }
 
@@ -158,6 +160,8 @@ async fn delete_dp_certificate(
         .delete_dp_certificate(cp, certificate_id(&id)?)
         .await?
     {
+        // Sessions using it close (security.md §4.1).
+        state.cluster.certificates_changed().await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("dp-client-certificate not found".into()))

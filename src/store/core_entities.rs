@@ -207,7 +207,7 @@ impl Store {
         Ok(())
     }
 
-    async fn sqlite_writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    pub(super) async fn sqlite_writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.backend {
             Backend::Sqlite => Some(self.writer.lock().await),
             Backend::Postgres => None,

@@ -159,22 +159,22 @@ impl Store {
     }
 
     pub async fn upsert_node(&self, control_plane: Uuid, node: &Node) -> StoreResult<()> {
-        sqlx::query("INSERT INTO data_plane_nodes (control_plane_id, id, hostname, version, config_hash, labels, compatibility, last_error, cert_fingerprint, cert_expiry, last_ping, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (control_plane_id, id) DO UPDATE SET hostname = excluded.hostname, version = excluded.version, config_hash = excluded.config_hash, labels = excluded.labels, compatibility = excluded.compatibility, last_error = excluded.last_error, cert_fingerprint = excluded.cert_fingerprint, cert_expiry = excluded.cert_expiry, last_ping = excluded.last_ping, updated_at = excluded.updated_at")
-            .bind(control_plane.to_string())
-            .bind(node.id.clone())
-            .bind(node.hostname.clone())
-            .bind(node.version.clone())
-            .bind(node.config_hash.clone())
-            .bind(node.labels.to_string())
-            .bind(node.compatibility.to_string())
-            .bind(node.last_error.as_ref().map(Value::to_string))
-            .bind(node.cert_fingerprint.clone())
-            .bind(node.cert_expiry)
-            .bind(node.last_ping)
-            .bind(node.created_at)
-            .bind(node.updated_at)
+        upsert_node_query(control_plane, node)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// Writes many node rows in one transaction (the status writer's batches).
+    pub async fn upsert_nodes(&self, nodes: &[(Uuid, Node)]) -> StoreResult<()> {
+        let _writer = self.sqlite_writer().await;
+        let mut tx = self.pool.begin().await?;
+        for (control_plane, node) in nodes {
+            upsert_node_query(*control_plane, node)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -208,4 +208,24 @@ impl Store {
                 .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+fn upsert_node_query(
+    control_plane: Uuid,
+    node: &Node,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query("INSERT INTO data_plane_nodes (control_plane_id, id, hostname, version, config_hash, labels, compatibility, last_error, cert_fingerprint, cert_expiry, last_ping, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (control_plane_id, id) DO UPDATE SET hostname = excluded.hostname, version = excluded.version, config_hash = excluded.config_hash, labels = excluded.labels, compatibility = excluded.compatibility, last_error = excluded.last_error, cert_fingerprint = excluded.cert_fingerprint, cert_expiry = excluded.cert_expiry, last_ping = excluded.last_ping, updated_at = excluded.updated_at")
+        .bind(control_plane.to_string())
+        .bind(node.id.clone())
+        .bind(node.hostname.clone())
+        .bind(node.version.clone())
+        .bind(node.config_hash.clone())
+        .bind(node.labels.to_string())
+        .bind(node.compatibility.to_string())
+        .bind(node.last_error.as_ref().map(Value::to_string))
+        .bind(node.cert_fingerprint.clone())
+        .bind(node.cert_expiry)
+        .bind(node.last_ping)
+        .bind(node.created_at)
+        .bind(node.updated_at)
 }
