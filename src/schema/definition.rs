@@ -444,31 +444,6 @@ impl EntityCheck {
     }
 }
 
-/// The validator attributes, in Kong's `Schema.validators_order`.
-const VALIDATORS_ORDER: &[&str] = &[
-    "eq",
-    "ne",
-    "not_one_of",
-    "one_of",
-    "gt",
-    "timestamp",
-    "uuid",
-    "is_regex",
-    "between",
-    "len_eq",
-    "len_min",
-    "len_max",
-    "starts_with",
-    "not_match",
-    "match_none",
-    "match",
-    "match_all",
-    "match_any",
-    "contains",
-    "custom_validator",
-    "mutually_exclusive_subsets",
-];
-
 impl Field {
     pub fn parse(def: &SchemaValue, records_required: bool) -> Result<Field> {
         let type_name = def
@@ -504,7 +479,7 @@ impl Field {
             None
         };
         let mut validators = Vec::new();
-        for name in VALIDATORS_ORDER {
+        for name in super::metaschema::VALIDATORS {
             let Some(arg) = def.get(name) else {
                 if *name == "len_min" && kind == FieldType::String {
                     // Kong: "empty strings are not accepted by default".

@@ -21,7 +21,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
 ];
 
 /// Validators, in Kong's `validators_order`.
-const VALIDATORS: &[&str] = &[
+pub const VALIDATORS: &[&str] = &[
     "eq",
     "ne",
     "not_one_of",

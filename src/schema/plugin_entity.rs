@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use super::definition::{Schema, from_json};
 use super::value::SchemaValue;
 
-const PROTOCOLS: [&str; 8] = [
+/// Kong's eight protocols (`typedefs.protocol`).
+pub const PROTOCOLS: [&str; 8] = [
     "grpc",
     "grpcs",
     "http",

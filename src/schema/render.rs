@@ -2,8 +2,10 @@
 //! functions dropped, `ngx.null` as `null`, `fields` kept as arrays of one-key objects,
 //! and records made required as `Entity` does (`make_records_required`).
 
-use serde_json::{Map, Number, Value, json};
+use serde_json::{Map, Value, json};
 
+use super::definition::json_number;
+use super::plugin_entity::PROTOCOLS;
 use super::value::SchemaValue;
 
 /// Attributes whose value is a list, so an empty Lua table renders as `[]`.
@@ -78,16 +80,6 @@ pub fn merged_plugin_schema_json(schema: &SchemaValue) -> Value {
 
 /// Kong 3.10's base plugin fields as its Admin API renders them (descriptions left out).
 fn base_plugin_fields() -> Vec<(&'static str, Value)> {
-    let protocols = [
-        "grpc",
-        "grpcs",
-        "http",
-        "https",
-        "tcp",
-        "tls",
-        "tls_passthrough",
-        "udp",
-    ];
     let foreign = |reference: &str| json!({"type": "foreign", "reference": reference, "default": null, "on_delete": "cascade"});
     vec![
         ("id", json!({"type": "string", "uuid": true, "auto": true})),
@@ -110,7 +102,7 @@ fn base_plugin_fields() -> Vec<(&'static str, Value)> {
             json!({
                 "type": "set", "required": true,
                 "default": ["grpc", "grpcs", "http", "https"],
-                "elements": {"type": "string", "one_of": protocols},
+                "elements": {"type": "string", "one_of": PROTOCOLS},
             }),
         ),
         (
@@ -179,7 +171,7 @@ pub fn value(v: &SchemaValue) -> Value {
     match v {
         SchemaValue::Null | SchemaValue::Function(_) => Value::Null,
         SchemaValue::Bool(b) => Value::Bool(*b),
-        SchemaValue::Number(n) => number(*n),
+        SchemaValue::Number(n) => json_number(*n),
         SchemaValue::String(s) => Value::String(s.clone()),
         SchemaValue::Array(items) => Value::Array(
             items
@@ -206,24 +198,13 @@ pub fn value(v: &SchemaValue) -> Value {
     }
 }
 
-/// Integral numbers render as JSON integers, as cjson prints them.
-fn number(n: f64) -> Value {
-    if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
-        Value::Number(Number::from(n as i64))
-    } else {
-        Number::from_f64(n)
-            .map(Value::Number)
-            .unwrap_or(Value::Null)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn integral_numbers_are_integers() {
-        assert_eq!(number(10.0), json!(10));
-        assert_eq!(number(0.5), json!(0.5));
+        assert_eq!(json_number(10.0), json!(10));
+        assert_eq!(json_number(0.5), json!(0.5));
     }
 }
