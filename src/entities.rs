@@ -133,15 +133,20 @@ impl App {
         control_plane: Uuid,
         parent: Option<(&'static EntityKind, &str)>,
     ) -> Result<Scope, ApiError> {
-        self.ensure_control_plane(control_plane).await?;
         let parent = match parent {
-            None => None,
+            None => {
+                self.ensure_control_plane(control_plane).await?;
+                None
+            }
+            // A parent found in this control plane proves the control plane exists.
             Some((kind, id_or_name)) => {
-                let id = self
-                    .resolve_entity(control_plane, kind, id_or_name)
-                    .await?
-                    .ok_or_else(not_found)?;
-                Some(Parent { kind, id })
+                match self.resolve_entity(control_plane, kind, id_or_name).await? {
+                    Some(id) => Some(Parent { kind, id }),
+                    None => {
+                        self.ensure_control_plane(control_plane).await?;
+                        return Err(not_found());
+                    }
+                }
             }
         };
         Ok(Scope {

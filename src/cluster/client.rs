@@ -75,8 +75,9 @@ fn tls_config(options: &ConnectOptions) -> anyhow::Result<Arc<rustls::ClientConf
     Ok(Arc::new(config))
 }
 
-/// Inflated configs larger than this are refused (a gzip bomb from a rogue server).
-const MAX_INFLATED: u64 = 256 << 20;
+/// Inflated configs larger than this are refused (the 16 MiB cap of the protocol; a
+/// gzip bomb from a rogue server stops here).
+const MAX_INFLATED: u64 = 16 << 20;
 
 /// Inflates and reads a `reconfigure` frame.
 pub fn read_reconfigure(payload: &[u8]) -> anyhow::Result<ReceivedConfig> {

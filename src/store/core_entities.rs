@@ -180,9 +180,7 @@ impl Store {
                 })?;
         }
         for reference in &record.refs {
-            if !exists(&mut tx, &cp, reference.target, &reference.id).await? {
-                return Err(WriteError::MissingTarget(reference.clone()));
-            }
+            // The foreign key on the target does the existence check, in the same trip.
             sqlx::query("INSERT INTO core_entity_refs (control_plane_id, entity_type, id, field, target_type, target_id) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&cp)
                 .bind(record.kind)
@@ -191,7 +189,13 @@ impl Store {
                 .bind(reference.target)
                 .bind(&reference.id)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                        WriteError::MissingTarget(reference.clone())
+                    }
+                    _ => StoreError::from(e).into(),
+                })?;
         }
         for tag in &record.tags {
             sqlx::query("INSERT INTO core_entity_tags (control_plane_id, entity_type, id, tag) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
