@@ -125,6 +125,8 @@ async fn delete_control_plane(
     ControlPlaneId(id): ControlPlaneId,
 ) -> Result<StatusCode, ApiError> {
     if state.store.delete_control_plane(id).await? {
+        // Its pinned certificates went with it: its data planes' sessions close.
+        state.cluster.certificates_changed().await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(NOT_FOUND.into()))

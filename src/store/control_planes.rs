@@ -216,11 +216,20 @@ impl Store {
     }
 
     /// Deletes a control plane and, by cascade, everything it owns.
+    /// Deletes a control plane and, by cascade, everything it holds.
     pub async fn delete_control_plane(&self, id: Uuid) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        // References between its entities first: PostgreSQL checks a reference's target
+        // key while the cascade is still removing the references themselves.
+        sqlx::query("DELETE FROM core_entity_refs WHERE control_plane_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         let done = sqlx::query("DELETE FROM control_planes WHERE id = $1")
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -20,6 +20,7 @@ both_backends!(
     a_schema_in_use_cannot_be_deleted,
     dry_run_validation_reports_every_error_and_stores_nothing,
     every_config_the_engine_accepts_round_trips_unchanged,
+    deleting_a_control_plane_deletes_its_entities,
 );
 
 const PING_AUTH_BODY: &str = r#"{
@@ -649,4 +650,46 @@ async fn every_config_the_engine_accepts_round_trips_unchanged(backend: Backend)
     );
     let (_, listed) = status_and_json(app.get(&format!("{base}/plugins")).await).await;
     assert_eq!(listed["data"], json!([]));
+}
+
+/// Deleting a control plane takes its services, routes, plugins and data-plane rows with
+/// it, on both backends (the store's foreign keys cascade in one statement).
+async fn deleting_a_control_plane_deletes_its_entities(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (base, cp) = ping_auth_control_plane(&app).await;
+    let service: Value = app
+        .post_json(
+            &format!("{base}/services"),
+            &json!({"name": "s", "host": "example.com"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let route = app
+        .post_json(
+            &format!("{base}/services/s/routes"),
+            &json!({"paths": ["/"]}),
+        )
+        .await;
+    assert_eq!(route.status(), 201);
+    let plugin = app
+        .post_json(
+            &format!("{base}/services/s/plugins"),
+            &ping_auth_config(json!({})),
+        )
+        .await;
+    assert_eq!(plugin.status(), 201);
+    assert_eq!(
+        app.delete(&format!("/v2/control-planes/{cp}"))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        app.get(&format!("/v2/control-planes/{cp}")).await.status(),
+        404
+    );
+    let service_path = format!("{base}/services/{}", service["id"].as_str().unwrap());
+    assert_eq!(app.get(&service_path).await.status(), 404);
 }
