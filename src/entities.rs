@@ -55,6 +55,8 @@ pub struct Listing {
 /// Which schema validates an entity, and how to build it from the evaluated source.
 #[derive(Clone)]
 struct SchemaChoice {
+    /// Whose schema it is: the control plane for uploads, none for konnektd's own.
+    owner: Arc<str>,
     source: Arc<str>,
     build: Builder,
 }
@@ -187,8 +189,13 @@ impl App {
             (None, Ok(uuid)) => uuid.to_string(),
             (None, Err(_)) => Uuid::new_v4().to_string(),
         };
+        // Unscoped: a PUT under another parent moves the entity and keeps its history.
         let existing = match &existing_id {
-            Some(id) => self.visible(kind, scope, id).await?,
+            Some(id) => {
+                self.store
+                    .get_entity(scope.control_plane, kind.name, id)
+                    .await?
+            }
             None => None,
         };
         if let Value::Object(map) = &mut input {
@@ -344,14 +351,19 @@ impl App {
         };
         if let Some(tags) = query.get("tags").filter(|t| !t.is_empty()) {
             let any = tags.contains('/');
-            filter.tags = Some(TagFilter {
-                tags: tags
-                    .split([',', '/'])
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                all: !any,
-            });
+            let mut wanted: Vec<String> = Vec::new();
+            for tag in tags.split([',', '/']).filter(|t| !t.is_empty()) {
+                if !wanted.iter().any(|w| w == tag) {
+                    wanted.push(tag.to_string());
+                }
+            }
+            // `tags=,` names no tag: no filter.
+            if !wanted.is_empty() {
+                filter.tags = Some(TagFilter {
+                    tags: wanted,
+                    all: !any,
+                });
+            }
         }
         filter.name_eq = query.get("filter[name][eq]").cloned();
         filter.name_contains = query.get("filter[name][contains]").cloned();
@@ -404,6 +416,7 @@ impl App {
     ) -> Result<SchemaChoice, ApiError> {
         if let Some(source) = crate::lua::entities::schema_source(kind.name) {
             return Ok(SchemaChoice {
+                owner: Arc::from(""),
                 source: Arc::from(source),
                 build: entity_schema,
             });
@@ -415,12 +428,14 @@ impl App {
         };
         if let Some(custom) = self.store.plugin_schema(control_plane, name).await? {
             return Ok(SchemaChoice {
+                owner: Arc::from(control_plane.to_string().as_str()),
                 source: Arc::from(custom.lua_schema.as_str()),
                 build: plugin_entity_schema,
             });
         }
         if is_bundled(name) {
             return Ok(SchemaChoice {
+                owner: Arc::from(""),
                 source: Arc::from(OPAQUE_SOURCE),
                 build: opaque_plugin_schema,
             });
@@ -439,24 +454,24 @@ impl App {
         T: Send + 'static,
         F: FnOnce(&Schema, &mut dyn Functions) -> T + Send + 'static,
     {
-        let key = SchemaCache::key(&choice.source, choice.build);
+        let key = SchemaCache::key_for(&choice.owner, &choice.source, choice.build);
         if let Some(schema) = self.schemas.declarative(&key) {
             return Ok(work(&schema, &mut NoFunctions));
         }
         let cache = self.schemas.clone();
         let choice = choice.clone();
         self.lua
-            .run(
-                move |limits| match cache.checkout(&choice.source, choice.build, limits)? {
+            .run(move |limits| {
+                match cache.checkout_for(&choice.owner, &choice.source, choice.build, limits)? {
                     Ready::Declarative(schema) => Ok(work(&schema, &mut NoFunctions)),
                     Ready::WithLua(mut compiled) => {
                         let schema = compiled.schema.clone();
                         let out = work(&schema, &mut compiled);
-                        cache.checkin(&choice.source, choice.build, compiled);
+                        cache.checkin_for(&choice.owner, &choice.source, choice.build, compiled);
                         Ok(out)
                     }
-                },
-            )
+                }
+            })
             .await
             .map_err(|e| match e {
                 RunnerError::Busy => ApiError::Unavailable(e.to_string()),

@@ -101,7 +101,8 @@ async fn start_until(
     let cluster_addr = cluster_listener.local_addr()?;
     let hub = Hub::new(store.clone());
     if store.backend() == crate::store::Backend::Postgres {
-        hub.listen_to_other_nodes(database_url.clone());
+        hub.listen_to_other_nodes(database_url.clone(), std::time::Duration::from_secs(5))
+            .await;
     }
     let listener = TcpListener::bind(args.listen)
         .await

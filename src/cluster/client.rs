@@ -123,10 +123,12 @@ pub async fn connect(
     let tcp = TcpStream::connect(&options.address).await?;
     let name = ServerName::try_from(options.server_name.clone())?;
     let tls = connector.connect(name, tcp).await?;
-    let url = format!(
-        "wss://{}/v1/outlet?node_id={}&node_hostname={}&node_version={}",
-        options.address, options.node_id, options.hostname, options.version
-    );
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("node_id", &options.node_id.to_string())
+        .append_pair("node_hostname", &options.hostname)
+        .append_pair("node_version", &options.version)
+        .finish();
+    let url = format!("wss://{}/v1/outlet?{query}", options.address);
     let config = WebSocketConfig::default()
         .max_message_size(Some(16 << 20))
         .max_frame_size(Some(16 << 20));

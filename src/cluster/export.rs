@@ -56,7 +56,9 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
         json!([{"key": "cluster_id", "value": control_plane.to_string()}]),
     );
 
-    let services = store.all_entities(control_plane, SERVICES.name).await?;
+    let mut all = store.all_entities_by_kind(control_plane).await?;
+    let mut take = |kind: &str| all.remove(kind).unwrap_or_default();
+    let services = take(SERVICES.name);
     let mut live_services = HashSet::new();
     let mut exported_services = Vec::new();
     for service in services {
@@ -67,7 +69,7 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
     }
     let mut live_routes = HashSet::new();
     let mut routes = Vec::new();
-    for route in store.all_entities(control_plane, ROUTES.name).await? {
+    for route in take(ROUTES.name) {
         let service = route
             .get("service")
             .and_then(|s| s.get("id"))
@@ -84,7 +86,7 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
     }
     let mut plugins = Vec::new();
     let mut plugin_names = Vec::new();
-    for plugin in store.all_entities(control_plane, PLUGINS.name).await? {
+    for plugin in take(PLUGINS.name) {
         let attached = |field: &str, live: &HashSet<String>| {
             plugin
                 .get(field)
@@ -115,7 +117,7 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
         }
         plugins.push(Value::Object(plugin));
     }
-    let consumers = store.all_entities(control_plane, CONSUMERS.name).await?;
+    let consumers = take(CONSUMERS.name);
     let consumer_groups = store
         .all_entities(control_plane, CONSUMER_GROUPS.name)
         .await?;

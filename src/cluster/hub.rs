@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
 use super::export::{Snapshot, build_snapshot, export_config};
@@ -43,7 +43,9 @@ pub struct Hub {
     node: Uuid,
     channels: Mutex<HashMap<Uuid, Channel>>,
     snapshots_built: AtomicU64,
-    statuses: mpsc::UnboundedSender<(Uuid, Node)>,
+    /// The latest status row per node, waiting for the writer: bounded by the number of
+    /// nodes, however fast they ping.
+    statuses: Arc<PendingStatuses>,
     /// Bumped whenever pinned certificates change, so live sessions re-check theirs.
     certificates: watch::Sender<u64>,
 }
@@ -57,8 +59,8 @@ impl std::fmt::Debug for Hub {
 impl Hub {
     /// Needs a tokio runtime: it starts the status writer.
     pub fn new(store: Store) -> Arc<Self> {
-        let (statuses, queue) = mpsc::unbounded_channel();
-        tokio::spawn(write_statuses(store.clone(), queue));
+        let statuses = Arc::new(PendingStatuses::default());
+        tokio::spawn(write_statuses(store.clone(), statuses.clone()));
         Arc::new(Hub {
             store,
             node: Uuid::new_v4(),
@@ -71,7 +73,13 @@ impl Hub {
 
     /// Queues a node's status row for the next batch.
     pub fn record_status(&self, control_plane: Uuid, node: Node) {
-        let _ = self.statuses.send((control_plane, node));
+        let key = (control_plane, node.id.clone());
+        self.statuses
+            .rows
+            .lock()
+            .expect("status lock")
+            .insert(key, node);
+        self.statuses.ready.notify_one();
     }
 
     /// Tells live sessions (here and on the other nodes) that pinned certificates changed.
@@ -90,7 +98,8 @@ impl Hub {
         self.certificates.subscribe()
     }
 
-    /// Snapshots built since start (one per change and control plane with listeners).
+    /// Snapshots built and published since start: one per change of a control plane
+    /// with listeners, whatever the number of listeners.
     pub fn snapshots_built(&self) -> u64 {
         self.snapshots_built.load(Ordering::Relaxed)
     }
@@ -154,25 +163,31 @@ impl Hub {
         dirty: Arc<Notify>,
     ) {
         loop {
-            match export_config(&self.store, control_plane).await {
-                Ok(table) => {
-                    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
-                    let snapshot = build_snapshot(table, now);
-                    self.snapshots_built.fetch_add(1, Ordering::Relaxed);
-                    sender.send_if_modified(|current| {
-                        let changed = current
-                            .as_ref()
-                            .is_none_or(|c| c.hashes.config != snapshot.hashes.config);
-                        if changed {
-                            *current = Some(Arc::new(snapshot));
-                        }
-                        changed
-                    });
-                }
+            // A deleted control plane's data planes keep their last config; their
+            // sessions close, as its certificates went with it.
+            match self.store.control_plane_exists(control_plane).await {
+                Ok(false) => {}
+                Ok(true) => match export_config(&self.store, control_plane).await {
+                    Ok(table) => {
+                        let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+                        let snapshot = build_snapshot(table, now);
+                        sender.send_if_modified(|current| {
+                            let changed = current
+                                .as_ref()
+                                .is_none_or(|c| c.hashes.config != snapshot.hashes.config);
+                            if changed {
+                                self.snapshots_built.fetch_add(1, Ordering::Relaxed);
+                                *current = Some(Arc::new(snapshot));
+                            }
+                            changed
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(cp.id = %control_plane, error = %e, "config export failed");
+                    }
+                },
                 Err(e) => {
-                    tracing::warn!(cp.id = %control_plane, error = %e, "config export failed");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
+                    tracing::warn!(cp.id = %control_plane, error = %e, "config export failed")
                 }
             }
             tokio::select! {
@@ -188,9 +203,12 @@ impl Hub {
         }
     }
 
-    /// Listens for other nodes' changes on PostgreSQL, reconnecting on failure.
-    pub fn listen_to_other_nodes(self: &Arc<Self>, database_url: String) {
+    /// Listens for other nodes' changes on PostgreSQL, reconnecting on failure. Returns
+    /// once listening (or after `wait` at most), so a started node misses no change.
+    pub async fn listen_to_other_nodes(self: &Arc<Self>, database_url: String, wait: Duration) {
         let hub = self.clone();
+        let (listening, ready) = tokio::sync::oneshot::channel::<()>();
+        let mut listening = Some(listening);
         tokio::spawn(async move {
             loop {
                 match sqlx::postgres::PgListener::connect(&database_url).await {
@@ -198,6 +216,9 @@ impl Hub {
                         if let Err(e) = listener.listen(NOTIFY_CHANNEL).await {
                             tracing::warn!(error = %e, "cannot LISTEN for config changes");
                         } else {
+                            if let Some(listening) = listening.take() {
+                                let _ = listening.send(());
+                            }
                             while let Ok(notification) = listener.recv().await {
                                 // `<node>:<control plane>`; this node already rebuilt its own.
                                 let Some((node, cp)) = notification.payload().split_once(':')
@@ -223,19 +244,29 @@ impl Hub {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
+        let _ = tokio::time::timeout(wait, ready).await;
     }
 }
 
-/// Writes queued node rows: the first at once, then whatever queued meanwhile, one
-/// transaction per batch, the latest row per node winning.
-async fn write_statuses(store: Store, mut queue: mpsc::UnboundedReceiver<(Uuid, Node)>) {
-    while let Some(first) = queue.recv().await {
-        let mut batch: HashMap<(Uuid, String), Node> = HashMap::new();
-        batch.insert((first.0, first.1.id.clone()), first.1);
-        while let Ok((cp, node)) = queue.try_recv() {
-            batch.insert((cp, node.id.clone()), node);
+#[derive(Default)]
+struct PendingStatuses {
+    rows: Mutex<HashMap<(Uuid, String), Node>>,
+    ready: Notify,
+}
+
+/// Writes pending node rows: at once when idle, then whatever gathered meanwhile, one
+/// transaction per batch.
+async fn write_statuses(store: Store, pending: Arc<PendingStatuses>) {
+    loop {
+        pending.ready.notified().await;
+        let rows: Vec<(Uuid, Node)> =
+            std::mem::take(&mut *pending.rows.lock().expect("status lock"))
+                .into_iter()
+                .map(|((cp, _), node)| (cp, node))
+                .collect();
+        if rows.is_empty() {
+            continue;
         }
-        let rows: Vec<(Uuid, Node)> = batch.into_iter().map(|((cp, _), n)| (cp, n)).collect();
         if let Err(e) = store.upsert_nodes(&rows).await {
             tracing::warn!(error = %e, rows = rows.len(), "cannot record data plane status");
         }

@@ -44,6 +44,9 @@ pub async fn new_data_plane(
     ca_cert_path: &Path,
     cluster_public_url: &str,
 ) -> anyhow::Result<NewDataPlane> {
+    // The CA first: a failure must not leave a pinned certificate whose key is lost.
+    let ca_cert = std::fs::read_to_string(ca_cert_path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", ca_cert_path.display()))?;
     let (cert_pem, key) = tls::generate_data_plane_certificate(control_plane)?;
     let certificate =
         dp_certificate_from_pem(&cert_pem, Uuid::new_v4(), chrono::Utc::now().timestamp())
@@ -51,8 +54,6 @@ pub async fn new_data_plane(
     store
         .put_dp_certificate(control_plane, &certificate)
         .await?;
-    let ca_cert = std::fs::read_to_string(ca_cert_path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", ca_cert_path.display()))?;
     let docker_run = tls::docker_run_command(cluster_public_url, &cert_pem, &key, &ca_cert);
     Ok(NewDataPlane {
         certificate,

@@ -70,6 +70,8 @@ pub async fn serve(listener: TcpListener, store: Store, hub: Arc<Hub>, config: C
     let acceptor = TlsAcceptor::from(config.tls);
     loop {
         let Ok((tcp, addr)) = listener.accept().await else {
+            // Out of file descriptors and the like: back off instead of spinning.
+            tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
         let acceptor = acceptor.clone();
@@ -100,6 +102,8 @@ pub async fn serve(listener: TcpListener, store: Store, hub: Arc<Hub>, config: C
                     request
                 });
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HANDSHAKE_TIMEOUT)
                 .serve_connection(TokioIo::new(tls), TowerToHyperService::new(service))
                 .with_upgrades()
                 .await;
@@ -152,11 +156,12 @@ pub(super) async fn control_plane_of(
         .dp_certificates_with_subject(&certificate.issuer)
         .await
         .map_err(Refusal::Store)?;
+    let mut issuers: Vec<Uuid> = Vec::new();
     for (cp, anchor) in anchors {
         let Some(der) = super::tls::first_certificate_der(&anchor.cert) else {
             continue;
         };
-        if !certificate.issued_by(&der) {
+        if issuers.contains(&cp) || !certificate.issued_by(&der) {
             continue;
         }
         let pki = store
@@ -165,12 +170,19 @@ pub(super) async fn control_plane_of(
             .map_err(Refusal::Store)?
             .is_some_and(|c| c.auth_type == "pki_client_certs");
         if pki {
-            return Ok(cp);
+            issuers.push(cp);
         }
     }
-    Err(Refusal::Unauthorized(
-        "the certificate is not pinned by any control plane".into(),
-    ))
+    match issuers.as_slice() {
+        [cp] => Ok(*cp),
+        [] => Err(Refusal::Unauthorized(
+            "the certificate is not pinned by any control plane".into(),
+        )),
+        // Two control planes trusting one CA cannot tell whose data plane this is.
+        _ => Err(Refusal::Unauthorized(
+            "the certificate's issuer is trusted by several control planes".into(),
+        )),
+    }
 }
 
 /// Kong's `/v1/outlet`: query checks before the upgrade, then one session.
@@ -210,13 +222,23 @@ async fn outlet_v1(
         }
     };
     // A node id belongs to the certificate that first used it.
+    // A node id belongs to the certificate that first used it, while that certificate is
+    // still pinned here: after a rotation (new pinned, old unpinned) the node moves over.
     if let Ok(Some(existing)) = state.store.node(control_plane, &node_id.to_string()).await
         && existing.cert_fingerprint != peer.certificate.fingerprint
     {
-        return refuse(
-            StatusCode::CONFLICT,
-            "this node_id is registered with another certificate",
-        );
+        let old_still_pinned = state
+            .store
+            .control_planes_pinning(&existing.cert_fingerprint)
+            .await
+            .map(|cps| cps.contains(&control_plane))
+            .unwrap_or(true);
+        if old_still_pinned {
+            return refuse(
+                StatusCode::CONFLICT,
+                "this node_id is registered with another certificate",
+            );
+        }
     }
     let data_plane = DataPlane {
         control_plane,

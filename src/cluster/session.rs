@@ -316,15 +316,23 @@ impl Session {
 
     /// A binary frame after `basic_info`: only Konnect-mode error reports are known.
     async fn report(&mut self, bytes: &[u8]) -> bool {
-        let Ok(message) =
-            serde_json::from_slice::<Value>(&bytes[..bytes.len().min(MAX_ERROR_REPORT)])
-        else {
+        // The frame is bounded by the WebSocket limit; what is kept is bounded here.
+        let Ok(message) = serde_json::from_slice::<Value>(bytes) else {
             return false;
         };
         if message["type"] != "error" {
             return false;
         }
-        let error = message.get("error").cloned().unwrap_or(Value::Null);
+        let mut error = message.get("error").cloned().unwrap_or(Value::Null);
+        if error.to_string().len() > MAX_ERROR_REPORT {
+            // Too large to keep whole (a big config's flattened errors): keep its summary.
+            error = json!({
+                "name": error["name"],
+                "message": error["message"].as_str().map(|m| m.chars().take(4096).collect::<String>()),
+                "config_hash": error["config_hash"],
+                "truncated": true,
+            });
+        }
         tracing::info!(
             cp.id = %self.control_plane,
             dp.node_id = self.node.id,

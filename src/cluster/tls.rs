@@ -107,6 +107,12 @@ pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
             .mode(0o600)
             .open(path)?
     };
+    // `mode` applies only to new files: an older, wider key file is narrowed too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     #[cfg(not(unix))]
     let mut file = std::fs::File::create(path)?;
     file.write_all(contents.as_bytes())

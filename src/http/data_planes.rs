@@ -75,6 +75,24 @@ fn certificate_json(cert: &DpCertificate) -> Value {
     })
 }
 
+/// A certificate pinned by another control plane would make both refuse it: 409.
+async fn ensure_not_pinned_elsewhere(
+    state: &AppState,
+    control_plane: Uuid,
+    cert: &DpCertificate,
+) -> Result<(), ApiError> {
+    let pinning = state
+        .store
+        .control_planes_pinning(&cert.fingerprint)
+        .await?;
+    if pinning.iter().any(|cp| *cp != control_plane) {
+        return Err(ApiError::Conflict(
+            "this certificate is pinned by another control plane".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses `{"cert": "<PEM>"}` into a certificate record for `id`.
 fn parse_certificate(body: &Value, id: Uuid, created_at: i64) -> Result<DpCertificate, ApiError> {
     let Some(pem) = body.get("cert").and_then(Value::as_str) else {
@@ -110,6 +128,7 @@ async fn create_dp_certificate(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     state.ensure_control_plane(cp).await?;
     let cert = parse_certificate(&body, Uuid::new_v4(), chrono::Utc::now().timestamp())?;
+    ensure_not_pinned_elsewhere(&state, cp, &cert).await?;
     state.store.put_dp_certificate(cp, &cert).await?;
     Ok((
         StatusCode::CREATED,
@@ -142,6 +161,7 @@ async fn put_dp_certificate(
     let existing = state.store.dp_certificate(cp, id).await?;
     let created_at = existing.map_or(chrono::Utc::now().timestamp(), |c| c.created_at);
     let cert = parse_certificate(&body, id, created_at)?;
+    ensure_not_pinned_elsewhere(&state, cp, &cert).await?;
     state.store.put_dp_certificate(cp, &cert).await?;
     // A replaced certificate no longer admits the data planes of the old one.
     state.cluster.certificates_changed().await;

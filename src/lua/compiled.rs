@@ -108,8 +108,16 @@ impl SchemaCache {
     }
 
     pub fn key(source: &str, build: Builder) -> Key {
+        Self::key_for("", source, build)
+    }
+
+    /// The key of a schema owned by `owner` (a control plane): VMs of equal sources
+    /// uploaded by two owners are never shared, so neither sees the other's globals.
+    pub fn key_for(owner: &str, source: &str, build: Builder) -> Key {
         let mut hasher = Sha256::new();
         hasher.update((build as usize).to_le_bytes());
+        hasher.update((owner.len() as u64).to_le_bytes());
+        hasher.update(owner.as_bytes());
         hasher.update(source.as_bytes());
         hasher.finalize().into()
     }
@@ -128,7 +136,18 @@ impl SchemaCache {
         build: Builder,
         limits: Limits,
     ) -> Result<Ready, LuaError> {
-        let key = Self::key(source, build);
+        self.checkout_for("", source, build, limits)
+    }
+
+    /// [`SchemaCache::checkout`] for a schema of `owner` (see [`SchemaCache::key_for`]).
+    pub fn checkout_for(
+        &self,
+        owner: &str,
+        source: &str,
+        build: Builder,
+        limits: Limits,
+    ) -> Result<Ready, LuaError> {
+        let key = Self::key_for(owner, source, build);
         {
             let mut entries = self.entries.lock().expect("schema cache lock");
             if let Some(entry) = entries.by_key.get_mut(&key) {
@@ -151,11 +170,15 @@ impl SchemaCache {
 
     /// Gives a VM back after use, unless it hit a limit.
     pub fn checkin(&self, source: &str, build: Builder, compiled: CompiledSchema) {
+        self.checkin_for("", source, build, compiled)
+    }
+
+    pub fn checkin_for(&self, owner: &str, source: &str, build: Builder, compiled: CompiledSchema) {
         if compiled.poisoned {
             return;
         }
         let max_idle = self.max_idle_per_schema;
-        self.insert(Self::key(source, build), move |entry| {
+        self.insert(Self::key_for(owner, source, build), move |entry| {
             if entry.idle.len() < max_idle {
                 entry.idle.push(compiled);
             }

@@ -89,7 +89,8 @@ pub struct EntityPage {
     pub next_after: Option<String>,
 }
 
-/// Keys longer than this are indexed by their digest (PostgreSQL caps btree entries).
+/// Keys and tags longer than this are indexed by their digest (PostgreSQL caps btree
+/// entries).
 const MAX_INDEXED_KEY: usize = 256;
 
 /// The stored form of a unique key's value.
@@ -202,7 +203,7 @@ impl Store {
                 .bind(&cp)
                 .bind(record.kind)
                 .bind(&record.id)
-                .bind(tag)
+                .bind(key_value(tag))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -318,7 +319,7 @@ impl Store {
             .push(" AND t.entity_type = ")
             .bind_text(kind)
             .push(" AND t.tag IN ")
-            .bind_text_list(tags.tags.iter().cloned())
+            .bind_text_list(tags.tags.iter().map(|t| key_value(t)))
             .push(" GROUP BY t.id");
             if tags.all {
                 sql.push(" HAVING COUNT(DISTINCT t.tag) = ")
@@ -356,7 +357,28 @@ impl Store {
         })
     }
 
-    /// Every entity of a kind in id order, for the data-plane export.
+    /// Every entity of a control plane by kind, each in id order, read in one statement
+    /// so the data-plane export is one consistent snapshot.
+    pub async fn all_entities_by_kind(
+        &self,
+        control_plane: Uuid,
+    ) -> StoreResult<std::collections::HashMap<String, Vec<Value>>> {
+        let rows = sqlx::query("SELECT entity_type, body FROM core_entities WHERE control_plane_id = $1 ORDER BY entity_type, id")
+            .bind(control_plane.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut by_kind: std::collections::HashMap<String, Vec<Value>> = Default::default();
+        for row in &rows {
+            let kind: String = row.try_get("entity_type")?;
+            by_kind
+                .entry(kind)
+                .or_default()
+                .push(from_json(&row.try_get::<String, _>("body")?)?);
+        }
+        Ok(by_kind)
+    }
+
+    /// Every entity of a kind in id order.
     pub async fn all_entities(&self, control_plane: Uuid, kind: &str) -> StoreResult<Vec<Value>> {
         let rows = sqlx::query("SELECT body FROM core_entities WHERE control_plane_id = $1 AND entity_type = $2 ORDER BY id")
             .bind(control_plane.to_string())
@@ -381,7 +403,12 @@ impl Store {
     ) -> Result<bool, DeleteError> {
         let cp = control_plane.to_string();
         let _writer = self.sqlite_writer().await;
-        let mut tx = self.pool.begin().await?;
+        // It reads before it writes: on SQLite take the write lock up front, or another
+        // writer's commit in between fails this one (SQLITE_BUSY_SNAPSHOT).
+        let mut tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         if !exists(&mut tx, &cp, kind, id).await? {
             return Ok(false);
         }

@@ -1,6 +1,6 @@
 //! SQLite specifics: WAL with `synchronous=FULL`, so a committed write survives a crash
 //! of the process or the machine, and a busy timeout so the CLI can write while the
-//! server runs.
+//! server runs. `LIKE` is case-sensitive, as on PostgreSQL.
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
@@ -12,7 +12,7 @@ pub(super) async fn connect(url: &str, options: AnyPoolOptions) -> anyhow::Resul
         .max_connections(8)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                conn.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                conn.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA case_sensitive_like = ON;")
                     .await?;
                 Ok(())
             })

@@ -28,6 +28,7 @@ use crate::both_backends;
 use crate::harness::{self, Backend, TestApp, status_and_json};
 
 both_backends!(
+    a_certificate_pinned_by_one_control_plane_cannot_be_pinned_by_another,
     a_config_over_the_payload_limit_is_not_sent_and_the_node_says_why,
     first_config_is_kongs_reconfigure_with_kongs_hash,
     changes_are_pushed_and_only_changed_groups_rehash,
@@ -2046,4 +2047,25 @@ async fn a_config_over_the_payload_limit_is_not_sent_and_the_node_says_why(backe
         "{issue}"
     );
     dp.ping_pong(ZEROS).await;
+}
+
+/// security.md §4.1: a control plane cannot pin another's data-plane certificate (which
+/// would lock both out); 409, and the first control plane's data planes still connect.
+async fn a_certificate_pinned_by_one_control_plane_cannot_be_pinned_by_another(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app).await;
+    let other = created(&app, "/v2/control-planes", &json!({"name": "other"})).await;
+    let response = app
+        .post_json(
+            &format!(
+                "/v2/control-planes/{}/dp-client-certificates",
+                other["id"].as_str().unwrap()
+            ),
+            &json!({"cert": f.creds.cert_pem}),
+        )
+        .await;
+    assert_eq!(response.status(), 409);
+    let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    let config = dp.first_config(DP_PLUGINS).await;
+    assert_eq!(config["type"], "reconfigure");
 }

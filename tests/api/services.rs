@@ -11,6 +11,7 @@ use crate::both_backends;
 use crate::harness::{Backend, TestApp, problem, status_and_json};
 
 both_backends!(
+    tag_and_name_filters_behave_alike_on_both_backends,
     creating_a_service_fills_in_kongs_defaults,
     the_url_shorthand_sets_protocol_host_port_and_path_and_is_never_returned,
     a_service_is_found_by_id_or_by_name_and_a_uuid_is_only_ever_an_id,
@@ -1165,4 +1166,51 @@ async fn every_url_family_serves_the_same_services(backend: Backend) {
         assert_eq!((status, body), (404, not_found()), "{family}");
     }
     app.shutdown().await;
+}
+
+/// Edge cases of the list filters that once differed by backend: an empty tag list is no
+/// filter, a repeated tag counts once, tags longer than an index entry work, and
+/// `filter[name][contains]` is case-sensitive everywhere.
+async fn tag_and_name_filters_behave_alike_on_both_backends(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, base) = control_plane(&app, "filters").await;
+    let long_tag = "t".repeat(3000);
+    for (name, tags) in [
+        ("Alpha", vec!["a".to_string()]),
+        ("beta", vec![long_tag.clone()]),
+    ] {
+        let response = app
+            .post_json(
+                &format!("{base}/services"),
+                &json!({"name": name, "host": "example.com", "tags": tags}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "{name}");
+    }
+    let names = |query: String| {
+        let app = &app;
+        let base = base.clone();
+        async move {
+            let response = app.get(&format!("{base}/services?{query}")).await;
+            assert_eq!(response.status(), 200, "{query}");
+            let list: Value = response.json().await.unwrap();
+            let mut names: Vec<String> = list["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["name"].as_str().unwrap().to_string())
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(names("tags=,".into()).await, ["Alpha", "beta"]);
+    assert_eq!(names("tags=/".into()).await, ["Alpha", "beta"]);
+    assert_eq!(names("tags=a,a".into()).await, ["Alpha"]);
+    assert_eq!(names(format!("tags={long_tag}")).await, ["beta"]);
+    assert_eq!(
+        names("filter[name][contains]=alp".into()).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(names("filter[name][contains]=Alp".into()).await, ["Alpha"]);
 }
