@@ -82,12 +82,8 @@ async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
             ping_interval,
             exit_after,
         } => {
-            let server_name = server_name.unwrap_or_else(|| {
-                address
-                    .rsplit_once(':')
-                    .map_or(address.as_str(), |(h, _)| h)
-                    .to_string()
-            });
+            let server_name =
+                server_name.unwrap_or_else(|| crate::cluster::tls::host_of(&address).to_string());
             let options = crate::cluster::client::ConnectOptions {
                 address,
                 server_name,

@@ -14,3 +14,8 @@ pub mod token;
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+/// Seconds since the Unix epoch, to the millisecond, as Kong's `ngx.now()` gives them.
+pub fn now_seconds() -> f64 {
+    now_millis() as f64 / 1000.0
+}

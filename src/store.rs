@@ -129,19 +129,31 @@ impl Store {
 
     /// PostgreSQL `NOTIFY` outside a write (nothing on SQLite).
     pub async fn notify(&self, notification: &Notification) -> StoreResult<()> {
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(notification.channel)
-                .bind(notification.payload.clone())
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(())
+        Ok(notify_on(&self.pool, self.backend, Some(notification)).await?)
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Sends `notification` on `executor` (a pool, or a transaction so it goes out on commit).
+async fn notify_on<'e, E>(
+    executor: E,
+    backend: Backend,
+    notification: Option<&Notification>,
+) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    if let (Backend::Postgres, Some(n)) = (backend, notification) {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(n.channel)
+            .bind(n.payload.clone())
+            .execute(executor)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Reads a JSON text column into a value, flagging corrupt rows instead of panicking.

@@ -118,9 +118,7 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
         plugins.push(Value::Object(plugin));
     }
     let consumers = take(CONSUMERS.name);
-    let consumer_groups = store
-        .all_entities(control_plane, CONSUMER_GROUPS.name)
-        .await?;
+    let consumer_groups = take(CONSUMER_GROUPS.name);
     for (key, items) in [
         ("services", exported_services),
         ("routes", routes),
@@ -160,7 +158,7 @@ pub fn build_snapshot(config_table: Value, now_seconds: f64) -> Snapshot {
 
 /// The gzipped `reconfigure` message of a table with the given hashes.
 pub fn encode_reconfigure(config_table: &Value, hashes: &ConfigHashes) -> Vec<u8> {
-    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    let now = crate::domain::now_seconds();
     encode_reconfigure_at(config_table, hashes, now)
 }
 

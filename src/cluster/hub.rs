@@ -169,7 +169,7 @@ impl Hub {
                 Ok(false) => {}
                 Ok(true) => match export_config(&self.store, control_plane).await {
                     Ok(table) => {
-                        let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+                        let now = crate::domain::now_seconds();
                         let snapshot = build_snapshot(table, now);
                         sender.send_if_modified(|current| {
                             let changed = current

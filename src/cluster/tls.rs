@@ -118,21 +118,24 @@ pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     file.write_all(contents.as_bytes())
 }
 
+/// The `host[:port]` of a URL (`https://cp.example.com:8005/x` → `cp.example.com:8005`).
+fn authority(url: &str) -> &str {
+    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    without_scheme.split('/').next().unwrap_or("")
+}
+
+/// The host of a `host[:port]` authority, brackets of an IPv6 literal removed.
+pub fn host_of(authority: &str) -> &str {
+    match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    }
+}
+
 /// The host names the server certificate covers: the public URL's host, `localhost`
 /// and `127.0.0.1`.
 pub fn server_hosts(cluster_public_url: &str) -> Vec<String> {
-    let without_scheme = cluster_public_url
-        .split_once("://")
-        .map_or(cluster_public_url, |(_, rest)| rest);
-    let authority = without_scheme.split('/').next().unwrap_or("");
-    let host = if let Some(rest) = authority.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("").to_string()
-    } else {
-        authority
-            .rsplit_once(':')
-            .map_or(authority, |(h, _)| h)
-            .to_string()
-    };
+    let host = host_of(authority(cluster_public_url)).to_string();
     let mut hosts = vec![];
     for h in [host, "localhost".into(), "127.0.0.1".into()] {
         if !h.is_empty() && !hosts.contains(&h) {
@@ -303,11 +306,8 @@ pub fn generate_data_plane_certificate(
 /// `host:port` and host of the cluster's public URL, as `KONG_CLUSTER_CONTROL_PLANE` and
 /// `KONG_CLUSTER_SERVER_NAME` want them.
 pub fn cluster_address(cluster_public_url: &str) -> (String, String) {
-    let without_scheme = cluster_public_url
-        .split_once("://")
-        .map_or(cluster_public_url, |(_, rest)| rest);
-    let authority = without_scheme.split('/').next().unwrap_or("").to_string();
-    let host = server_hosts(cluster_public_url).remove(0);
+    let authority = authority(cluster_public_url).to_string();
+    let host = host_of(&authority).to_string();
     let address = if authority
         .rsplit_once(':')
         .is_some_and(|(_, p)| p.parse::<u16>().is_ok())

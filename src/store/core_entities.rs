@@ -207,7 +207,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        self.notify_in(&mut tx, notification).await?;
+        super::notify_on(&mut *tx, self.backend, notification).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -217,21 +217,6 @@ impl Store {
             Backend::Sqlite => Some(self.writer.lock().await),
             Backend::Postgres => None,
         }
-    }
-
-    async fn notify_in(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        notification: Option<&Notification>,
-    ) -> Result<(), sqlx::Error> {
-        if let (Backend::Postgres, Some(n)) = (self.backend, notification) {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(n.channel)
-                .bind(n.payload.clone())
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
     }
 
     /// The stored body of one entity, with its `created_at`.
@@ -378,18 +363,6 @@ impl Store {
         Ok(by_kind)
     }
 
-    /// Every entity of a kind in id order.
-    pub async fn all_entities(&self, control_plane: Uuid, kind: &str) -> StoreResult<Vec<Value>> {
-        let rows = sqlx::query("SELECT body FROM core_entities WHERE control_plane_id = $1 AND entity_type = $2 ORDER BY id")
-            .bind(control_plane.to_string())
-            .bind(kind)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| from_json(&r.try_get::<String, _>("body")?))
-            .collect()
-    }
-
     /// Deletes an entity, first applying each referencing field's rule: cascades are
     /// deleted with it, a restricting reference fails the whole delete. Returns whether
     /// the entity existed.
@@ -446,7 +419,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        self.notify_in(&mut tx, notification).await?;
+        super::notify_on(&mut *tx, self.backend, notification).await?;
         tx.commit().await?;
         Ok(true)
     }
