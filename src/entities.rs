@@ -426,10 +426,10 @@ impl App {
             Some(Value::String(name)) => name,
             Some(_) => return Err(field_error("name", "expected a string")),
         };
-        if let Some(custom) = self.store.plugin_schema(control_plane, name).await? {
+        if let Some(source) = self.store.plugin_schema_source(control_plane, name).await? {
             return Ok(SchemaChoice {
                 owner: Arc::from(control_plane.to_string().as_str()),
-                source: Arc::from(custom.lua_schema.as_str()),
+                source: Arc::from(source.as_str()),
                 build: plugin_entity_schema,
             });
         }
@@ -462,12 +462,12 @@ impl App {
         let choice = choice.clone();
         self.lua
             .run(move |limits| {
-                match cache.checkout_for(&choice.owner, &choice.source, choice.build, limits)? {
+                match cache.checkout_keyed(key, &choice.source, choice.build, limits)? {
                     Ready::Declarative(schema) => Ok(work(&schema, &mut NoFunctions)),
                     Ready::WithLua(mut compiled) => {
                         let schema = compiled.schema.clone();
                         let out = work(&schema, &mut compiled);
-                        cache.checkin_for(&choice.owner, &choice.source, choice.build, compiled);
+                        cache.checkin_keyed(key, compiled);
                         Ok(out)
                     }
                 }
@@ -498,7 +498,7 @@ impl App {
             .schema_choice(kind, scope.control_plane, &input)
             .await?;
         let steps = self.lua.limits().pattern_steps;
-        let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+        let now = crate::domain::now_seconds();
         let entity = self
             .with_schema(&choice, move |schema, functions| {
                 Engine::new(functions, steps, now).check(schema, &input, context)

@@ -67,7 +67,7 @@ pub enum Ready {
     WithLua(CompiledSchema),
 }
 
-type Key = [u8; 32];
+pub type Key = [u8; 32];
 
 /// Cached schemas, and their keys oldest first.
 #[derive(Default)]
@@ -136,18 +136,18 @@ impl SchemaCache {
         build: Builder,
         limits: Limits,
     ) -> Result<Ready, LuaError> {
-        self.checkout_for("", source, build, limits)
+        self.checkout_keyed(Self::key(source, build), source, build, limits)
     }
 
-    /// [`SchemaCache::checkout`] for a schema of `owner` (see [`SchemaCache::key_for`]).
-    pub fn checkout_for(
+    /// [`SchemaCache::checkout`] with its key already computed ([`SchemaCache::key_for`]) (the key digests the
+    /// whole source, which a request should do once).
+    pub fn checkout_keyed(
         &self,
-        owner: &str,
+        key: Key,
         source: &str,
         build: Builder,
         limits: Limits,
     ) -> Result<Ready, LuaError> {
-        let key = Self::key_for(owner, source, build);
         {
             let mut entries = self.entries.lock().expect("schema cache lock");
             if let Some(entry) = entries.by_key.get_mut(&key) {
@@ -170,15 +170,15 @@ impl SchemaCache {
 
     /// Gives a VM back after use, unless it hit a limit.
     pub fn checkin(&self, source: &str, build: Builder, compiled: CompiledSchema) {
-        self.checkin_for("", source, build, compiled)
+        self.checkin_keyed(Self::key(source, build), compiled)
     }
 
-    pub fn checkin_for(&self, owner: &str, source: &str, build: Builder, compiled: CompiledSchema) {
+    pub fn checkin_keyed(&self, key: Key, compiled: CompiledSchema) {
         if compiled.poisoned {
             return;
         }
         let max_idle = self.max_idle_per_schema;
-        self.insert(Self::key_for(owner, source, build), move |entry| {
+        self.insert(key, move |entry| {
             if entry.idle.len() < max_idle {
                 entry.idle.push(compiled);
             }

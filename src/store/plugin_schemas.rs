@@ -86,6 +86,22 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
+    /// Only the Lua source of a schema: what validating a plugin needs, without the two
+    /// JSON renderings.
+    pub async fn plugin_schema_source(
+        &self,
+        control_plane: Uuid,
+        name: &str,
+    ) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT lua_schema FROM plugin_schemas WHERE control_plane_id = $1 AND name = $2",
+        )
+        .bind(control_plane.to_string())
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// One page of a control plane's schemas by name, and how many there are.
     pub async fn list_plugin_schemas(
         &self,
