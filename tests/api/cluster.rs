@@ -28,6 +28,7 @@ use crate::both_backends;
 use crate::harness::{self, Backend, TestApp, status_and_json};
 
 both_backends!(
+    certificate_files_given_by_flag_are_served_instead_of_generated_ones,
     a_certificate_pinned_by_one_control_plane_cannot_be_pinned_by_another,
     a_config_over_the_payload_limit_is_not_sent_and_the_node_says_why,
     first_config_is_kongs_reconfigure_with_kongs_hash,
@@ -2065,6 +2066,36 @@ async fn a_certificate_pinned_by_one_control_plane_cannot_be_pinned_by_another(b
         )
         .await;
     assert_eq!(response.status(), 409);
+    let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    let config = dp.first_config(DP_PLUGINS).await;
+    assert_eq!(config["type"], "reconfigure");
+}
+
+/// `--cluster-cert`, `--cluster-cert-key` and `--cluster-ca-cert`: konnektd serves the given
+/// certificate and generates nothing; a data plane trusting the given CA syncs.
+async fn certificate_files_given_by_flag_are_served_instead_of_generated_ones(backend: Backend) {
+    let mut given = None;
+    let app = TestApp::spawn_with(backend, |args| {
+        let dir = args.store.data_dir.parent().unwrap().join("given");
+        let files = konnektd::cluster::tls::TlsFiles::in_data_dir(&dir);
+        konnektd::cluster::tls::ensure_generated(&files, &["localhost".to_string()]).unwrap();
+        args.cluster_cert = Some(files.cert.clone());
+        args.cluster_cert_key = Some(files.key.clone());
+        args.cluster_ca_cert = Some(files.ca_cert.clone());
+        given = Some(files);
+    })
+    .await;
+    let given = given.unwrap();
+    let generated = app.dir.path().join("data/tls");
+    assert!(!generated.join("cluster.crt").exists(), "nothing generated");
+    assert!(
+        !generated.join("cluster-ca.crt").exists(),
+        "nothing generated"
+    );
+    // The fixture trusts `<data dir>/tls/cluster-ca.crt`: make that the given CA.
+    std::fs::create_dir_all(&generated).unwrap();
+    std::fs::copy(&given.ca_cert, generated.join("cluster-ca.crt")).unwrap();
+    let f = fixture(&app).await;
     let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
     let config = dp.first_config(DP_PLUGINS).await;
     assert_eq!(config["type"], "reconfigure");

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::harness::process::{konnektd, run};
 use crate::harness::{Backend, TestApp};
+use crate::plugins::ping_auth_control_plane;
 
 both_backends!(a_new_data_plane_connects_and_syncs_the_guides_config);
 
@@ -14,21 +15,7 @@ both_backends!(a_new_data_plane_connects_and_syncs_the_guides_config);
 /// holding the ping-auth plugin, with the hash the API expects, and the node shows it.
 async fn a_new_data_plane_connects_and_syncs_the_guides_config(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let cp = app.create_control_plane(&json!({"name": "dp-cli"})).await;
-    let cp = cp["id"].as_str().unwrap().to_string();
-    let base = format!("/konnect-api/api/runtime_groups/{cp}");
-    let schema = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/ping-auth/schema.lua"
-    ))
-    .unwrap();
-    let response = app
-        .post_json(
-            &format!("{base}/v1/plugin-schemas"),
-            &json!({"lua_schema": schema}),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
+    let (base, cp) = ping_auth_control_plane(&app).await;
     let body = json!({"name": "ping-auth", "config": {
         "service_url": "https://ping.example.com", "shared_secret": "s", "secret_header_name": "X"}});
     assert_eq!(

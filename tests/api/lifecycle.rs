@@ -267,6 +267,24 @@ async fn plugin_secrets_never_reach_the_log() {
     assert!(!log.iter().any(|l| l.contains(marker)), "{log:#?}");
 }
 
+/// `--cluster-kong-version` must be a Kong version: anything else stops the start with
+/// a message naming the flag, before any port is bound.
+#[tokio::test]
+async fn a_cluster_kong_version_that_is_not_a_version_refuses_to_start() {
+    let (url, dir) = fresh_database(Backend::Sqlite).await;
+    let token = TokenSecret::generate(TokenKind::PersonalAccess);
+    let mut args = crate::harness::serve_args(&url, &dir, &token);
+    args.cluster_kong_version = "latest".into();
+    let error = konnektd::service::start(&args)
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(
+        error.to_string(),
+        "--cluster-kong-version 'latest' is not a Kong version"
+    );
+}
+
 /// Creates a control plane on `server` and returns its plugin-schemas collection path.
 async fn plugin_schemas_of_new_control_plane(
     client: &reqwest::Client,

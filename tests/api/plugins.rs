@@ -53,7 +53,7 @@ fn ping_auth_config(changes: Value) -> Value {
 
 /// A control plane with ping-auth's schema uploaded; returns its legacy base path
 /// (`/konnect-api/api/runtime_groups/{id}`) and the id.
-async fn ping_auth_control_plane(app: &TestApp) -> (String, String) {
+pub(crate) async fn ping_auth_control_plane(app: &TestApp) -> (String, String) {
     let cp = app.create_control_plane(&json!({"name": "ping"})).await;
     let id = cp["id"].as_str().unwrap().to_string();
     let base = format!("/konnect-api/api/runtime_groups/{id}");
