@@ -501,7 +501,7 @@ impl App {
         let now = crate::domain::now_seconds();
         let entity = self
             .with_schema(&choice, move |schema, functions| {
-                Engine::new(functions, steps, now).check(schema, &input, context)
+                Engine::new(functions, steps, now).check_owned(schema, input, context)
             })
             .await?
             .map_err(|e| validation_error(&e))?;

@@ -68,7 +68,18 @@ impl<'a> Engine<'a> {
         input: &Value,
         context: Context,
     ) -> Result<Value, Errors> {
-        let processed = self.process_auto_fields(schema, input, context)?;
+        self.check_owned(schema, input.clone(), context)
+    }
+
+    /// [`Engine::check`] on a body the caller gives up, as a write path does: the entity
+    /// is built from it in place of a copy.
+    pub fn check_owned(
+        &mut self,
+        schema: &Schema,
+        input: Value,
+        context: Context,
+    ) -> Result<Value, Errors> {
+        let processed = self.process_owned(schema, input, context)?;
         // Kong's `validate_update` rewords REQUIRED_FOR_ENTITY_CHECK, AT_LEAST_ONE_OF and
         // CONDITIONAL_AT_LEAST_ONE_OF while it runs (nested records included).
         self.updating = context == Context::Update;
@@ -104,49 +115,43 @@ impl<'a> Engine<'a> {
         self.apply_shorthands(schema, &mut data)?;
         let subschema = schema.subschema_for(&data);
         let mut errors = Errors::new();
-        for (key, field) in &schema.fields {
-            let field = subschema.and_then(|s| s.field(key)).unwrap_or(field);
-            // Present values are adjusted in place; only missing ones are inserted.
-            let outcome = match data.get_mut(key) {
-                Some(slot) => {
-                    let mut value = Some(std::mem::take(slot));
-                    if field.auto {
-                        value = self.auto_value(key, field, value, context);
-                    }
-                    self.adjust(field, value, context).map(|v| match v {
-                        Some(v) => {
-                            *slot = v;
-                            true
-                        }
-                        None => false,
-                    })
-                }
-                None => {
-                    let mut value = None;
-                    if field.auto {
-                        value = self.auto_value(key, field, value, context);
-                    }
-                    self.adjust(field, value, context).map(|v| {
-                        if let Some(v) = v {
-                            data.insert(key.clone(), v);
-                        }
-                        true
-                    })
-                }
+        // One merge of the record's keys (sorted, as a JSON object's are) with the schema's
+        // fields sorted by name; the result is built in key order, so collecting it is linear.
+        // The order fields are processed in is unobservable: each is adjusted on its own.
+        let mut out: Vec<(String, Value)> = Vec::with_capacity(data.len() + schema.fields.len());
+        let mut present = std::mem::take(&mut data).into_iter().peekable();
+        for (key, field) in schema.fields_by_name() {
+            // Keys the schema does not know are kept for `validate` to report.
+            while let Some(unknown) = present.next_if(|(k, _)| k < key) {
+                out.push(unknown);
+            }
+            let (name, value) = match present.next_if(|(k, _)| k == key) {
+                Some((name, value)) => (name, Some(value)),
+                None => (key.clone(), None),
             };
-            match outcome {
-                Ok(true) => {}
-                Ok(false) => {
-                    data.remove(key);
-                }
+            let field = subschema.and_then(|s| s.field(key)).unwrap_or(field);
+            let mut value = value;
+            if field.auto {
+                value = self.auto_value(key, field, value, context);
+            }
+            // Most fields are scalars, for which `adjust` only fills what is missing.
+            let adjusted = match value {
+                Some(value) if field.is_scalar() => Ok(Some(value)),
+                None if field.is_scalar() && context != Context::Update => self.missing(field),
+                value => self.adjust(field, value, context),
+            };
+            match adjusted {
+                Ok(Some(v)) => out.push((name, v)),
+                // A missing optional value stays absent.
+                Ok(None) => {}
                 Err(nested) => {
-                    data.remove(key);
-                    errors.insert(key.as_str().into(), ErrorTree::Nested(nested));
+                    errors.insert(name.as_str().into(), ErrorTree::Nested(nested));
                 }
             }
         }
+        out.extend(present);
         if errors.is_empty() {
-            Ok(Value::Object(data))
+            Ok(Value::Object(out.into_iter().collect()))
         } else {
             Err(errors)
         }
@@ -214,7 +219,7 @@ impl<'a> Engine<'a> {
         let creating = context != Context::Update;
         if field.uuid {
             if creating && value.is_none() {
-                return Some(Value::String(uuid::Uuid::new_v4().to_string()));
+                return Some(Value::String(random_uuid().to_string()));
             }
             return value;
         }
@@ -266,8 +271,7 @@ impl<'a> Engine<'a> {
                 let is_table = matches!(&v, Some(Value::Object(_)))
                     || matches!(&v, Some(Value::Array(items)) if items.is_empty());
                 if is_table {
-                    let empty = crate::schema::definition::Schema::default();
-                    let sub = field.record.as_deref().unwrap_or(&empty);
+                    let sub = field.record.as_deref().unwrap_or(Schema::empty());
                     return self
                         .process_owned(sub, v.unwrap_or_default(), context)
                         .map(Some);
@@ -341,8 +345,7 @@ impl<'a> Engine<'a> {
             return Ok(None);
         }
         if field.kind == FieldType::Record {
-            let empty = Schema::default();
-            let sub = field.record.as_deref().unwrap_or(&empty);
+            let sub = field.record.as_deref().unwrap_or(Schema::empty());
             return self
                 .process_auto_fields(sub, &Value::Object(Map::new()), Context::Insert)
                 .map(Some);
@@ -394,15 +397,18 @@ impl<'a> Engine<'a> {
         }
         let subschema = schema.subschema_for(map);
         let mut errors = Errors::new();
+        // Keys and fields both sorted by name: one merge finds each key's field.
+        let mut fields = schema.fields_by_name().peekable();
         for (key, value) in map {
+            while fields.next_if(|(name, _)| name < key).is_some() {}
             // Kong's `unvalidated_fields`: `updated_at` is never validated (nor reported
             // unknown), at any level, since every `Schema.new` installs the same table.
             if key == "updated_at" {
                 continue;
             }
-            let field = schema
-                .field(key)
-                .map(|f| subschema.and_then(|s| s.field(key)).unwrap_or(f));
+            let field = fields
+                .next_if(|(name, _)| name == key)
+                .map(|(_, f)| subschema.and_then(|s| s.field(key)).unwrap_or(f));
             match field {
                 None => {
                     errors.insert(
@@ -417,13 +423,13 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        for (name, field) in &schema.fields {
+        for (name, _) in schema.fields.iter().filter(|(_, f)| f.is_required()) {
             let missing = match map.get(name) {
                 Some(Value::Null) => true,
                 None => full_check,
                 _ => false,
             };
-            if field.is_required() && missing {
+            if missing {
                 errors.insert(name.as_str().into(), ErrorTree::Message(REQUIRED.into()));
             }
         }
@@ -510,8 +516,7 @@ impl<'a> Engine<'a> {
                 if as_record(value).is_none() {
                     return fail("expected a record");
                 }
-                let empty = Schema::default();
-                let sub = field.record.as_deref().unwrap_or(&empty);
+                let sub = field.record.as_deref().unwrap_or(Schema::empty());
                 if self.processed {
                     // `check` already filled this record: Kong's second pass over a copy
                     // would change nothing (processing twice is a no-op, tested).
@@ -1251,6 +1256,12 @@ pub fn is_uuid(s: &str) -> bool {
 /// A vault reference (`{vault://env/name}`), as Kong's `kong.vault.is_reference` tells.
 pub fn is_reference(s: &str) -> bool {
     s.len() > 9 && s.starts_with("{vault://") && s.ends_with('}')
+}
+
+/// A version 4 UUID from the thread's CSPRNG (`uuid`'s own `new_v4` makes a system call
+/// per id).
+fn random_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
 }
 
 fn random_string() -> String {
