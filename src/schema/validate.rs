@@ -116,21 +116,17 @@ impl<'a> Engine<'a> {
         let subschema = schema.subschema_for(&data);
         let mut errors = Errors::new();
         // One merge of the record's keys (sorted, as a JSON object's are) with the schema's
-        // fields sorted by name; the result is built in key order, so collecting it is linear.
-        // The order fields are processed in is unobservable: each is adjusted on its own.
-        let mut out: Vec<(String, Value)> = Vec::with_capacity(data.len() + schema.fields.len());
-        let mut present = std::mem::take(&mut data).into_iter().peekable();
+        // fields sorted by name: present values are adjusted where they lie, and only the
+        // missing ones are inserted afterwards. The order fields are processed in is
+        // unobservable: each is adjusted on its own.
+        let mut filled: Vec<(String, Value)> = Vec::new();
+        let mut emptied: Vec<&str> = Vec::new();
+        let mut present = data.iter_mut().peekable();
         for (key, field) in schema.fields_by_name() {
-            // Keys the schema does not know are kept for `validate` to report.
-            while let Some(unknown) = present.next_if(|(k, _)| k < key) {
-                out.push(unknown);
-            }
-            let (name, value) = match present.next_if(|(k, _)| k == key) {
-                Some((name, value)) => (name, Some(value)),
-                None => (key.clone(), None),
-            };
+            // Keys the schema does not know stay for `validate` to report.
+            let mut slot = next_with_key(&mut present, key).map(|(_, v)| v);
             let field = subschema.and_then(|s| s.field(key)).unwrap_or(field);
-            let mut value = value;
+            let mut value = slot.as_deref_mut().map(std::mem::take);
             if field.auto {
                 value = self.auto_value(key, field, value, context);
             }
@@ -140,21 +136,25 @@ impl<'a> Engine<'a> {
                 None if field.is_scalar() && context != Context::Update => self.missing(field),
                 value => self.adjust(field, value, context),
             };
-            match adjusted {
-                Ok(Some(v)) => out.push((name, v)),
+            match (slot, adjusted) {
+                (Some(slot), Ok(Some(v))) => *slot = v,
+                (None, Ok(Some(v))) => filled.push((key.clone(), v)),
                 // A missing optional value stays absent.
-                Ok(None) => {}
-                Err(nested) => {
-                    errors.insert(name.as_str().into(), ErrorTree::Nested(nested));
+                (None, Ok(None)) => {}
+                (Some(_), Ok(None)) => emptied.push(key),
+                (_, Err(nested)) => {
+                    errors.insert(key.as_str().into(), ErrorTree::Nested(nested));
                 }
             }
         }
-        out.extend(present);
-        if errors.is_empty() {
-            Ok(Value::Object(out.into_iter().collect()))
-        } else {
-            Err(errors)
+        if !errors.is_empty() {
+            return Err(errors);
         }
+        for key in emptied {
+            data.remove(key);
+        }
+        data.extend(filled);
+        Ok(Value::Object(data))
     }
 
     fn apply_shorthands(
@@ -398,17 +398,15 @@ impl<'a> Engine<'a> {
         let subschema = schema.subschema_for(map);
         let mut errors = Errors::new();
         // Keys and fields both sorted by name: one merge finds each key's field.
-        let mut fields = schema.fields_by_name().peekable();
+        let mut fields = schema.fields_by_name().map(|(n, f)| (n, f)).peekable();
         for (key, value) in map {
-            while fields.next_if(|(name, _)| name < key).is_some() {}
+            let field = next_with_key(&mut fields, key);
             // Kong's `unvalidated_fields`: `updated_at` is never validated (nor reported
             // unknown), at any level, since every `Schema.new` installs the same table.
             if key == "updated_at" {
                 continue;
             }
-            let field = fields
-                .next_if(|(name, _)| name == key)
-                .map(|(_, f)| subschema.and_then(|s| s.field(key)).unwrap_or(f));
+            let field = field.map(|(_, f)| subschema.and_then(|s| s.field(key)).unwrap_or(f));
             match field {
                 None => {
                     errors.insert(
@@ -1256,6 +1254,24 @@ pub fn is_uuid(s: &str) -> bool {
 /// A vault reference (`{vault://env/name}`), as Kong's `kong.vault.is_reference` tells.
 pub fn is_reference(s: &str) -> bool {
     s.len() > 9 && s.starts_with("{vault://") && s.ends_with('}')
+}
+
+/// In a merge of two lists sorted by key: skips the entries before `key` and takes the
+/// one at `key`, if any, with one comparison per entry.
+fn next_with_key<K: AsRef<str>, V>(
+    entries: &mut std::iter::Peekable<impl Iterator<Item = (K, V)>>,
+    key: &str,
+) -> Option<(K, V)> {
+    while let Some((k, _)) = entries.peek() {
+        match k.as_ref().cmp(key) {
+            std::cmp::Ordering::Less => {
+                entries.next();
+            }
+            std::cmp::Ordering::Equal => return entries.next(),
+            std::cmp::Ordering::Greater => return None,
+        }
+    }
+    None
 }
 
 /// A version 4 UUID from the thread's CSPRNG (`uuid`'s own `new_v4` makes a system call
