@@ -158,17 +158,42 @@ impl App {
     }
 
     /// `POST /{collection}`: 201 with the stored entity.
+    ///
+    /// A top-level create does not look the control plane up first: the insert's foreign
+    /// key proves it exists in the write's own transaction, and only a request that fails
+    /// before the write pays for the lookup (so a missing control plane is still a 404
+    /// rather than whatever the body would have earned).
     pub async fn create_entity(
         &self,
         kind: &'static EntityKind,
-        scope: &Scope,
+        control_plane: Uuid,
+        parent: Option<(&'static EntityKind, &str)>,
         body: Value,
     ) -> Result<Value, ApiError> {
-        let input = scoped_input(kind, scope, body)?;
-        let entity = self
-            .check_entity(kind, scope, input, Context::Insert)
-            .await?;
-        self.write(kind, scope, &entity, false).await?;
+        let scope = match parent {
+            None => Scope {
+                control_plane,
+                parent: None,
+            },
+            Some(_) => self.nested_scope(control_plane, parent).await?,
+        };
+        let checked = match scoped_input(kind, &scope, body) {
+            Ok(input) => {
+                self.check_entity(kind, &scope, input, Context::Insert)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let entity = match checked {
+            Ok(entity) => entity,
+            Err(e) => {
+                if parent.is_none() {
+                    self.ensure_control_plane(control_plane).await?;
+                }
+                return Err(e);
+            }
+        };
+        self.write(kind, &scope, &entity, false).await?;
         Ok(present(&entity))
     }
 
@@ -607,6 +632,7 @@ impl App {
                     reference.id, reference.target
                 )],
             }),
+            WriteError::NoControlPlane => ApiError::NotFound("control plane not found".into()),
             WriteError::Store(e) => e.into(),
         })
     }

@@ -77,8 +77,10 @@ pub fn mount(
                            ControlPlaneId(cp): ControlPlaneId,
                            Path(params): Params,
                            JsonBody(body): JsonBody| async move {
-            let scope = scope(&state, cp, parent, &params).await?;
-            let entity = state.create_entity(collection.kind, &scope, body).await?;
+            let parent = parent.map(|p| (p.kind, item_id(&params, p)));
+            let entity = state
+                .create_entity(collection.kind, cp, parent, body)
+                .await?;
             Ok::<_, ApiError>((StatusCode::CREATED, Json(entity)))
         };
         let get = move |state: AppState,
@@ -141,7 +143,7 @@ async fn scope(
     parent: Option<&'static Collection>,
     params: &HashMap<String, String>,
 ) -> Result<Scope, ApiError> {
-    let parent = parent.map(|p| (p.kind, params.get(p.param).map_or("", String::as_str)));
+    let parent = parent.map(|p| (p.kind, item_id(params, p)));
     state.nested_scope(cp, parent).await
 }
 

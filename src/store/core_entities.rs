@@ -40,6 +40,9 @@ pub enum WriteError {
     KeyTaken { key: String, value: String },
     #[error("{} '{}' does not exist", .0.target, .0.id)]
     MissingTarget(EntityRef),
+    /// The control plane was not there (its foreign key said so).
+    #[error("control plane not found")]
+    NoControlPlane,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -153,12 +156,11 @@ impl Store {
         .bind(record.updated_at)
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if unique_key_of(&e) {
-                WriteError::IdTaken
-            } else {
-                StoreError::from(e).into()
-            }
+        .map_err(|e| match &e {
+            _ if unique_key_of(&e) => WriteError::IdTaken,
+            // The row's one foreign key is its control plane.
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => WriteError::NoControlPlane,
+            _ => StoreError::from(e).into(),
         })?;
         for (key, value) in &record.keys {
             sqlx::query("INSERT INTO core_entity_keys (control_plane_id, entity_type, key_name, key_value, id) VALUES ($1, $2, $3, $4, $5)")

@@ -1034,8 +1034,16 @@ async fn an_unknown_control_plane_is_404_on_every_url_family(backend: Backend) {
             "{family}"
         );
         let koko_404 = json!({"code": 5, "message": "control plane not found", "details": []});
+        // A create learns of the missing control plane from its insert (a valid body) or
+        // when the body fails first (an invalid one, an unknown or a bundled plugin).
         let responses = [
             app.post_json(&format!("{family}/services"), &json!({"host": "h"}))
+                .await,
+            app.post_json(&format!("{family}/services"), &json!({"port": 0}))
+                .await,
+            app.post_json(&format!("{family}/plugins"), &json!({"name": "ping-auth"}))
+                .await,
+            app.post_json(&format!("{family}/plugins"), &json!({"name": "key-auth"}))
                 .await,
             app.get(&format!("{family}/services/x")).await,
             put_json(&app, &format!("{family}/services/x"), &json!({"host": "h"})).await,
