@@ -257,6 +257,112 @@ mod tests {
         ));
     }
 
+    /// The typedefs' validators, value by value, with the texts of Kong 3.x's
+    /// `kong/db/schema/typedefs.lua` (`None`: accepted).
+    #[test]
+    fn typedef_validators_give_kongs_texts() {
+        let source = r#"local t = require "kong.db.schema.typedefs"
+            return { name = "typedefs", fields = { { config = { type = "record", fields = {
+              { sni = t.sni }, { wildcard_host = t.wildcard_host }, { cidr_v4 = t.cidr_v4 },
+              { host = t.host }, { hosts = t.hosts }, { pem = t.pem }, { jwk = t.jwk },
+              { url = t.url }, { ip = t.ip } } } } } }"#;
+        let cache = SchemaCache::new(8, 2);
+        let Ready::WithLua(mut compiled) =
+            cache.checkout(source, plain, Limits::default()).unwrap()
+        else {
+            panic!("typedefs carry validators");
+        };
+        let schema = compiled.schema.clone();
+        let pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----";
+        let cases: &[(&str, Value, Option<&str>)] = &[
+            ("sni", json!("example.com"), None),
+            ("sni", json!("10.0.0.1"), Some("must not be an IP")),
+            (
+                "sni",
+                json!("example.com:443"),
+                Some("must not have a port"),
+            ),
+            ("wildcard_host", json!("*.example.com"), None),
+            ("wildcard_host", json!("example.*"), None),
+            (
+                "wildcard_host",
+                json!("a.*.com"),
+                Some("wildcard must be leftmost or rightmost character"),
+            ),
+            (
+                "wildcard_host",
+                json!("*.example.*"),
+                Some("only one wildcard must be specified"),
+            ),
+            ("cidr_v4", json!("10.0.0.0/8"), None),
+            // Kong's TODO: a bare IPv4 address passes too.
+            ("cidr_v4", json!("10.1.2.3"), None),
+            (
+                "cidr_v4",
+                json!("::1/128"),
+                Some("invalid ipv4 cidr range: '::1/128'"),
+            ),
+            (
+                "host",
+                json!("example.com:80"),
+                Some("must not have a port"),
+            ),
+            ("hosts", json!(["*.example.com", "example.com:8000"]), None),
+            (
+                "hosts",
+                json!(["a*b*c"]),
+                Some("invalid wildcard: must have at most one wildcard"),
+            ),
+            ("pem", json!({"public_key": pem}), None),
+            ("pem", json!({"private_key": "{vault://env/key}"}), None),
+            (
+                "pem",
+                json!({"public_key": "not a key"}),
+                Some("could not load public key"),
+            ),
+            (
+                "pem",
+                json!({}),
+                Some("at least one of these fields must be non-empty: 'private_key', 'public_key'"),
+            ),
+            (
+                "jwk",
+                json!({"kid": "k1", "kty": "RSA", "x5c": ["MIIB"]}),
+                None,
+            ),
+            ("jwk", json!({"kty": "RSA"}), Some("required field missing")),
+            ("url", json!("https://example.com/x"), None),
+            ("url", json!("example.com"), Some("missing scheme in url")),
+            (
+                "ip",
+                json!("300.1.1.1"),
+                Some("not an ip address: 300.1.1.1"),
+            ),
+        ];
+        for (field, value, expected) in cases {
+            let mut engine = Engine::new(&mut compiled, 1_000_000, 1.0);
+            let outcome = engine.check(
+                &schema,
+                &json!({ "config": { *field: value } }),
+                Context::Insert,
+            );
+            match (outcome, expected) {
+                (Ok(_), None) => {}
+                (Err(errors), Some(text)) => {
+                    let found = details(&errors)
+                        .iter()
+                        .flat_map(|d| d.messages.clone())
+                        .collect::<Vec<_>>();
+                    assert!(
+                        found.iter().any(|m| m == text),
+                        "{field} {value}: {found:?}"
+                    );
+                }
+                (outcome, _) => panic!("{field} {value}: {outcome:?}"),
+            }
+        }
+    }
+
     /// A validator that loops is stopped by the deadline, reported as the field's error,
     /// and its VM is not reused.
     #[test]

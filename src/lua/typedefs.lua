@@ -18,6 +18,11 @@ local function define(def) return setmetatable(def, typedef_mt) end
 local PROTOCOLS = { "grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp" }
 local HTTP_PROTOCOLS = { "grpc", "grpcs", "http", "https" }
 
+-- A vault reference (`{vault://...}`), as the validator recognizes it.
+local function is_reference(v)
+  return type(v) == "string" and string.sub(v, 1, 9) == "{vault://" and string.sub(v, -1) == "}"
+end
+
 local function is_ipv4(s)
   local a, b, c, d = string.match(s, "^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
   if not a then return false end
@@ -51,9 +56,10 @@ local function validate_ip_or_cidr(v)
   return nil, "invalid ip or cidr range: '" .. v .. "'"
 end
 
+-- Kong's `is_valid_ip_or_cidr_v4`: a bare IPv4 address passes too.
 local function validate_cidr_v4(v)
   local ip, bits = string.match(v, "^([^/]+)/(%d+)$")
-  if ip and is_ipv4(ip) and tonumber(bits) <= 32 then return true end
+  if (ip and is_ipv4(ip) and tonumber(bits) <= 32) or is_ipv4(v) then return true end
   return nil, "invalid ipv4 cidr range: '" .. v .. "'"
 end
 
@@ -71,12 +77,29 @@ local function validate_host_with_optional_port(v)
   return validate_host(v)
 end
 
+-- Kong's `validate_sni`: a name, never an IP address, without a port.
+local function validate_sni(v)
+  if is_ipv4(v) or is_ipv6(v) then return nil, "must not be an IP" end
+  return validate_host(v)
+end
+
+-- Kong's `validate_wildcard_host`: one `*`, first or last, then as an SNI.
 local function validate_wildcard_host(v)
-  local stars = select(2, string.gsub(v, "%*", ""))
-  if stars > 1 or (stars == 1 and not (string.sub(v, 1, 2) == "*." or string.sub(v, -2) == ".*")) then
-    return nil, "wildcard must be leftmost or rightmost character"
+  local at = string.find(v, "*", 1, true)
+  if at then
+    if at ~= 1 and at ~= #v then
+      return nil, "wildcard must be leftmost or rightmost character"
+    end
+    local replaced, stars = string.gsub(v, "%*", "wildcard")
+    if stars > 1 then return nil, "only one wildcard must be specified" end
+    v = replaced
   end
-  return validate_host_with_optional_port((string.gsub(v, "%*", "x")))
+  return validate_sni(v)
+end
+
+-- Kong's `validate_host_with_wildcards` (route hosts): the wildcard stands for letters.
+local function validate_host_with_wildcards(v)
+  return validate_host_with_optional_port((string.gsub(v, "%*", "abc")))
 end
 
 local function validate_url(v)
@@ -143,7 +166,7 @@ typedefs.host_with_optional_port = define {
   type = "string", custom_validator = validate_host_with_optional_port,
 }
 typedefs.wildcard_host = define { type = "string", custom_validator = validate_wildcard_host }
-typedefs.sni = define { type = "string", custom_validator = validate_host }
+typedefs.sni = define { type = "string", custom_validator = validate_sni }
 typedefs.ip = define { type = "string", custom_validator = validate_ip }
 typedefs.ip_or_cidr = define { type = "string", custom_validator = validate_ip_or_cidr }
 typedefs.cidr_v4 = define { type = "string", custom_validator = validate_cidr_v4 }
@@ -199,8 +222,57 @@ end
 typedefs.certificate = define { type = "string", custom_validator = pem_of("certificate", "CERTIFICATE") }
 typedefs.key = define { type = "string", custom_validator = pem_of("key", "KEY") }
 typedefs.cookie_name = define { type = "string", custom_validator = validate_cookie_name }
+
+-- Kong's `pem` and `jwk` records. Their key checks need a crypto library the sandbox does
+-- not have: a PEM value must look like a PEM block of its kind (references pass), and a
+-- JWK's key material is left to the data plane.
+local function validate_pem_keys(pair)
+  local function looks_like(v, label)
+    return v == nil or v == null or is_reference(v)
+      or string.find(v, "-----BEGIN [%u ]*" .. label .. "-----") ~= nil
+  end
+  if not looks_like(pair.public_key, "PUBLIC KEY") then return nil, "could not load public key" end
+  if not looks_like(pair.private_key, "PRIVATE KEY") then return nil, "could not load private key" end
+  return true
+end
+
+typedefs.pem = define {
+  type = "record",
+  required = false,
+  fields = {
+    { private_key = { type = "string", required = false, referenceable = true, encrypted = true } },
+    { public_key = { type = "string", required = false, referenceable = true } },
+  },
+  entity_checks = { { at_least_one_of = { "private_key", "public_key" } } },
+  custom_validator = validate_pem_keys,
+}
+
+local jwk_fields = {}
+for _, name in ipairs({ "issuer", "kty", "use", "key_ops", "alg", "kid", "x5u", "x5c", "x5t",
+                        "x5t#S256", "k", "x", "y", "crv", "n", "e", "d", "p", "q", "dp", "dq",
+                        "qi", "oth", "r", "t" }) do
+  local def = { type = "string", required = false }
+  if name == "key_ops" or name == "x5c" then
+    def = { type = "array", required = false, elements = { type = "string", required = false } }
+  elseif name == "kid" then
+    def = { type = "string", required = true }
+  end
+  jwk_fields[#jwk_fields + 1] = { [name] = def }
+end
+typedefs.jwk = define { type = "record", required = false, fields = jwk_fields }
 typedefs.methods = define { type = "set", elements = typedefs.http_method }
-typedefs.hosts = define { type = "array", elements = typedefs.wildcard_host }
+typedefs.hosts = define {
+  type = "array",
+  elements = {
+    type = "string",
+    match_all = { { pattern = "^[^*]*%*?[^*]*$", err = "invalid wildcard: must have at most one wildcard" } },
+    match_any = {
+      patterns = { "^%*%.", "%.%*$", "^[^*]*$" },
+      err = "invalid wildcard: must be placed at leftmost or rightmost label",
+    },
+    custom_validator = validate_host_with_wildcards,
+  },
+}
 typedefs.router_path = define { type = "string", starts_with = "/", custom_validator = validate_path }
 typedefs.router_paths = define { type = "array", elements = typedefs.router_path }
 typedefs.headers = define {

@@ -2,6 +2,7 @@
 //! SQLite and on a real PostgreSQL. One binary, one module per resource.
 
 mod harness;
+mod kong_bundled;
 
 mod auth;
 mod cluster;
