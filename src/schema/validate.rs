@@ -397,37 +397,52 @@ impl<'a> Engine<'a> {
         }
         let subschema = schema.subschema_for(map);
         let mut errors = Errors::new();
-        // Keys and fields both sorted by name: one merge finds each key's field.
-        let mut fields = schema.fields_by_name().map(|(n, f)| (n, f)).peekable();
+        // Keys and fields both sorted by name: one merge finds each key's field and the
+        // fields no key names, which a full check requires.
+        let mut fields = schema.fields_by_name().peekable();
         for (key, value) in map {
-            let field = next_with_key(&mut fields, key);
+            let mut field = None;
+            while let Some((name, f)) = fields.peek() {
+                match name.as_str().cmp(key) {
+                    std::cmp::Ordering::Less => {
+                        if full_check && f.is_required() {
+                            errors.insert(name.as_str().into(), ErrorTree::Message(REQUIRED.into()));
+                        }
+                        fields.next();
+                    }
+                    std::cmp::Ordering::Equal => {
+                        field = Some(f);
+                        fields.next();
+                        break;
+                    }
+                    std::cmp::Ordering::Greater => break,
+                }
+            }
             // Kong's `unvalidated_fields`: `updated_at` is never validated (nor reported
             // unknown), at any level, since every `Schema.new` installs the same table.
-            if key == "updated_at" {
-                continue;
-            }
-            let field = field.map(|(_, f)| subschema.and_then(|s| s.field(key)).unwrap_or(f));
-            match field {
-                None => {
-                    errors.insert(
-                        key.as_str().into(),
-                        ErrorTree::Message("unknown field".into()),
-                    );
-                }
-                Some(field) => {
-                    if let Err(e) = self.validate_field(field, value) {
-                        errors.insert(key.as_str().into(), e);
+            if key != "updated_at" {
+                let field = field.map(|f| subschema.and_then(|s| s.field(key)).unwrap_or(f));
+                match field {
+                    None => {
+                        errors.insert(
+                            key.as_str().into(),
+                            ErrorTree::Message("unknown field".into()),
+                        );
+                    }
+                    Some(field) => {
+                        if let Err(e) = self.validate_field(field, value) {
+                            errors.insert(key.as_str().into(), e);
+                        }
                     }
                 }
             }
+            // A required field set to null is missing, whatever its own check said.
+            if value.is_null() && field.is_some_and(|f| f.is_required()) {
+                errors.insert(key.as_str().into(), ErrorTree::Message(REQUIRED.into()));
+            }
         }
-        for (name, _) in schema.fields.iter().filter(|(_, f)| f.is_required()) {
-            let missing = match map.get(name) {
-                Some(Value::Null) => true,
-                None => full_check,
-                _ => false,
-            };
-            if missing {
+        for (name, f) in fields {
+            if full_check && f.is_required() {
                 errors.insert(name.as_str().into(), ErrorTree::Message(REQUIRED.into()));
             }
         }
