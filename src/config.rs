@@ -149,9 +149,13 @@ pub struct ServeArgs {
     /// A data plane that sends no ping for this long is disconnected (Kong's PING_WAIT).
     #[arg(long, env = "KONNEKTD_CLUSTER_PING_WAIT", default_value = "45s", value_parser = humantime::parse_duration)]
     pub cluster_ping_wait: Duration,
-    /// Largest frame and message on the cluster port, both ways (Kong's `cluster_max_payload`).
+    /// Largest configuration sent to a data plane, compressed (Kong's `cluster_max_payload`).
     #[arg(long, env = "KONNEKTD_CLUSTER_MAX_PAYLOAD", default_value_t = 16 << 20)]
     pub cluster_max_payload: usize,
+    /// Largest frame and message a data plane may send (its hello, pings and error
+    /// reports are small); a larger one closes the session with 1009 (security.md §4).
+    #[arg(long, env = "KONNEKTD_CLUSTER_MAX_INBOUND", default_value_t = 1 << 20)]
+    pub cluster_max_inbound: usize,
     /// The Kong version konnektd acts as for data planes: their major must match and
     /// their minor must not be newer.
     #[arg(

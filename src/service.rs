@@ -141,7 +141,7 @@ async fn start_until(
                 control_plane_version,
                 max_payload: args.cluster_max_payload,
             },
-            max_payload: args.cluster_max_payload,
+            max_inbound: args.cluster_max_inbound,
         },
     ));
     let router = crate::http::router(state.clone());

@@ -37,7 +37,7 @@ struct ClusterState {
     store: Store,
     hub: Arc<Hub>,
     settings: SessionSettings,
-    max_payload: usize,
+    max_inbound: usize,
 }
 
 /// The verified client certificate and address of a connection.
@@ -50,8 +50,8 @@ struct Peer {
 pub struct ClusterConfig {
     pub tls: Arc<rustls::ServerConfig>,
     pub settings: SessionSettings,
-    /// Largest frame or message, both ways (Kong's `cluster_max_payload`).
-    pub max_payload: usize,
+    /// Largest frame or message a data plane may send.
+    pub max_inbound: usize,
 }
 
 /// Serves the cluster port until the task is dropped.
@@ -60,7 +60,7 @@ pub async fn serve(listener: TcpListener, store: Store, hub: Arc<Hub>, config: C
         store,
         hub,
         settings: config.settings,
-        max_payload: config.max_payload,
+        max_inbound: config.max_inbound,
     };
     let router = Router::new()
         .route("/v1/outlet", get(outlet_v1))
@@ -251,11 +251,11 @@ async fn outlet_v1(
         store,
         hub,
         settings,
-        max_payload,
+        max_inbound,
     } = state;
     upgrade
-        .max_message_size(max_payload)
-        .max_frame_size(max_payload)
+        .max_message_size(max_inbound)
+        .max_frame_size(max_inbound)
         // A data plane sends a few small frames; tungstenite's 128 KiB default read
         // buffer, zero-filled at the first read, would be most of an idle session's memory.
         .read_buffer_size(READ_BUFFER)
@@ -275,7 +275,8 @@ async fn outlet_v2(
     }
     upgrade
         .protocols(["kong.meta.v1"])
-        .max_message_size(state.max_payload)
+        .max_message_size(state.max_inbound)
+        .max_frame_size(state.max_inbound)
         .on_upgrade(rpc_shim)
 }
 

@@ -71,6 +71,15 @@ async fn close(mut socket: WebSocket, code: u16, reason: &str) {
 }
 
 /// `basic_info`: the plugin names and labels, or why the first message is refused.
+/// Whether a read failed because the data plane's frame or message is over the inbound
+/// limit (`--cluster-max-inbound`); tungstenite refuses it from the header, unread.
+fn is_too_big(error: &axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    std::error::Error::source(error)
+        .and_then(|e| e.downcast_ref::<Error>())
+        .is_some_and(|e| matches!(e, Error::Capacity(_)))
+}
+
 fn parse_basic_info(message: Option<Message>) -> Result<(Vec<String>, Value), String> {
     let Some(Message::Binary(bytes)) = message else {
         return Err("the first message must be a binary basic_info".into());
@@ -105,6 +114,10 @@ pub async fn run(
     let cp = data_plane.control_plane;
     let first = match tokio::time::timeout(BASIC_INFO_TIMEOUT, socket.recv()).await {
         Ok(Some(Ok(message))) => Some(message),
+        Ok(Some(Err(e))) if is_too_big(&e) => {
+            close(socket, close_code::SIZE, "message too big").await;
+            return;
+        }
         _ => None,
     };
     let (plugins, labels) = match parse_basic_info(first) {
@@ -221,7 +234,14 @@ pub async fn run(
                         close(socket, close_code::AWAY, "no ping within the ping wait").await;
                         break;
                     }
-                    Ok(None) | Ok(Some(Err(_))) => break,
+                    Ok(Some(Err(e))) => {
+                        if is_too_big(&e) {
+                            tracing::info!(cp.id = %cp, dp.node_id = session.node.id, "data plane sent an oversized message");
+                            close(socket, close_code::SIZE, "message too big").await;
+                        }
+                        break;
+                    }
+                    Ok(None) => break,
                     Ok(Some(Ok(message))) => message,
                 };
                 match message {

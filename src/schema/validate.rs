@@ -406,7 +406,8 @@ impl<'a> Engine<'a> {
                 match name.as_str().cmp(key) {
                     std::cmp::Ordering::Less => {
                         if full_check && f.is_required() {
-                            errors.insert(name.as_str().into(), ErrorTree::Message(REQUIRED.into()));
+                            errors
+                                .insert(name.as_str().into(), ErrorTree::Message(REQUIRED.into()));
                         }
                         fields.next();
                     }

@@ -31,6 +31,7 @@ both_backends!(
     certificate_files_given_by_flag_are_served_instead_of_generated_ones,
     a_certificate_pinned_by_one_control_plane_cannot_be_pinned_by_another,
     a_config_over_the_payload_limit_is_not_sent_and_the_node_says_why,
+    a_frame_over_the_inbound_limit_closes_the_session_with_1009_unread,
     first_config_is_kongs_reconfigure_with_kongs_hash,
     changes_are_pushed_and_only_changed_groups_rehash,
     far_fewer_snapshots_than_data_planes_times_changes,
@@ -2048,6 +2049,40 @@ async fn a_config_over_the_payload_limit_is_not_sent_and_the_node_says_why(backe
         "{issue}"
     );
     dp.ping_pong(ZEROS).await;
+}
+
+/// security.md §4 ("Oversized frames"): data planes send small messages, so their limit
+/// is its own (`--cluster-max-inbound`, 1 MiB). A frame announcing 2 MiB is refused from
+/// its header, before its payload arrives, with close code 1009; others stay served.
+async fn a_frame_over_the_inbound_limit_closes_the_session_with_1009_unread(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app).await;
+    let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    dp.basic_info(DP_PLUGINS).await;
+    assert!(matches!(dp.next(WAIT).await, Some(Event::Config(_))));
+    // A binary frame header claiming 2 MiB, then only 1 KiB of it.
+    let mut header = vec![0x82, 0x80 | 127];
+    header.extend((2u64 << 20).to_be_bytes());
+    header.extend([0u8; 4]);
+    header.extend([0u8; 1024]);
+    dp.stream.write_all(&header).await.unwrap();
+    match dp.next(WAIT).await {
+        Some(Event::Closed(Some((code, reason)))) => {
+            assert_eq!((code, reason.as_str()), (1009, "message too big"));
+        }
+        other => panic!("expected close 1009, got {other:?}"),
+    }
+    // The same limit holds for the first message, and the port serves the next one.
+    let mut first = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    first.stream.write_all(&header).await.unwrap();
+    match first.next(WAIT).await {
+        Some(Event::Closed(Some((code, _)))) => assert_eq!(code, 1009),
+        other => panic!("expected close 1009, got {other:?}"),
+    }
+    let mut next = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    next.basic_info(DP_PLUGINS).await;
+    assert!(matches!(next.next(WAIT).await, Some(Event::Config(_))));
+    next.ping_pong(ZEROS).await;
 }
 
 /// security.md §4.1: a control plane cannot pin another's data-plane certificate (which
