@@ -1,9 +1,10 @@
 //! `POST /v2/control-planes/{cp}/core-entities/plugins` over real HTTP (reqwest,
 //! keep-alive, `CLIENTS` concurrent clients) against the store's own insert of the same
 //! row (`Store::write_entity`: BEGIN, INSERT core_entities, INSERT core_entity_keys for
-//! the plugin's scope key, SELECT the consumer it references, INSERT core_entity_refs,
-//! COMMIT), measured in the same run with the same concurrency and with one writer; the
-//! baseline is the faster of the two. SQLite always; PostgreSQL
+//! the plugin's scope key, INSERT core_entity_refs whose foreign key checks the consumer,
+//! NOTIFY, COMMIT), measured in the same run with the same concurrency and with one
+//! writer; the baseline is the faster of the two. Rounds alternate the sides, and the
+//! figure is the median of the rounds' ratios. SQLite always; PostgreSQL
 //! when `KONNEKTD_BENCH_POSTGRES_URL` names a database konnektd may migrate and write
 //! (each run works in a fresh control plane).
 //!
@@ -30,7 +31,7 @@ use konnektd::store::core_entities::{EntityRecord, EntityRef};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 9;
 const PER_ROUND: usize = 200;
 const CLIENTS: usize = 4;
 const WARMUP: usize = 2 * CLIENTS;
@@ -263,6 +264,7 @@ async fn bench(label: &str, database_url: &str, dir: &tempfile::TempDir) {
     let control_plane = Uuid::parse_str(&cp).expect("uuid");
     let template = Arc::new(validated_template());
     let (mut http_rates, mut raw_rates, mut raw_single) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ratios = Vec::new();
     // Interleaved rounds, so both sides see the same machine noise.
     for round in 0..ROUNDS {
         let offset = WARMUP + round * PER_ROUND;
@@ -299,14 +301,17 @@ async fn bench(label: &str, database_url: &str, dir: &tempfile::TempDir) {
             .await;
             samples.push(half as f64 / took.as_secs_f64());
         }
+        // Each round's pair shares the machine's state of the moment (fsync latency on
+        // this disk drifts by several times within a run): the ratio is taken per round.
+        let raw = raw_rates[round].max(raw_single[round]);
+        ratios.push(http_rates[round] / raw);
     }
     let (http, raw_n, raw_1) = (median(http_rates), median(raw_rates), median(raw_single));
-    let raw = raw_n.max(raw_1);
-    let ratio = http / raw;
+    let ratio = median(ratios);
     println!(
         "{label}: POST .../core-entities/plugins {http:>5.0}/s; raw Store::write_entity \
          {raw_n:>5.0}/s with {CLIENTS} writers, {raw_1:>5.0}/s with 1; \
-         ratio {:.0}% of the faster raw (target >= {:.0}%): {}",
+         median of the rounds' ratios to the faster raw {:.0}% (target >= {:.0}%): {}",
         ratio * 100.0,
         TARGET_RATIO * 100.0,
         if ratio >= TARGET_RATIO {
