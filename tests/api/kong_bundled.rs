@@ -49,6 +49,27 @@ fn uploaded_name(name: &str) -> String {
     }
 }
 
+/// A field of a rendered schema (`{"fields": [{name: {...}}, ...]}`).
+fn field<'a>(schema: &'a Value, name: &str) -> &'a Value {
+    schema["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|f| f.get(name))
+        .unwrap_or_else(|| panic!("no field {name} in {schema}"))
+}
+
+async fn post_plugin(app: &TestApp, plugins: &str, name: &str, config: &Value) -> (u16, Value) {
+    status_and_json(
+        app.post_json(
+            plugins,
+            &json!({"name": uploaded_name(name), "config": config}),
+        )
+        .await,
+    )
+    .await
+}
+
 fn fork_of(name: &str, source: &str) -> String {
     let declared = format!("name = \"{name}\"");
     assert!(source.contains(&declared), "{name} declares its name");
@@ -367,13 +388,7 @@ async fn kong_bundled_schemas_load_as_forks_and_validate_with_kongs_defaults_and
         )
         .await;
         assert_eq!(status, 200, "{uploaded}: {rendered}");
-        let config = rendered["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find_map(|f| f.get("config"))
-            .unwrap_or_else(|| panic!("{uploaded} renders its config: {rendered}"));
-        assert_eq!(config["type"], "record", "{uploaded}");
+        assert_eq!(field(&rendered, "config")["type"], "record", "{uploaded}");
         assert!(
             available["names"]
                 .as_array()
@@ -393,33 +408,15 @@ async fn kong_bundled_schemas_load_as_forks_and_validate_with_kongs_defaults_and
         .await,
     )
     .await;
-    let key_names = key_auth["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find_map(|f| f.get("config"))
-        .unwrap()["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find_map(|f| f.get("key_names"))
-        .unwrap()
-        .clone();
+    let key_names = field(field(&key_auth, "config"), "key_names");
     assert_eq!(key_names["default"], json!(["apikey"]));
     assert_eq!(key_names["elements"]["type"], "string");
     for (name, config, stored) in expectations() {
-        let (status, body) = status_and_json(
-            app.post_json(
-                &plugins,
-                &json!({"name": uploaded_name(name), "config": config}),
-            )
-            .await,
-        )
-        .await;
+        let (status, body) = post_plugin(&app, &plugins, name, &config).await;
         assert_eq!(status, 201, "{name}: {body}");
         assert_eq!(body["config"], stored, "{name}");
-        // Kong sorts a set's default as given; typedefs.protocols{,_http} default to the
-        // http-subsystem protocols, sorted.
+        // A set's default keeps the order it is written in; typedefs.protocols{,_http}
+        // default to the http-subsystem protocols, sorted.
         let default_protocols = if name == "ip-restriction" {
             json!(["http", "https", "tcp", "tls", "grpc", "grpcs"])
         } else {
@@ -431,14 +428,7 @@ async fn kong_bundled_schemas_load_as_forks_and_validate_with_kongs_defaults_and
         assert_eq!((status, read), (200, body), "{name} reads back");
     }
     for (name, config, details) in rejections() {
-        let (status, body) = status_and_json(
-            app.post_json(
-                &plugins,
-                &json!({"name": uploaded_name(name), "config": config}),
-            )
-            .await,
-        )
-        .await;
+        let (status, body) = post_plugin(&app, &plugins, name, &config).await;
         assert_eq!(status, 400, "{name}: {body}");
         assert_eq!(body, koko("validation error", details), "{name} {config}");
     }
