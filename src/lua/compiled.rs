@@ -265,7 +265,8 @@ mod tests {
             return { name = "typedefs", fields = { { config = { type = "record", fields = {
               { sni = t.sni }, { wildcard_host = t.wildcard_host }, { cidr_v4 = t.cidr_v4 },
               { host = t.host }, { hosts = t.hosts }, { pem = t.pem }, { jwk = t.jwk },
-              { url = t.url }, { ip = t.ip } } } } } }"#;
+              { url = t.url }, { ip = t.ip },
+              { propagation = t.propagation { default = { default_format = "w3c" } } } } } } } }"#;
         let cache = SchemaCache::new(8, 2);
         let Ready::WithLua(mut compiled) =
             cache.checkout(source, plain, Limits::default()).unwrap()
@@ -331,6 +332,28 @@ mod tests {
                 None,
             ),
             ("jwk", json!({"kty": "RSA"}), Some("required field missing")),
+            (
+                "propagation",
+                json!({"extract": ["w3c", "b3"], "inject": ["preserve"], "default_format": "b3"}),
+                None,
+            ),
+            (
+                "propagation",
+                json!({"extract": ["b3-single"], "default_format": "w3c"}),
+                Some("expected one of: w3c, b3, jaeger, ot, datadog, aws, gcp"),
+            ),
+            (
+                "propagation",
+                json!({"clear": ["bad header"], "default_format": "w3c"}),
+                Some(
+                    "bad header name 'bad header', allowed characters are A-Z, a-z, 0-9, '_', and '-'",
+                ),
+            ),
+            (
+                "propagation",
+                json!({"extract": ["w3c"]}),
+                Some("required field missing"),
+            ),
             ("url", json!("https://example.com/x"), None),
             ("url", json!("example.com"), Some("missing scheme in url")),
             (

@@ -247,6 +247,23 @@ typedefs.pem = define {
   custom_validator = validate_pem_keys,
 }
 
+-- Kong 3.7+'s tracing propagation record (kong/observability/tracing/propagation/schema.lua).
+-- Kong builds its lists with `pairs()`, so its messages list them in no fixed order; here
+-- they keep the order Kong's FORMATS table is written in.
+local FORMATS = { "w3c", "b3", "b3-single", "jaeger", "ot", "datadog", "aws", "gcp" }
+local EXTRACTORS = { "w3c", "b3", "jaeger", "ot", "datadog", "aws", "gcp" }
+local INJECTORS = { "preserve" }
+for _, format in ipairs(FORMATS) do INJECTORS[#INJECTORS + 1] = format end
+typedefs.propagation = define {
+  type = "record",
+  fields = {
+    { extract = { type = "array", elements = { type = "string", one_of = EXTRACTORS } } },
+    { clear = { type = "array", elements = { type = "string", custom_validator = validate_header_name } } },
+    { inject = { type = "array", elements = { type = "string", one_of = INJECTORS } } },
+    { default_format = { type = "string", required = true, one_of = FORMATS } },
+  },
+}
+
 local jwk_fields = {}
 for _, name in ipairs({ "issuer", "kty", "use", "key_ops", "alg", "kid", "x5u", "x5c", "x5t",
                         "x5t#S256", "k", "x", "y", "crv", "n", "e", "d", "p", "q", "dp", "dq",
