@@ -194,6 +194,10 @@ pub struct ServeArgs {
     /// How long in-flight requests may run on after SIGTERM/SIGINT.
     #[arg(long, env = "KONNEKTD_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
+    /// How long a request waits for a database connection before it gets 503 (the
+    /// database is down, or every connection stays busy).
+    #[arg(long, env = "KONNEKTD_DATABASE_ACQUIRE_TIMEOUT", default_value = "1500ms", value_parser = humantime::parse_duration)]
+    pub database_acquire_timeout: Duration,
 }
 
 #[derive(Debug, Subcommand)]

@@ -73,7 +73,7 @@ async fn start_until(
 ) -> anyhow::Result<Running> {
     tls::install_crypto_provider();
     let database_url = args.store.resolve_url()?;
-    let store = Store::open(&database_url).await?;
+    let store = Store::open_with(&database_url, args.database_acquire_timeout).await?;
     ensure_bootstrap_token(&store, args.bootstrap_token.as_deref()).await?;
     let control_plane_version =
         KongVersion::parse(&args.cluster_kong_version).ok_or_else(|| {

@@ -92,6 +92,10 @@ pub struct Notification {
 }
 
 /// The database URL used when none is configured: a SQLite file in the data dir.
+/// How long a query waits for a connection by default: short enough that a request
+/// during a database outage gets its 503 within 2 s (security.md F2).
+pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
+
 pub fn default_database_url(data_dir: &Path) -> String {
     format!(
         "sqlite://{}?mode=rwc",
@@ -102,11 +106,20 @@ pub fn default_database_url(data_dir: &Path) -> String {
 impl Store {
     /// Connects, prepares the backend and applies pending migrations.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
+        Store::open_with(url, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`Store::open`], with how long a query may wait for a connection before it fails
+    /// as unavailable (a database that is down, or a pool that stays exhausted).
+    pub async fn open_with(
+        url: &str,
+        acquire_timeout: std::time::Duration,
+    ) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url).ok_or_else(|| {
             anyhow::anyhow!("database URL must start with sqlite:// or postgres://")
         })?;
-        let options = AnyPoolOptions::new().acquire_timeout(std::time::Duration::from_secs(5));
+        let options = AnyPoolOptions::new().acquire_timeout(acquire_timeout);
         let pool = match backend {
             Backend::Sqlite => sqlite::connect(url, options).await?,
             Backend::Postgres => postgres::connect(url, options).await?,

@@ -80,6 +80,7 @@ pub fn serve_args(database_url: &str, dir: &TempDir, bootstrap: &TokenSecret) ->
         lua_pattern_steps: 1_000_000,
         lua_concurrency: 4,
         shutdown_grace: Duration::from_secs(5),
+        database_acquire_timeout: konnektd::store::DEFAULT_ACQUIRE_TIMEOUT,
     }
 }
 

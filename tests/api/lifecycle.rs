@@ -401,3 +401,110 @@ async fn memory_bombs_keep_the_server_within_its_lua_memory_budget() {
     server.signal(15);
     server.wait().await;
 }
+
+/// security.md F2: PostgreSQL goes away mid-traffic. Writes get 503 within 2 s (never a
+/// hang, never a 2xx); once it is back, writes succeed within 10 s with nobody doing
+/// anything; every write answered 201 is still there. On a cluster of the test's own, so
+/// the suite's shared one is never stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgresql_outage_answers_503_and_writes_resume_when_it_returns() {
+    use crate::harness::postgres::Cluster;
+    use crate::harness::{TestApp, status_and_json};
+    use std::time::Instant;
+
+    if !crate::harness::postgres::available() {
+        return;
+    }
+    let cluster = match tokio::task::spawn_blocking(Cluster::launch).await.unwrap() {
+        Ok(cluster) => cluster,
+        // A server given by URL, without binaries here to start one of our own.
+        Err(e) if std::env::var("KONNEKTD_TEST_POSTGRES_URL").is_ok() => {
+            eprintln!("skipped: no PostgreSQL of the test's own ({e})");
+            return;
+        }
+        Err(e) => panic!("a PostgreSQL cluster of the test's own: {e}"),
+    };
+    let url = cluster.url.clone();
+    let app = TestApp::spawn_with(Backend::Postgres, |args| {
+        args.store.database_url = Some(url);
+    })
+    .await;
+    let cp = app.create_control_plane(&json!({"name": "outage"})).await;
+    let services = format!(
+        "/v2/control-planes/{}/core-entities/services",
+        cp["id"].as_str().unwrap()
+    );
+    let mut acknowledged = Vec::new();
+    for i in 0..5 {
+        let name = format!("before-{i}");
+        let (status, body) = status_and_json(
+            app.post_json(&services, &json!({"name": name, "host": "upstream.test"}))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        acknowledged.push(name);
+    }
+
+    let stopper = tokio::task::spawn_blocking(move || {
+        cluster.stop("fast").expect("pg_ctl stop");
+        cluster
+    });
+    let cluster = stopper.await.unwrap();
+    for i in 0..3 {
+        let started = Instant::now();
+        let response = app
+            .post_json(
+                &services,
+                &json!({"name": format!("during-{i}"), "host": "upstream.test"}),
+            )
+            .await;
+        let took = started.elapsed();
+        let (status, body) = status_and_json(response).await;
+        assert_eq!(status, 503, "{body}");
+        assert!(took < Duration::from_secs(2), "answered after {took:?}");
+    }
+
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.start().expect("pg_ctl start");
+        cluster
+    })
+    .await
+    .unwrap();
+    let back = Instant::now();
+    loop {
+        let name = format!("after-{}", acknowledged.len());
+        let (status, body) = status_and_json(
+            app.post_json(&services, &json!({"name": name, "host": "upstream.test"}))
+                .await,
+        )
+        .await;
+        if status == 201 {
+            acknowledged.push(name);
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "writes did not resume"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "writes resumed {:?} after PostgreSQL was back",
+        back.elapsed()
+    );
+    let (status, list) = status_and_json(app.get(&format!("{services}?size=100")).await).await;
+    assert_eq!(status, 200, "{list}");
+    let mut names: Vec<String> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    acknowledged.sort();
+    assert_eq!(names, acknowledged, "every 201 is kept, nothing else");
+    app.shutdown().await;
+    let _ = cluster.stop("immediate");
+}

@@ -115,56 +115,93 @@ fn run(mut command: Command, what: &str) -> Result<(), String> {
 }
 
 fn start_cluster() -> Result<String, String> {
-    let bin = bin_dir()?;
-    let root = is_root();
-    let dir = tempfile::Builder::new()
-        .prefix("konnektd-pg-")
-        .tempdir_in("/tmp")
-        .map_err(|e| e.to_string())?
-        .keep();
-    if root {
-        run(
-            {
-                let mut c = Command::new("chown");
-                c.arg("postgres:postgres").arg(&dir);
-                c
-            },
-            "chown",
-        )?;
+    Cluster::launch().map(|cluster| cluster.url)
+}
+
+/// A throwaway PostgreSQL cluster: the suite's shared one, or one a test has for itself so
+/// that it may stop and start it. Either is stopped and removed when this process is gone.
+pub struct Cluster {
+    /// The `postgres` database's URL.
+    pub url: String,
+    bin: PathBuf,
+    dir: PathBuf,
+    root: bool,
+    options: String,
+}
+
+impl Cluster {
+    pub fn launch() -> Result<Cluster, String> {
+        let bin = bin_dir()?;
+        let root = is_root();
+        let dir = tempfile::Builder::new()
+            .prefix("konnektd-pg-")
+            .tempdir_in("/tmp")
+            .map_err(|e| e.to_string())?
+            .keep();
+        if root {
+            run(
+                {
+                    let mut c = Command::new("chown");
+                    c.arg("postgres:postgres").arg(&dir);
+                    c
+                },
+                "chown",
+            )?;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let mut initdb = pg_command(&bin.join("initdb"), root);
+        initdb.arg("-D").arg(dir.join("data")).args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ]);
+        run(initdb, "initdb")?;
+        // The suite needs speed, not durability of its throwaway data; kill -9 tests kill
+        // konnektd, never this server.
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
+            dir.display()
+        );
+        let cluster = Cluster {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            bin,
+            dir,
+            root,
+            options,
+        };
+        cluster.start()?;
+        spawn_reaper(&cluster.bin, &cluster.dir, root);
+        Ok(cluster)
     }
-    let data = dir.join("data");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
-    let mut initdb = pg_command(&bin.join("initdb"), root);
-    initdb.arg("-D").arg(&data).args([
-        "-U",
-        "postgres",
-        "-A",
-        "trust",
-        "-E",
-        "UTF8",
-        "--locale=C.UTF-8",
-        "--no-sync",
-    ]);
-    run(initdb, "initdb")?;
-    // The suite needs speed, not durability of its throwaway data; kill -9 tests kill
-    // konnektd, never this server.
-    let options = format!(
-        "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
-        dir.display()
-    );
-    let mut start = pg_command(&bin.join("pg_ctl"), root);
-    start
-        .arg("-D")
-        .arg(&data)
-        .arg("-l")
-        .arg(dir.join("server.log"))
-        .args(["-w", "-t", "30", "-o", &options, "start"]);
-    run(start, "pg_ctl start")?;
-    spawn_reaper(&bin, &dir, root);
-    Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+
+    /// `pg_ctl start`, waiting until it accepts connections.
+    pub fn start(&self) -> Result<(), String> {
+        let mut start = pg_command(&self.bin.join("pg_ctl"), self.root);
+        start
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("server.log"))
+            .args(["-w", "-t", "30", "-o", &self.options, "start"]);
+        run(start, "pg_ctl start")
+    }
+
+    /// `pg_ctl stop -m <mode>` (`fast`: sessions are ended; `immediate`: no shutdown at all).
+    pub fn stop(&self, mode: &str) -> Result<(), String> {
+        let mut stop = pg_command(&self.bin.join("pg_ctl"), self.root);
+        stop.arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-w", "-m", mode, "stop"]);
+        run(stop, "pg_ctl stop")
+    }
 }
 
 /// A watcher that stops the cluster and removes its files once this process is gone,
