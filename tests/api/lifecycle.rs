@@ -460,6 +460,7 @@ async fn a_postgresql_outage_answers_503_and_writes_resume_when_it_returns() {
             )
             .await;
         let took = started.elapsed();
+        assert!(response.headers().contains_key("retry-after"));
         let (status, body) = status_and_json(response).await;
         assert_eq!(status, 503, "{body}");
         assert!(took < Duration::from_secs(2), "answered after {took:?}");
