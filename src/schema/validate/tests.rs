@@ -1816,3 +1816,28 @@ fn the_idempotence_schema_accepts_generated_configs() {
     assert_eq!(once["list"], json!([]));
     assert_eq!(run(&s, &once).unwrap(), once);
 }
+
+#[test]
+fn json_objects_iterate_in_key_order_as_the_record_merge_needs() {
+    // `process_owned` and `validate` walk a record's keys in one merge with the schema's
+    // fields sorted by name. That needs serde_json's sorted map: a dependency turning on
+    // its `preserve_order` feature would break it silently, so it fails here instead.
+    let map: serde_json::Map<String, Value> = [("b", 1), ("a", 2), ("B", 3), ("aa", 4)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["B", "a", "aa", "b"]);
+    // And the merge itself: fields declared out of order, keys unknown in between.
+    let s = schema(json!({"fields": [
+        {"z": {"type": "string", "default": "last"}},
+        {"a": {"type": "integer", "required": true}},
+        {"m": {"type": "boolean", "default": true}},
+    ]}));
+    assert_eq!(
+        check(&s, json!({"a": 1, "b": 2})).unwrap_err(),
+        check(&s, json!({"b": 2, "a": 1})).unwrap_err()
+    );
+    let ok = check(&s, json!({"a": 1})).unwrap();
+    assert_eq!(ok, json!({"a": 1, "m": true, "z": "last"}));
+}
