@@ -177,14 +177,12 @@ impl App {
             },
             Some(_) => self.nested_scope(control_plane, parent).await?,
         };
-        let checked = match scoped_input(kind, &scope, body) {
-            Ok(input) => {
-                self.check_entity(kind, &scope, input, Context::Insert)
-                    .await
-            }
-            Err(e) => Err(e),
+        let checked = async {
+            let input = scoped_input(kind, &scope, body)?;
+            self.check_entity(kind, &scope, input, Context::Insert)
+                .await
         };
-        let entity = match checked {
+        let entity = match checked.await {
             Ok(entity) => entity,
             Err(e) => {
                 if parent.is_none() {
