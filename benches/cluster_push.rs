@@ -29,7 +29,6 @@
 use std::collections::HashSet;
 use std::io::Read;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -806,37 +805,13 @@ async fn single_node(n: usize, rounds: usize, settle: Duration) -> AnyResult<()>
 // Two nodes on PostgreSQL
 // ---------------------------------------------------------------------------------
 
+#[path = "../tests/support/postgres_cluster.rs"]
+mod postgres_cluster;
+
 struct Postgres {
     admin_url: String,
-    /// A throwaway cluster to stop: (pg_ctl, data dir, as the postgres user).
-    owned: Option<(PathBuf, PathBuf, bool)>,
-}
-
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-fn pg_command(bin: &Path, as_postgres: bool) -> std::process::Command {
-    if as_postgres {
-        let mut c = std::process::Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(bin);
-        c
-    } else {
-        std::process::Command::new(bin)
-    }
-}
-
-fn run_checked(mut command: std::process::Command, what: &str) -> AnyResult<()> {
-    let out = command.current_dir("/tmp").output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{what} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
+    /// A throwaway cluster of this run's, to stop.
+    owned: Option<postgres_cluster::Cluster>,
 }
 
 impl Postgres {
@@ -847,87 +822,23 @@ impl Postgres {
                 owned: None,
             });
         }
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")?
-            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-            .filter(|p| p.join("initdb").exists())
-            .collect();
-        dirs.sort();
-        let bin = dirs
-            .pop()
-            .ok_or_else(|| anyhow::anyhow!("no initdb under /usr/lib/postgresql"))?;
-        let root = is_root();
-        let dir = tempfile::Builder::new()
-            .prefix("konnektd-bench-pg-")
-            .tempdir_in("/tmp")?
-            .keep();
-        if root {
-            let mut chown = std::process::Command::new("chown");
-            chown.arg("postgres:postgres").arg(&dir);
-            run_checked(chown, "chown")?;
-        }
-        let data = dir.join("data");
-        let port = free_port()?;
-        let mut initdb = pg_command(&bin.join("initdb"), root);
-        initdb.arg("-D").arg(&data).args([
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-            "--no-sync",
-        ]);
-        run_checked(initdb, "initdb")?;
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
-            dir.display()
-        );
-        let pg_ctl = bin.join("pg_ctl");
-        let mut start = pg_command(&pg_ctl, root);
-        start
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(dir.join("server.log"))
-            .args(["-w", "-t", "30", "-o", &options, "start"]);
-        run_checked(start, "pg_ctl start")?;
+        let cluster = postgres_cluster::Cluster::launch().map_err(anyhow::Error::msg)?;
         Ok(Postgres {
-            admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-            owned: Some((pg_ctl, dir, root)),
+            admin_url: cluster.url.clone(),
+            owned: Some(cluster),
         })
     }
 
     async fn create_database(&self) -> AnyResult<String> {
-        use sqlx::Connection;
-        let name = format!("konnektd_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(&self.admin_url).await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await?;
-        let _ = conn.close().await;
-        let (base, query) = match self.admin_url.split_once('?') {
-            Some((b, q)) => (b, Some(q)),
-            None => (self.admin_url.as_str(), None),
-        };
-        let base = match base.rfind('/') {
-            Some(i) if i > "postgres://".len() => &base[..i],
-            _ => base,
-        };
-        Ok(match query {
-            Some(q) => format!("{base}/{name}?{q}"),
-            None => format!("{base}/{name}"),
-        })
+        postgres_cluster::create_database(&self.admin_url, "konnektd_bench")
+            .await
+            .map_err(anyhow::Error::msg)
     }
 
+    /// Its files go with the process (the cluster's reaper).
     fn stop(self) {
-        if let Some((pg_ctl, dir, root)) = self.owned {
-            let mut stop = pg_command(&pg_ctl, root);
-            stop.arg("-D")
-                .arg(dir.join("data"))
-                .args(["stop", "-m", "immediate"]);
-            let _ = run_checked(stop, "pg_ctl stop");
-            let _ = std::fs::remove_dir_all(dir);
+        if let Some(cluster) = self.owned {
+            let _ = cluster.stop("immediate");
         }
     }
 }
