@@ -249,7 +249,7 @@ async fn bench(label: &str, database_url: &str, dir: &tempfile::TempDir) {
             body["consumer"] = json!({ "id": consumers[i] });
             async move {
                 let plugin = api.created(&format!("{family}/plugins"), &body).await;
-                debug_assert_eq!(plugin["config"]["connection_timeout_ms"], 10000);
+                assert_eq!(plugin["config"]["connection_timeout_ms"], 10000);
             }
         }
     };

@@ -91,11 +91,11 @@ pub struct Notification {
     pub payload: String,
 }
 
-/// The database URL used when none is configured: a SQLite file in the data dir.
 /// How long a query waits for a connection by default: short enough that a request
 /// during a database outage gets its 503 within 2 s (security.md F2).
 pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
 
+/// The database URL used when none is configured: a SQLite file in the data dir.
 pub fn default_database_url(data_dir: &Path) -> String {
     format!(
         "sqlite://{}?mode=rwc",

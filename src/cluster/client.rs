@@ -113,11 +113,12 @@ pub fn read_reconfigure(payload: &[u8]) -> anyhow::Result<ReceivedConfig> {
 }
 
 /// Connects and runs until the connection ends or `exit_after` configs arrived,
-/// calling `on_config` for each.
+/// calling `on_config` for each; returns how many arrived (none is kept: a data plane
+/// may run for days).
 pub async fn connect(
     options: &ConnectOptions,
     mut on_config: impl FnMut(&ReceivedConfig),
-) -> anyhow::Result<Vec<ReceivedConfig>> {
+) -> anyhow::Result<usize> {
     super::tls::install_crypto_provider();
     let connector = TlsConnector::from(tls_config(options)?);
     let tcp = TcpStream::connect(&options.address).await?;
@@ -143,7 +144,7 @@ pub async fn connect(
     socket
         .send(Message::Ping(hash.clone().into_bytes().into()))
         .await?;
-    let mut received = Vec::new();
+    let mut received = 0;
     let mut ticker = tokio::time::interval(options.ping_interval);
     ticker.tick().await;
     loop {
@@ -160,8 +161,8 @@ pub async fn connect(
                         // A Kong data plane pings at once with the hash it applied.
                         socket.send(Message::Ping(hash.clone().into_bytes().into())).await?;
                         on_config(&config);
-                        received.push(config);
-                        if options.exit_after.is_some_and(|n| received.len() >= n) {
+                        received += 1;
+                        if options.exit_after.is_some_and(|n| received >= n) {
                             let _ = socket.close(None).await;
                             break;
                         }

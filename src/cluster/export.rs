@@ -136,6 +136,15 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
 /// Hashes the config and encodes the `reconfigure` message once.
 pub fn build_snapshot(config_table: Value, now_seconds: f64) -> Snapshot {
     let hashes = config_hashes(&config_table);
+    build_snapshot_hashed(config_table, hashes, now_seconds)
+}
+
+/// [`build_snapshot`] of a table whose hashes the caller has computed already.
+pub fn build_snapshot_hashed(
+    config_table: Value,
+    hashes: ConfigHashes,
+    now_seconds: f64,
+) -> Snapshot {
     let mut plugins: Vec<String> = config_table
         .get("plugins")
         .and_then(Value::as_array)

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
-use super::export::{Snapshot, build_snapshot, export_config};
+use super::export::{Snapshot, build_snapshot_hashed, export_config};
 use super::hash::{ConfigHashes, config_hashes};
 use crate::store::data_planes::Node;
 use crate::store::{Notification, Store, StoreResult};
@@ -169,18 +169,19 @@ impl Hub {
                 Ok(false) => {}
                 Ok(true) => match export_config(&self.store, control_plane).await {
                     Ok(table) => {
-                        let now = crate::domain::now_seconds();
-                        let snapshot = build_snapshot(table, now);
-                        sender.send_if_modified(|current| {
-                            let changed = current
-                                .as_ref()
-                                .is_none_or(|c| c.hashes.config != snapshot.hashes.config);
-                            if changed {
-                                self.snapshots_built.fetch_add(1, Ordering::Relaxed);
-                                *current = Some(Arc::new(snapshot));
-                            }
-                            changed
-                        });
+                        // The safety poll mostly finds nothing new: compare hashes before
+                        // paying for the gzip.
+                        let hashes = config_hashes(&table);
+                        let unchanged = sender
+                            .borrow()
+                            .as_ref()
+                            .is_some_and(|c| c.hashes.config == hashes.config);
+                        if !unchanged {
+                            let now = crate::domain::now_seconds();
+                            let snapshot = Arc::new(build_snapshot_hashed(table, hashes, now));
+                            self.snapshots_built.fetch_add(1, Ordering::Relaxed);
+                            sender.send_replace(Some(snapshot));
+                        }
                     }
                     Err(e) => {
                         tracing::warn!(cp.id = %control_plane, error = %e, "config export failed");

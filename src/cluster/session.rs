@@ -70,7 +70,6 @@ async fn close(mut socket: WebSocket, code: u16, reason: &str) {
         .await;
 }
 
-/// `basic_info`: the plugin names and labels, or why the first message is refused.
 /// Whether a read failed because the data plane's frame or message is over the inbound
 /// limit (`--cluster-max-inbound`); tungstenite refuses it from the header, unread.
 fn is_too_big(error: &axum::Error) -> bool {
@@ -80,6 +79,7 @@ fn is_too_big(error: &axum::Error) -> bool {
         .is_some_and(|e| matches!(e, Error::Capacity(_)))
 }
 
+/// `basic_info`: the plugin names and labels, or why the first message is refused.
 fn parse_basic_info(message: Option<Message>) -> Result<(Vec<String>, Value), String> {
     let Some(Message::Binary(bytes)) = message else {
         return Err("the first message must be a binary basic_info".into());

@@ -22,7 +22,7 @@ pub fn merge_values(schema: &Schema, top: &Value, bottom: &Value) -> Value {
                 match &f.record {
                     Some(record) => merge_values(record, value, below),
                     // An abstract `config` specialized by a plugin schema: merge one level.
-                    None => merge_values(&Schema::default(), value, below),
+                    None => merge_values(Schema::empty(), value, below),
                 }
             }
             _ => value.clone(),

@@ -83,7 +83,9 @@ impl<'a> Engine<'a> {
         // Kong's `validate_update` rewords REQUIRED_FOR_ENTITY_CHECK, AT_LEAST_ONE_OF and
         // CONDITIONAL_AT_LEAST_ONE_OF while it runs (nested records included).
         self.updating = context == Context::Update;
-        self.processed = true;
+        // An update fills no nested defaults, so its records are filled (on a copy) when
+        // validated, as Kong does; insert and upsert have filled them already.
+        self.processed = context != Context::Update;
         let outcome = self.validate(schema, &processed, context != Context::Update);
         self.updating = false;
         self.processed = false;
@@ -219,7 +221,7 @@ impl<'a> Engine<'a> {
         let creating = context != Context::Update;
         if field.uuid {
             if creating && value.is_none() {
-                return Some(Value::String(random_uuid().to_string()));
+                return Some(Value::String(uuid::Uuid::new_v4().to_string()));
             }
             return value;
         }
@@ -347,7 +349,7 @@ impl<'a> Engine<'a> {
         if field.kind == FieldType::Record {
             let sub = field.record.as_deref().unwrap_or(Schema::empty());
             return self
-                .process_auto_fields(sub, &Value::Object(Map::new()), Context::Insert)
+                .process_owned(sub, Value::Object(Map::new()), Context::Insert)
                 .map(Some);
         }
         Ok(None)
@@ -1288,12 +1290,6 @@ fn next_with_key<K: AsRef<str>, V>(
         }
     }
     None
-}
-
-/// A version 4 UUID from the thread's CSPRNG (`uuid`'s own `new_v4` makes a system call
-/// per id).
-fn random_uuid() -> uuid::Uuid {
-    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
 }
 
 fn random_string() -> String {

@@ -215,7 +215,6 @@ impl Store {
         Ok(true)
     }
 
-    /// Deletes a control plane and, by cascade, everything it owns.
     /// Deletes a control plane and, by cascade, everything it holds.
     pub async fn delete_control_plane(&self, id: Uuid) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;

@@ -680,16 +680,35 @@ async fn deleting_a_control_plane_deletes_its_entities(backend: Backend) {
         )
         .await;
     assert_eq!(plugin.status(), 201);
+    let control_plane = uuid::Uuid::parse_str(&cp).unwrap();
+    let stored = app
+        .store()
+        .all_entities_by_kind(control_plane)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.values().map(Vec::len).sum::<usize>(),
+        3,
+        "{stored:?}"
+    );
     assert_eq!(
         app.delete(&format!("/v2/control-planes/{cp}"))
             .await
             .status(),
         204
     );
+    // Gone from the store itself, not only hidden behind the control plane's 404.
+    let stored = app
+        .store()
+        .all_entities_by_kind(control_plane)
+        .await
+        .unwrap();
+    assert!(stored.is_empty(), "{stored:?}");
     assert_eq!(
         app.get(&format!("/v2/control-planes/{cp}")).await.status(),
         404
     );
     let service_path = format!("{base}/services/{}", service["id"].as_str().unwrap());
     assert_eq!(app.get(&service_path).await.status(), 404);
+    app.shutdown().await;
 }

@@ -898,6 +898,19 @@ async fn a_bad_size_is_a_problem(backend: Backend) {
     let list = fetch(&app, &format!("{base}/services?size=1000")).await;
     assert_eq!(list["data"], json!([]));
     app.shutdown().await;
+
+    // The bound is `--max-page-size`, not a constant.
+    let app = TestApp::spawn_with(backend, |args| args.max_page_size = 3).await;
+    let (_, base) = control_plane(&app, "services").await;
+    let list = fetch(&app, &format!("{base}/services?size=3")).await;
+    assert_eq!(list["data"], json!([]));
+    let (status, body) = problem(app.get(&format!("{base}/services?size=4")).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["invalid_parameters"][0]["reason"],
+        "must be an integer from 1 to 3"
+    );
+    app.shutdown().await;
 }
 
 /// `tags=a,b` keeps services with all the tags, `tags=a/b` those with any;
@@ -1010,6 +1023,30 @@ async fn services_belong_to_their_control_plane(backend: Backend) {
     assert_eq!(
         ids(&fetch(&app, &format!("{one}/services")).await),
         [mine_id]
+    );
+    // A create naming an id its control plane already has is a constraint error.
+    let (status, body) = status_and_json(
+        app.post_json(
+            &format!("{one}/services"),
+            &json!({"id": mine_id, "name": "other", "host": "c"}),
+        )
+        .await,
+    )
+    .await;
+    let taken = format!("id (type: unique) constraint failed for value '{mine_id}': ");
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            koko(
+                "data constraint error",
+                vec![reference_error(Some("id"), &[taken.as_str()])]
+            )
+        )
+    );
+    assert_eq!(
+        fetch(&app, &format!("{one}/services/{mine_id}")).await,
+        mine
     );
     app.shutdown().await;
 }
