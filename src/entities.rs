@@ -452,7 +452,7 @@ impl App {
         if let Some(source) = self.store.plugin_schema_source(control_plane, name).await? {
             return Ok(SchemaChoice {
                 owner: Arc::from(control_plane.to_string().as_str()),
-                source: Arc::from(source.as_str()),
+                source,
                 build: plugin_entity_schema,
             });
         }

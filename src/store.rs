@@ -13,6 +13,8 @@ pub mod postgres;
 pub mod sqlite;
 mod tokens;
 
+pub use plugin_schemas::PLUGIN_SCHEMAS_CHANNEL;
+
 use std::path::Path;
 
 use sqlx::AnyPool;
@@ -59,6 +61,9 @@ impl StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(what_clashed)
             }
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| is_transient(&c)) => {
+                StoreError::Unavailable(e)
+            }
             sqlx::Error::Io(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
@@ -66,6 +71,13 @@ impl StoreError {
             _ => StoreError::Database(e),
         }
     }
+}
+
+/// PostgreSQL's SQLSTATEs for a server that is going away or not taking connections: a
+/// pooled connection hears "terminating connection due to administrator command"
+/// (57P01) at its next query after a restart began. They are worth a retry, not a 500.
+fn is_transient(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -81,6 +93,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite has one writer at a time; queueing ours here beats spinning on its lock.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Plugin-schema sources as plugin writes look them up.
+    sources: std::sync::Arc<plugin_schemas::SourceCache>,
 }
 
 /// A PostgreSQL `NOTIFY` sent inside a write's transaction, so other konnektd nodes hear
@@ -94,6 +108,9 @@ pub struct Notification {
 /// How long a query waits for a connection by default: short enough that a request
 /// during a database outage gets its 503 within 2 s (security.md F2).
 pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// How long a pooled connection may sit idle before it is pinged again at its next use.
+const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The database URL used when none is configured: a SQLite file in the data dir.
 pub fn default_database_url(data_dir: &Path) -> String {
@@ -119,7 +136,21 @@ impl Store {
         let backend = Backend::of_url(url).ok_or_else(|| {
             anyhow::anyhow!("database URL must start with sqlite:// or postgres://")
         })?;
-        let options = AnyPoolOptions::new().acquire_timeout(acquire_timeout);
+        // sqlx pings a connection when it goes back to the pool, and by default again when
+        // it is taken out: a round trip per acquire that a busy server does not need. A
+        // connection that sat idle long enough for the database to have gone away in the
+        // meantime is still pinged before use.
+        let options = AnyPoolOptions::new()
+            .acquire_timeout(acquire_timeout)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            });
         let pool = match backend {
             Backend::Sqlite => sqlite::connect(url, options).await?,
             Backend::Postgres => postgres::connect(url, options).await?,
@@ -128,6 +159,7 @@ impl Store {
             pool,
             backend,
             writer: Default::default(),
+            sources: Default::default(),
         })
     }
 

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::export::{Snapshot, build_snapshot_hashed, export_config};
 use super::hash::{ConfigHashes, config_hashes};
+use crate::store::PLUGIN_SCHEMAS_CHANNEL;
 use crate::store::data_planes::Node;
 use crate::store::{Notification, Store, StoreResult};
 
@@ -214,13 +215,24 @@ impl Hub {
             loop {
                 match sqlx::postgres::PgListener::connect(&database_url).await {
                     Ok(mut listener) => {
-                        if let Err(e) = listener.listen(NOTIFY_CHANNEL).await {
+                        if let Err(e) = listener
+                            .listen_all([NOTIFY_CHANNEL, PLUGIN_SCHEMAS_CHANNEL])
+                            .await
+                        {
                             tracing::warn!(error = %e, "cannot LISTEN for config changes");
                         } else {
                             if let Some(listening) = listening.take() {
                                 let _ = listening.send(());
                             }
+                            // Schema changes may have gone unheard until now.
+                            hub.store.forget_plugin_schemas(None);
                             while let Ok(notification) = listener.recv().await {
+                                if notification.channel() == PLUGIN_SCHEMAS_CHANNEL {
+                                    if let Ok(cp) = Uuid::parse_str(notification.payload()) {
+                                        hub.store.forget_plugin_schemas(Some(cp));
+                                    }
+                                    continue;
+                                }
                                 // `<node>:<control plane>`; this node already rebuilt its own.
                                 let Some((node, cp)) = notification.payload().split_once(':')
                                 else {
