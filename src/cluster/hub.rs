@@ -28,6 +28,10 @@ const SAFETY_POLL: Duration = Duration::from_secs(5);
 /// fanned out to a thousand data planes (each pinging its new hash) costs a handful of
 /// writes, not a thousand.
 const STATUS_BATCH_INTERVAL: Duration = Duration::from_millis(100);
+/// How many sessions may re-check their certificate against the store at once. A
+/// certificate change wakes every live session, and a thousand of them querying together
+/// would hold the pool from the API until requests time out with 503.
+const CERT_RECHECKS_AT_ONCE: usize = 4;
 /// The payload other nodes receive when dp-client-certificates change.
 const CERTIFICATES: &str = "certificates";
 
@@ -49,6 +53,8 @@ pub struct Hub {
     statuses: Arc<PendingStatuses>,
     /// Bumped whenever pinned certificates change, so live sessions re-check theirs.
     certificates: watch::Sender<u64>,
+    /// Live sessions re-checking their certificate against the store at this moment.
+    rechecks: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Hub {
@@ -69,6 +75,7 @@ impl Hub {
             snapshots_built: AtomicU64::new(0),
             statuses,
             certificates: watch::channel(0).0,
+            rechecks: tokio::sync::Semaphore::new(CERT_RECHECKS_AT_ONCE),
         })
     }
 
@@ -97,6 +104,15 @@ impl Hub {
 
     pub fn certificate_changes(&self) -> watch::Receiver<u64> {
         self.certificates.subscribe()
+    }
+
+    /// A turn to re-check a session's certificate against the store (see
+    /// [`CERT_RECHECKS_AT_ONCE`]).
+    pub async fn recheck_turn(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.rechecks
+            .acquire()
+            .await
+            .expect("the semaphore is never closed")
     }
 
     /// Snapshots built and published since start: one per change of a control plane

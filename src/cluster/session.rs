@@ -183,8 +183,10 @@ pub async fn run(
         return;
     }
     let mut deadline = tokio::time::Instant::now() + settings.ping_wait;
-    let mut recheck = tokio::time::interval(CERT_RECHECK);
-    recheck.tick().await;
+    // Sessions that connected together (a restart, a fleet rollout) re-check at spread
+    // times, not in one burst a minute.
+    let first = CERT_RECHECK.mul_f64(rand::random_range(0.5..=1.0));
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + first, CERT_RECHECK);
     let mut certificate_changes = hub.certificate_changes();
     let expires_in = Duration::from_secs((data_plane.certificate.not_after - now()).max(0) as u64);
     let expiry = tokio::time::sleep(expires_in);
@@ -202,7 +204,10 @@ pub async fn run(
                     _ = certificate_changes.changed() => {}
                 }
             } => {
-                let still = super::server::control_plane_of(&session.store, &data_plane.certificate).await;
+                let still = {
+                    let _turn = hub.recheck_turn().await;
+                    super::server::control_plane_of(&session.store, &data_plane.certificate).await
+                };
                 let expired = now() > data_plane.certificate.not_after;
                 // A store outage decides nothing: keep the session.
                 let revoked = match still {

@@ -1562,23 +1562,27 @@ async fn an_unpinned_certificate_can_no_longer_connect(backend: Backend) {
     dp.first_config(DP_PLUGINS).await;
 }
 
-/// security.md §4.1: unpinning a certificate closes live sessions using it within a
-/// bounded time (here: 10 s).
+/// security.md §4.1: unpinning a certificate closes every live session using it within a
+/// bounded time (here: 10 s), though they outnumber the re-checks the hub runs at once.
 async fn unpinning_closes_a_live_session(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let f = fixture(&app).await;
     let extra = self_signed("rotating");
     let id = pin(&app, &f.cp, &extra.cert_pem).await;
-    let mut dp = open(
-        app.cluster_addr(),
-        &f.ca,
-        Some(&extra),
-        &outlet(&node_id(), "fake-dp", "3.10.0"),
-        None,
-    )
-    .await
-    .unwrap();
-    dp.first_config(DP_PLUGINS).await;
+    let mut sessions = Vec::new();
+    for i in 0..6 {
+        let mut dp = open(
+            app.cluster_addr(),
+            &f.ca,
+            Some(&extra),
+            &outlet(&node_id(), &format!("fake-dp-{i}"), "3.10.0"),
+            None,
+        )
+        .await
+        .unwrap();
+        dp.first_config(DP_PLUGINS).await;
+        sessions.push(dp);
+    }
     let response = app
         .delete(&format!(
             "/v2/control-planes/{}/dp-client-certificates/{id}",
@@ -1587,15 +1591,17 @@ async fn unpinning_closes_a_live_session(backend: Backend) {
         .await;
     assert_eq!(response.status(), 204);
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        dp.ping(ZEROS).await;
-        match dp.next(Duration::from_millis(500)).await {
-            Some(Event::Closed(_)) => break,
-            Some(Event::Pong(_)) | None => {}
-            other => panic!("unexpected {other:?}"),
+    for mut dp in sessions {
+        loop {
+            dp.ping(ZEROS).await;
+            match dp.next(Duration::from_millis(500)).await {
+                Some(Event::Closed(_)) => break,
+                Some(Event::Pong(_)) | None => {}
+                other => panic!("unexpected {other:?}"),
+            }
+            assert!(Instant::now() < deadline, "session still open after 10 s");
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        assert!(Instant::now() < deadline, "session still open after 10 s");
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
