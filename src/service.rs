@@ -35,7 +35,8 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting, drains in-flight requests, closes the store.
+    /// Stops accepting, drains in-flight requests, closes data-plane sessions, closes
+    /// the store.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -152,6 +153,10 @@ async fn start_until(
     let serve_state = state.clone();
     let task = tokio::spawn(async move {
         server::serve(listener, router, serve_state.clone(), limits, shutdown).await;
+        serve_state
+            .cluster
+            .close_sessions(limits.shutdown_grace)
+            .await;
         serve_state.store.close().await;
     });
     tracing::info!(

@@ -55,6 +55,9 @@ pub struct Hub {
     certificates: watch::Sender<u64>,
     /// Live sessions re-checking their certificate against the store at this moment.
     rechecks: tokio::sync::Semaphore,
+    /// Every data-plane session, so that a stopping server closes them.
+    sessions: tokio_util::task::TaskTracker,
+    closing: tokio_util::sync::CancellationToken,
 }
 
 impl std::fmt::Debug for Hub {
@@ -76,6 +79,8 @@ impl Hub {
             statuses,
             certificates: watch::channel(0).0,
             rechecks: tokio::sync::Semaphore::new(CERT_RECHECKS_AT_ONCE),
+            sessions: Default::default(),
+            closing: Default::default(),
         })
     }
 
@@ -104,6 +109,35 @@ impl Hub {
 
     pub fn certificate_changes(&self) -> watch::Receiver<u64> {
         self.certificates.subscribe()
+    }
+
+    /// Runs a data-plane session as one the server closes when it stops.
+    pub fn track_session<F>(&self, session: F) -> impl Future<Output = F::Output> + use<F>
+    where
+        F: Future,
+    {
+        self.sessions.track_future(session)
+    }
+
+    /// Cancelled when the server stops: sessions close with 1001 "going away", so data
+    /// planes reconnect (to another node) at once instead of at their next ping.
+    pub fn closing(&self) -> tokio_util::sync::CancellationToken {
+        self.closing.clone()
+    }
+
+    /// Closes every session and waits for them to finish, `grace` at most.
+    pub async fn close_sessions(&self, grace: Duration) {
+        self.closing.cancel();
+        self.sessions.close();
+        if tokio::time::timeout(grace, self.sessions.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                sessions = self.sessions.len(),
+                "data-plane sessions still open after the shutdown grace"
+            );
+        }
     }
 
     /// A turn to re-check a session's certificate against the store (see

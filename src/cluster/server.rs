@@ -260,7 +260,10 @@ async fn outlet_v1(
         // buffer, zero-filled at the first read, would be most of an idle session's memory.
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| session::run(socket, hub, store, settings, data_plane))
+        .on_upgrade(move |socket| {
+            let session = session::run(socket, hub.clone(), store, settings, data_plane);
+            hub.track_session(session)
+        })
 }
 
 /// Kong 3.10's RPC endpoint, answered without `kong.sync.v2` so the data plane falls
@@ -277,7 +280,15 @@ async fn outlet_v2(
         .protocols(["kong.meta.v1"])
         .max_message_size(state.max_inbound)
         .max_frame_size(state.max_inbound)
-        .on_upgrade(rpc_shim)
+        .on_upgrade(move |socket| {
+            let closing = state.hub.closing();
+            state.hub.track_session(async move {
+                tokio::select! {
+                    _ = rpc_shim(socket) => {}
+                    _ = closing.cancelled() => {}
+                }
+            })
+        })
 }
 
 async fn rpc_shim(mut socket: WebSocket) {

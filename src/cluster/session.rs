@@ -191,8 +191,13 @@ pub async fn run(
     let expires_in = Duration::from_secs((data_plane.certificate.not_after - now()).max(0) as u64);
     let expiry = tokio::time::sleep(expires_in);
     tokio::pin!(expiry);
+    let closing = hub.closing();
     loop {
         tokio::select! {
+            _ = closing.cancelled() => {
+                close(socket, close_code::AWAY, "the control plane is shutting down").await;
+                break;
+            }
             _ = &mut expiry => {
                 tracing::info!(cp.id = %cp, dp.node_id = session.node.id, "data plane certificate expired");
                 close(socket, close_code::POLICY, "the certificate has expired").await;

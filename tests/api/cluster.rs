@@ -55,7 +55,10 @@ both_backends!(
     the_v2_outlet_hello_offers_no_incremental_sync,
 );
 
-both_backends!(unpinning_closes_a_live_session);
+both_backends!(
+    unpinning_closes_a_live_session,
+    a_stopping_server_closes_its_sessions_with_going_away,
+);
 
 const ZEROS: &str = "00000000000000000000000000000000";
 const WAIT: Duration = Duration::from_secs(3);
@@ -1560,6 +1563,34 @@ async fn an_unpinned_certificate_can_no_longer_connect(backend: Backend) {
     // The other pinned certificate is unaffected.
     let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
     dp.first_config(DP_PLUGINS).await;
+}
+
+/// A server that stops closes each data-plane session with 1001 "going away" (RFC 6455
+/// §7.4.1) before it exits, so the data plane reconnects, to another node if there is
+/// one, at once rather than when its next ping goes unanswered.
+async fn a_stopping_server_closes_its_sessions_with_going_away(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app).await;
+    let mut dps = Vec::new();
+    for version in ["3.10.0", "3.9.1"] {
+        let mut dp = f.dp(app.cluster_addr(), &node_id(), version).await;
+        dp.first_config(DP_PLUGINS).await;
+        dps.push(dp);
+    }
+    let started = Instant::now();
+    app.shutdown().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    for mut dp in dps {
+        let close = dp.closed(WAIT).await.expect("a close frame");
+        assert_eq!(
+            close,
+            (1001, "the control plane is shutting down".to_string())
+        );
+    }
 }
 
 /// security.md §4.1: unpinning a certificate closes every live session using it within a
