@@ -141,6 +141,16 @@ pub const REMOVALS: &[Removal] = &[
     },
 ];
 
+/// Which of the removals apply to a data plane of `version`, one bit each: data planes
+/// with the same set receive the same downgraded config.
+pub fn removals_for(version: KongVersion) -> u64 {
+    REMOVALS
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| version < r.below)
+        .fold(0, |mask, (i, _)| mask | 1 << i)
+}
+
 /// The config for a data plane of `version`: the table with what it does not know
 /// removed, or `None` when nothing applies (send the shared payload). The hash stays
 /// the control plane's, as Kong does.

@@ -3,14 +3,16 @@
 //! ids, disabled entities and what hangs off them left out; then the `reconfigure`
 //! message, hashed and gzipped once per change (clustering-protocol.md §2.1, §3.2).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::sync::{Arc, OnceLock};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::compat::{self, KongVersion};
 use super::hash::{ConfigHashes, config_hashes};
 use crate::domain::entity_kind::{CONSUMER_GROUPS, CONSUMERS, PLUGINS, ROUTES, SERVICES};
 use crate::store::{Store, StoreResult};
@@ -29,6 +31,33 @@ pub struct Snapshot {
     pub payload: bytes::Bytes,
     /// Names of the plugins the config uses, for the compatibility check.
     pub plugins: Vec<String>,
+    /// The frames for older data planes, built once per set of removals (see
+    /// [`Snapshot::payload_for`]).
+    downgraded: std::sync::Mutex<HashMap<u64, Arc<OnceLock<bytes::Bytes>>>>,
+}
+
+impl Snapshot {
+    /// The frame for a data plane of `version`: the shared payload, or the config with
+    /// what that version does not know removed, encoded once for every data plane that
+    /// needs the same removals rather than once per session.
+    pub fn payload_for(&self, version: KongVersion) -> bytes::Bytes {
+        let removals = compat::removals_for(version);
+        if removals == 0 {
+            return self.payload.clone();
+        }
+        let slot = self
+            .downgraded
+            .lock()
+            .expect("downgrade lock")
+            .entry(removals)
+            .or_default()
+            .clone();
+        slot.get_or_init(|| match compat::downgrade(&self.config_table, version) {
+            None => self.payload.clone(),
+            Some(table) => encode_reconfigure(&table, &self.hashes).into(),
+        })
+        .clone()
+    }
 }
 
 fn collapse_foreign(entity: &mut Map<String, Value>, fields: &[&str]) {
@@ -162,6 +191,7 @@ pub fn build_snapshot_hashed(
         hashes,
         payload,
         plugins,
+        downgraded: Default::default(),
     }
 }
 
@@ -207,5 +237,47 @@ mod tests {
         assert_eq!(message["config_hash"], config_hashes(&table).config);
         assert_eq!(message["hashes"]["services"], snapshot.hashes.services);
         assert_eq!(snapshot.config_table, table);
+    }
+
+    fn config_of(payload: &[u8]) -> Value {
+        let mut json = String::new();
+        flate2::read::GzDecoder::new(payload)
+            .read_to_string(&mut json)
+            .unwrap();
+        serde_json::from_str::<Value>(&json).unwrap()["config_table"].clone()
+    }
+
+    #[test]
+    fn older_data_planes_share_one_downgraded_frame_per_set_of_removals() {
+        let table = json!({"plugins": [
+            {"name": "cors", "updated_at": 1, "config": {"allow_origin_absent": true, "x": 1}},
+        ]});
+        let snapshot = build_snapshot(table.clone(), 1.5);
+        let version = |v: &str| KongVersion::parse(v).unwrap();
+        let current = snapshot.payload_for(version("3.10.0"));
+        assert_eq!(current.as_ptr(), snapshot.payload.as_ptr());
+
+        let for_3_4 = snapshot.payload_for(version("3.4.0"));
+        assert_eq!(config_of(&for_3_4)["plugins"][0]["config"], json!({"x": 1}));
+        assert_eq!(config_of(&for_3_4)["plugins"][0]["updated_at"], 1);
+        // 3.4 and 3.9 need the same removals: one frame, encoded once.
+        let for_3_9 = snapshot.payload_for(version("3.9.1"));
+        assert_eq!(for_3_9.as_ptr(), for_3_4.as_ptr());
+        assert_eq!(
+            snapshot.payload_for(version("3.4.0")).as_ptr(),
+            for_3_4.as_ptr()
+        );
+        let for_3_1 = snapshot.payload_for(version("3.1.0"));
+        assert_ne!(for_3_1.as_ptr(), for_3_4.as_ptr());
+        assert!(
+            config_of(&for_3_1)["plugins"][0]
+                .get("updated_at")
+                .is_none()
+        );
+
+        // Removals that change nothing in this config send the shared frame.
+        let plain = build_snapshot(json!({"services": [{"id": "s"}]}), 1.5);
+        let for_3_9 = plain.payload_for(version("3.9.1"));
+        assert_eq!(for_3_9.as_ptr(), plain.payload.as_ptr());
     }
 }

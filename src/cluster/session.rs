@@ -303,10 +303,7 @@ impl Session {
         if !compatible {
             return true;
         }
-        let payload = match compat::downgrade(&snapshot.config_table, self.dp_version) {
-            None => snapshot.payload.clone(),
-            Some(table) => super::export::encode_reconfigure(&table, &snapshot.hashes).into(),
-        };
+        let payload = snapshot.payload_for(self.dp_version);
         if payload.len() > self.max_payload {
             // A data plane drops the connection on a frame over its limit; keep it
             // connected on its old config and say why on the node.
