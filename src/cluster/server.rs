@@ -221,7 +221,6 @@ async fn outlet_v1(
             return refuse(StatusCode::UNAUTHORIZED, &reason);
         }
     };
-    // A node id belongs to the certificate that first used it.
     // A node id belongs to the certificate that first used it, while that certificate is
     // still pinned here: after a rotation (new pinned, old unpinned) the node moves over.
     if let Ok(Some(existing)) = state.store.node(control_plane, &node_id.to_string()).await

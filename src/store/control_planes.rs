@@ -119,6 +119,7 @@ fn push_filter(q: &mut Sql, filter: &ControlPlaneFilter) {
 
 impl Store {
     pub async fn insert_control_plane(&self, cp: &ControlPlane) -> StoreResult<()> {
+        let _writer = self.sqlite_writer().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO control_planes ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -190,6 +191,7 @@ impl Store {
 
     /// Replaces the stored control plane with `cp`; `false` when it no longer exists.
     pub async fn update_control_plane(&self, cp: &ControlPlane) -> StoreResult<bool> {
+        let _writer = self.sqlite_writer().await;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE control_planes SET name = $1, description = $2, auth_type = $3, proxy_urls = $4, updated_at = $5 WHERE id = $6",
@@ -217,6 +219,7 @@ impl Store {
 
     /// Deletes a control plane and, by cascade, everything it holds.
     pub async fn delete_control_plane(&self, id: Uuid) -> StoreResult<bool> {
+        let _writer = self.sqlite_writer().await;
         let mut tx = self.pool.begin().await?;
         // References between its entities first: PostgreSQL checks a reference's target
         // key while the cascade is still removing the references themselves.

@@ -137,6 +137,7 @@ impl Store {
         control_plane: Uuid,
         write: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
+        let _writer = self.sqlite_writer().await;
         let mut tx = self.pool.begin().await?;
         let out = write(&mut *tx).await?;
         let notification = Notification {
