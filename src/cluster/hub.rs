@@ -28,10 +28,11 @@ const SAFETY_POLL: Duration = Duration::from_secs(5);
 /// fanned out to a thousand data planes (each pinging its new hash) costs a handful of
 /// writes, not a thousand.
 const STATUS_BATCH_INTERVAL: Duration = Duration::from_millis(100);
-/// How many sessions may re-check their certificate against the store at once. A
-/// certificate change wakes every live session, and a thousand of them querying together
-/// would hold the pool from the API until requests time out with 503.
-const CERT_RECHECKS_AT_ONCE: usize = 4;
+/// How many data-plane handshakes and certificate re-checks may query the store at once.
+/// A control-plane restart reconnects every data plane, a certificate change wakes every
+/// live session: a thousand of them querying together would hold the pool from the API
+/// until its requests time out with 503.
+const STORE_TURNS: usize = 4;
 /// The payload other nodes receive when dp-client-certificates change.
 const CERTIFICATES: &str = "certificates";
 
@@ -53,8 +54,8 @@ pub struct Hub {
     statuses: Arc<PendingStatuses>,
     /// Bumped whenever pinned certificates change, so live sessions re-check theirs.
     certificates: watch::Sender<u64>,
-    /// Live sessions re-checking their certificate against the store at this moment.
-    rechecks: tokio::sync::Semaphore,
+    /// Handshakes and re-checks querying the store at this moment.
+    store_turns: tokio::sync::Semaphore,
     /// Every data-plane session, so that a stopping server closes them.
     sessions: tokio_util::task::TaskTracker,
     closing: tokio_util::sync::CancellationToken,
@@ -78,7 +79,7 @@ impl Hub {
             snapshots_built: AtomicU64::new(0),
             statuses,
             certificates: watch::channel(0).0,
-            rechecks: tokio::sync::Semaphore::new(CERT_RECHECKS_AT_ONCE),
+            store_turns: tokio::sync::Semaphore::new(STORE_TURNS),
             sessions: Default::default(),
             closing: Default::default(),
         })
@@ -140,10 +141,10 @@ impl Hub {
         }
     }
 
-    /// A turn to re-check a session's certificate against the store (see
-    /// [`CERT_RECHECKS_AT_ONCE`]).
-    pub async fn recheck_turn(&self) -> tokio::sync::SemaphorePermit<'_> {
-        self.rechecks
+    /// A turn for a handshake or a certificate re-check to query the store (see
+    /// [`STORE_TURNS`]).
+    pub async fn store_turn(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.store_turns
             .acquire()
             .await
             .expect("the semaphore is never closed")

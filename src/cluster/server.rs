@@ -206,6 +206,7 @@ async fn outlet_v1(
         .chars()
         .take(255)
         .collect();
+    let turn = state.hub.store_turn().await;
     let control_plane = match control_plane_of(&state.store, &peer.certificate).await {
         Ok(cp) => cp,
         Err(Refusal::Store(e)) => {
@@ -223,7 +224,13 @@ async fn outlet_v1(
     };
     // A node id belongs to the certificate that first used it, while that certificate is
     // still pinned here: after a rotation (new pinned, old unpinned) the node moves over.
-    if let Ok(Some(existing)) = state.store.node(control_plane, &node_id.to_string()).await
+    let previous = state
+        .store
+        .node(control_plane, &node_id.to_string())
+        .await
+        .ok()
+        .flatten();
+    if let Some(existing) = &previous
         && existing.cert_fingerprint != peer.certificate.fingerprint
     {
         let old_still_pinned = state
@@ -239,12 +246,14 @@ async fn outlet_v1(
             );
         }
     }
+    drop(turn);
     let data_plane = DataPlane {
         control_plane,
         node_id: node_id.to_string(),
         hostname,
         version: version.chars().take(64).collect(),
         certificate: peer.certificate,
+        previous,
     };
     let ClusterState {
         store,
@@ -272,9 +281,11 @@ async fn outlet_v2(
     Extension(peer): Extension<Peer>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let turn = state.hub.store_turn().await;
     if let Err(reason) = control_plane_of(&state.store, &peer.certificate).await {
         return refuse(StatusCode::UNAUTHORIZED, &reason.to_string());
     }
+    drop(turn);
     upgrade
         .protocols(["kong.meta.v1"])
         .max_message_size(state.max_inbound)

@@ -44,6 +44,8 @@ pub struct DataPlane {
     pub hostname: String,
     pub version: String,
     pub certificate: PeerCertificate,
+    /// The node's row from an earlier connection, read by the handshake.
+    pub previous: Option<Node>,
 }
 
 struct Session {
@@ -109,7 +111,7 @@ pub async fn run(
     hub: Arc<Hub>,
     store: Store,
     settings: SessionSettings,
-    data_plane: DataPlane,
+    mut data_plane: DataPlane,
 ) {
     let cp = data_plane.control_plane;
     let first = match tokio::time::timeout(BASIC_INFO_TIMEOUT, socket.recv()).await {
@@ -128,7 +130,7 @@ pub async fn run(
             return;
         }
     };
-    let previous = store.node(cp, &data_plane.node_id).await.ok().flatten();
+    let previous = data_plane.previous.take();
     let mut node = Node {
         id: data_plane.node_id.clone(),
         hostname: data_plane.hostname.clone(),
@@ -210,7 +212,7 @@ pub async fn run(
                 }
             } => {
                 let still = {
-                    let _turn = hub.recheck_turn().await;
+                    let _turn = hub.store_turn().await;
                     super::server::control_plane_of(&session.store, &data_plane.certificate).await
                 };
                 let expired = now() > data_plane.certificate.not_after;

@@ -58,6 +58,7 @@ both_backends!(
 both_backends!(
     unpinning_closes_a_live_session,
     a_stopping_server_closes_its_sessions_with_going_away,
+    data_planes_connecting_at_once_all_get_their_config,
 );
 
 const ZEROS: &str = "00000000000000000000000000000000";
@@ -1563,6 +1564,33 @@ async fn an_unpinned_certificate_can_no_longer_connect(backend: Backend) {
     // The other pinned certificate is unaffected.
     let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
     dp.first_config(DP_PLUGINS).await;
+}
+
+/// A reconnect storm (a control-plane restart): more data planes than the handshakes
+/// the hub lets query the store at once connect together; every one gets its config and
+/// its node row, and the API answers meanwhile.
+async fn data_planes_connecting_at_once_all_get_their_config(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app).await;
+    let ids: Vec<String> = (0..24).map(|_| node_id()).collect();
+    let connects = ids.iter().map(|n| {
+        let (addr, f) = (app.cluster_addr(), &f);
+        async move {
+            let mut dp = f.dp(addr, n, "3.10.0").await;
+            dp.first_config(DP_PLUGINS).await;
+            dp
+        }
+    });
+    let nodes_path = format!("/v2/control-planes/{}/nodes", f.cp);
+    let (sessions, api) = tokio::join!(
+        futures_util::future::join_all(connects),
+        app.get(&nodes_path)
+    );
+    assert_eq!(api.status(), 200);
+    assert_eq!(sessions.len(), 24);
+    for n in &ids {
+        node_when(&app, &f.cp, n, |node| node["hostname"].is_string()).await;
+    }
 }
 
 /// A server that stops closes each data-plane session with 1001 "going away" (RFC 6455
