@@ -59,6 +59,7 @@ both_backends!(
     unpinning_closes_a_live_session,
     a_stopping_server_closes_its_sessions_with_going_away,
     data_planes_connecting_at_once_all_get_their_config,
+    a_session_closes_when_its_certificate_expires,
 );
 
 const ZEROS: &str = "00000000000000000000000000000000";
@@ -254,13 +255,17 @@ fn unix(y: i32, m: u32, d: u32) -> i64 {
 
 /// A self-signed v3 client certificate valid until 2035-01-01.
 fn self_signed(cn: &str) -> Creds {
+    self_signed_until(cn, rcgen::date_time_ymd(2035, 1, 1))
+}
+
+fn self_signed_until(cn: &str, not_after: time::OffsetDateTime) -> Creds {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     let mut name = DistinguishedName::new();
     name.push(DnType::CommonName, cn);
     params.distinguished_name = name;
     params.not_before = rcgen::date_time_ymd(2024, 1, 1);
-    params.not_after = rcgen::date_time_ymd(2035, 1, 1);
+    params.not_after = not_after;
     let cert = params.self_signed(&key).unwrap();
     Creds {
         cert_pem: cert.pem(),
@@ -1593,6 +1598,68 @@ async fn data_planes_connecting_at_once_all_get_their_config(backend: Backend) {
     }
 }
 
+/// security.md §4.1: a session ends when its certificate's `notAfter` passes, with 1008
+/// and the reason, without waiting for the next re-check.
+async fn a_session_closes_when_its_certificate_expires(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app).await;
+    let expires = time::OffsetDateTime::now_utc() + time::Duration::seconds(3);
+    let short = self_signed_until("short-lived", expires);
+    pin(&app, &f.cp, &short.cert_pem).await;
+    let mut dp = open(
+        app.cluster_addr(),
+        &f.ca,
+        Some(&short),
+        &outlet(&node_id(), "short-lived", "3.10.0"),
+        None,
+    )
+    .await
+    .expect("a certificate valid for 3 s more connects");
+    dp.first_config(DP_PLUGINS).await;
+    let close = dp
+        .closed(Duration::from_secs(6))
+        .await
+        .expect("a close frame once it expires");
+    assert_eq!(close, (1008, "the certificate has expired".to_string()));
+    assert!(time::OffsetDateTime::now_utc() >= expires - time::Duration::seconds(1));
+}
+
+/// Kong's `CLUSTERING_TIMEOUT`: a data plane that upgrades but sends no `basic_info` is
+/// closed after 5 s with 1008, and leaves no node row.
+#[tokio::test]
+async fn a_data_plane_silent_after_the_upgrade_is_closed_after_5_s() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let f = fixture(&app).await;
+    let n = node_id();
+    let mut dp = open(
+        app.cluster_addr(),
+        &f.ca,
+        Some(&f.creds),
+        &outlet(&n, "silent", "3.10.0"),
+        None,
+    )
+    .await
+    .expect("upgrade");
+    let started = Instant::now();
+    let close = dp
+        .closed(Duration::from_secs(8))
+        .await
+        .expect("a close frame");
+    assert_eq!(
+        close,
+        (
+            1008,
+            "the first message must be a binary basic_info".to_string()
+        )
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(4500),
+        "closed after {waited:?}"
+    );
+    assert_eq!(nodes(&app, &f.cp).await["items"], json!([]));
+}
+
 /// A server that stops closes each data-plane session with 1001 "going away" (RFC 6455
 /// §7.4.1) before it exits, so the data plane reconnects, to another node if there is
 /// one, at once rather than when its next ping goes unanswered.
@@ -1859,6 +1926,34 @@ async fn error_reports_are_stored_and_the_session_stays(backend: Backend) {
     assert_eq!(node["last_error"]["error"], error);
     let reported = node["last_error"]["reported_at"].as_i64().unwrap();
     assert!((now() - reported).abs() <= 5);
+    dp.ping_pong(ZEROS).await;
+
+    // A report over 64 KiB (a big config's flattened errors) is kept as its summary.
+    let flattened: Vec<Value> = (0..2_000)
+        .map(|i| json!({"entity_name": format!("route-{i}"), "errors": [{"message": "bad path"}]}))
+        .collect();
+    let huge = json!({
+        "name": "declarative configuration parse failure",
+        "config_hash": config["config_hash"],
+        "message": "y".repeat(10_000),
+        "flattened_errors": flattened,
+    });
+    dp.send_binary(&json!({"type": "error", "error": huge}))
+        .await;
+    dp.ping_pong(ZEROS).await;
+    let node = node_when(&app, &f.cp, &n, |node| {
+        node["last_error"]["error"]["truncated"] == true
+    })
+    .await;
+    assert_eq!(
+        node["last_error"]["error"],
+        json!({
+            "name": "declarative configuration parse failure",
+            "config_hash": config["config_hash"],
+            "message": "y".repeat(4096),
+            "truncated": true,
+        })
+    );
     dp.ping_pong(ZEROS).await;
 }
 
