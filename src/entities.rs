@@ -129,6 +129,40 @@ impl App {
         }
     }
 
+    /// The entity an `{id or name}` path segment names, with its id, wherever it hangs:
+    /// one read for an id, two for a name.
+    async fn lookup(
+        &self,
+        kind: &'static EntityKind,
+        control_plane: Uuid,
+        id_or_name: &str,
+    ) -> Result<Option<(String, Value)>, ApiError> {
+        let id = if Uuid::parse_str(id_or_name).is_ok() {
+            id_or_name.to_string()
+        } else {
+            match self.resolve_entity(control_plane, kind, id_or_name).await? {
+                Some(id) => id,
+                None => return Ok(None),
+            }
+        };
+        let entity = self.store.get_entity(control_plane, kind.name, &id).await?;
+        Ok(entity.map(|e| (id, e)))
+    }
+
+    /// [`Self::lookup`], of an entity visible in `scope` (under its parent, if any).
+    async fn find(
+        &self,
+        kind: &'static EntityKind,
+        scope: &Scope,
+        id_or_name: &str,
+    ) -> Result<Option<(String, Value)>, ApiError> {
+        let found = self.lookup(kind, scope.control_plane, id_or_name).await?;
+        Ok(found.filter(|(_, e)| match &scope.parent {
+            None => true,
+            Some(parent) => reference_id(e, parent.field()) == Some(parent.id.as_str()),
+        }))
+    }
+
     /// The scope of a nested collection: 404 when the parent does not exist.
     pub async fn nested_scope(
         &self,
@@ -204,22 +238,13 @@ impl App {
         body: Value,
     ) -> Result<Value, ApiError> {
         let mut input = scoped_input(kind, scope, body)?;
-        let existing_id = self
-            .resolve_entity(scope.control_plane, kind, id_or_name)
-            .await?;
-        let id = match (&existing_id, Uuid::parse_str(id_or_name)) {
-            (Some(id), _) => id.clone(),
-            (None, Ok(uuid)) => uuid.to_string(),
-            (None, Err(_)) => Uuid::new_v4().to_string(),
-        };
         // Unscoped: a PUT under another parent moves the entity and keeps its history.
-        let existing = match &existing_id {
-            Some(id) => {
-                self.store
-                    .get_entity(scope.control_plane, kind.name, id)
-                    .await?
-            }
-            None => None,
+        let (id, existing) = match self.lookup(kind, scope.control_plane, id_or_name).await? {
+            Some((id, existing)) => (id, Some(existing)),
+            None => match Uuid::parse_str(id_or_name) {
+                Ok(uuid) => (uuid.to_string(), None),
+                Err(_) => (Uuid::new_v4().to_string(), None),
+            },
         };
         if let Value::Object(map) = &mut input {
             map.insert("id".into(), json!(id));
@@ -249,12 +274,8 @@ impl App {
         body: Value,
     ) -> Result<Value, ApiError> {
         let changes = scoped_input(kind, scope, body)?;
-        let id = self
-            .resolve_entity(scope.control_plane, kind, id_or_name)
-            .await?
-            .ok_or_else(not_found)?;
-        let existing = self
-            .visible(kind, scope, &id)
+        let (id, existing) = self
+            .find(kind, scope, id_or_name)
             .await?
             .ok_or_else(not_found)?;
         let choice = self
@@ -285,12 +306,8 @@ impl App {
         scope: &Scope,
         id_or_name: &str,
     ) -> Result<Value, ApiError> {
-        let id = self
-            .resolve_entity(scope.control_plane, kind, id_or_name)
-            .await?
-            .ok_or_else(not_found)?;
-        let entity = self
-            .visible(kind, scope, &id)
+        let (_, entity) = self
+            .find(kind, scope, id_or_name)
             .await?
             .ok_or_else(not_found)?;
         Ok(present(&entity))
@@ -303,15 +320,9 @@ impl App {
         scope: &Scope,
         id_or_name: &str,
     ) -> Result<(), ApiError> {
-        let Some(id) = self
-            .resolve_entity(scope.control_plane, kind, id_or_name)
-            .await?
-        else {
+        let Some((id, _)) = self.find(kind, scope, id_or_name).await? else {
             return Ok(());
         };
-        if self.visible(kind, scope, &id).await?.is_none() {
-            return Ok(());
-        }
         self.store
             .delete_entity(
                 scope.control_plane,
@@ -412,23 +423,6 @@ impl App {
         self.check_entity(&PLUGINS, &scope, input, Context::Insert)
             .await
             .map(|_| ())
-    }
-
-    /// The stored entity, if it exists and belongs to the scope's parent.
-    async fn visible(
-        &self,
-        kind: &'static EntityKind,
-        scope: &Scope,
-        id: &str,
-    ) -> Result<Option<Value>, ApiError> {
-        let entity = self
-            .store
-            .get_entity(scope.control_plane, kind.name, id)
-            .await?;
-        Ok(entity.filter(|e| match &scope.parent {
-            None => true,
-            Some(parent) => reference_id(e, parent.field()) == Some(parent.id.as_str()),
-        }))
     }
 
     async fn schema_choice(
