@@ -240,10 +240,7 @@ async fn outlet_v1(
             .map(|cps| cps.contains(&control_plane))
             .unwrap_or(true);
         if old_still_pinned {
-            return refuse(
-                StatusCode::CONFLICT,
-                "this node_id is registered with another certificate",
-            );
+            return refuse(StatusCode::CONFLICT, session::NODE_ID_TAKEN);
         }
     }
     drop(turn);

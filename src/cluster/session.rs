@@ -24,6 +24,8 @@ const STATUS_WRITE_INTERVAL: Duration = Duration::from_secs(10);
 /// A live session re-checks its certificate whenever pinned certificates change (here or
 /// on another node), and at least this often; expiry is checked locally as often.
 const CERT_RECHECK: Duration = Duration::from_secs(60);
+/// Why a data plane is refused a node id that another certificate holds.
+pub const NODE_ID_TAKEN: &str = "this node_id is registered with another certificate";
 /// Error reports larger than this are cut before they are stored.
 const MAX_ERROR_REPORT: usize = 64 * 1024;
 
@@ -162,8 +164,15 @@ pub async fn run(
             return;
         }
     };
-    if let Err(e) = store.upsert_node(cp, &node).await {
-        tracing::warn!(cp.id = %cp, error = %e, "cannot record data plane");
+    match store.upsert_node(cp, &node).await {
+        Ok(true) => {}
+        // Another data plane took the id with its own certificate since the handshake.
+        Ok(false) => {
+            tracing::info!(cp.id = %cp, dp.node_id = node.id, "data plane refused: node id taken");
+            close(socket, close_code::POLICY, NODE_ID_TAKEN).await;
+            return;
+        }
+        Err(e) => tracing::warn!(cp.id = %cp, error = %e, "cannot record data plane"),
     }
     tracing::info!(cp.id = %cp, dp.node_id = node.id, dp.version = node.version, "data plane connected");
     let mut session = Session {

@@ -158,11 +158,14 @@ impl Store {
             .collect()
     }
 
-    pub async fn upsert_node(&self, control_plane: Uuid, node: &Node) -> StoreResult<()> {
-        upsert_node_query(control_plane, node)
+    /// Writes a node's row; `false` when the node id belongs to another certificate that
+    /// its control plane still pins (see [`upsert_node_query`]).
+    pub async fn upsert_node(&self, control_plane: Uuid, node: &Node) -> StoreResult<bool> {
+        let _writer = self.sqlite_writer().await;
+        let done = upsert_node_query(control_plane, node)
             .execute(&self.pool)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
     /// Writes many node rows in one transaction (the status writer's batches).
@@ -210,11 +213,17 @@ impl Store {
     }
 }
 
+/// A node id belongs to the certificate that first used it while its control plane pins
+/// that certificate: the update is skipped otherwise, so of two data planes racing for one
+/// id with different certificates only the first is written. After a rotation (the old
+/// certificate unpinned) the id moves to the new one.
 fn upsert_node_query(
     control_plane: Uuid,
     node: &Node,
 ) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
-    sqlx::query("INSERT INTO data_plane_nodes (control_plane_id, id, hostname, version, config_hash, labels, compatibility, last_error, cert_fingerprint, cert_expiry, last_ping, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (control_plane_id, id) DO UPDATE SET hostname = excluded.hostname, version = excluded.version, config_hash = excluded.config_hash, labels = excluded.labels, compatibility = excluded.compatibility, last_error = excluded.last_error, cert_fingerprint = excluded.cert_fingerprint, cert_expiry = excluded.cert_expiry, last_ping = excluded.last_ping, updated_at = excluded.updated_at")
+    sqlx::query("INSERT INTO data_plane_nodes (control_plane_id, id, hostname, version, config_hash, labels, compatibility, last_error, cert_fingerprint, cert_expiry, last_ping, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (control_plane_id, id) DO UPDATE SET hostname = excluded.hostname, version = excluded.version, config_hash = excluded.config_hash, labels = excluded.labels, compatibility = excluded.compatibility, last_error = excluded.last_error, cert_fingerprint = excluded.cert_fingerprint, cert_expiry = excluded.cert_expiry, last_ping = excluded.last_ping, updated_at = excluded.updated_at \
+         WHERE data_plane_nodes.cert_fingerprint = excluded.cert_fingerprint \
+         OR NOT EXISTS (SELECT 1 FROM dp_client_certificates p WHERE p.control_plane_id = data_plane_nodes.control_plane_id AND p.fingerprint = data_plane_nodes.cert_fingerprint)")
         .bind(control_plane.to_string())
         .bind(node.id.clone())
         .bind(node.hostname.clone())

@@ -60,6 +60,7 @@ both_backends!(
     a_stopping_server_closes_its_sessions_with_going_away,
     data_planes_connecting_at_once_all_get_their_config,
     a_session_closes_when_its_certificate_expires,
+    of_two_certificates_racing_for_one_node_id_the_first_keeps_it,
 );
 
 const ZEROS: &str = "00000000000000000000000000000000";
@@ -1658,6 +1659,50 @@ async fn a_data_plane_silent_after_the_upgrade_is_closed_after_5_s() {
         "closed after {waited:?}"
     );
     assert_eq!(nodes(&app, &f.cp).await["items"], json!([]));
+}
+
+/// Two data planes with different pinned certificates claim one node id, both past the
+/// handshake (which saw no row yet) before either says `basic_info`: the first to be
+/// recorded keeps the id, the other is closed with 1008, and the row keeps its hostname.
+async fn of_two_certificates_racing_for_one_node_id_the_first_keeps_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app).await;
+    let other = self_signed("other-dp");
+    pin(&app, &f.cp, &other.cert_pem).await;
+    let n = node_id();
+    let mut first = open(
+        app.cluster_addr(),
+        &f.ca,
+        Some(&other),
+        &outlet(&n, "first", "3.10.0"),
+        None,
+    )
+    .await
+    .expect("upgrade");
+    let mut second = open(
+        app.cluster_addr(),
+        &f.ca,
+        Some(&f.creds),
+        &outlet(&n, "second", "3.10.0"),
+        None,
+    )
+    .await
+    .expect("upgrade: no row for the id yet");
+    first.basic_info(DP_PLUGINS).await;
+    node_when(&app, &f.cp, &n, |node| node["hostname"] == "first").await;
+    second.basic_info(DP_PLUGINS).await;
+    let close = second.closed(WAIT).await.expect("a close frame");
+    assert_eq!(
+        close,
+        (
+            1008,
+            "this node_id is registered with another certificate".to_string()
+        )
+    );
+    first.config(WAIT).await;
+    first.ping_pong(ZEROS).await;
+    let node = node_when(&app, &f.cp, &n, |_| true).await;
+    assert_eq!(node["hostname"], "first");
 }
 
 /// A server that stops closes each data-plane session with 1001 "going away" (RFC 6455
