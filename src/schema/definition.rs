@@ -193,10 +193,9 @@ pub struct Schema {
     pub subschemas: Vec<(String, Arc<Schema>)>,
     /// Kong's `subschema_error`: the message (a `%s` template) when no subschema fits.
     pub subschema_error: Option<String>,
-    /// Position of each field in `fields`, by name.
-    index: foldhash::HashMap<String, usize>,
-    /// Positions in `fields` in the byte order of their names, the order of a JSON object's
-    /// keys: a record is walked against its schema in one merge instead of a lookup per field.
+    /// Positions in `fields` in the byte order of their names (equal names in definition
+    /// order), the order of a JSON object's keys: a record is walked against its schema in
+    /// one merge instead of a lookup per field, and a name is found by binary search.
     by_name: Vec<usize>,
 }
 
@@ -238,12 +237,6 @@ impl Schema {
             schema.fields.push((name.clone(), field));
         }
         // Entity checks below look fields up by name.
-        schema.index = schema
-            .fields
-            .iter()
-            .enumerate()
-            .map(|(i, (n, _))| (n.clone(), i))
-            .collect();
         schema.by_name = (0..schema.fields.len()).collect();
         schema
             .by_name
@@ -323,7 +316,12 @@ impl Schema {
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {
-        self.index.get(name).map(|&i| &self.fields[i].1)
+        // The last of equal names, as Kong's `fields[name]` keeps it.
+        let end = self
+            .by_name
+            .partition_point(|&i| self.fields[i].0.as_str() <= name);
+        let (found, field) = &self.fields[*self.by_name[..end].last()?];
+        (found == name).then_some(field)
     }
 
     /// A field by dotted path (`config.redis.host`), through record fields.

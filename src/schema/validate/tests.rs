@@ -1855,3 +1855,21 @@ fn json_objects_iterate_in_key_order_as_the_record_merge_needs() {
     let ok = check(&s, json!({"a": 1})).unwrap();
     assert_eq!(ok, json!({"a": 1, "m": true, "z": "last"}));
 }
+
+#[test]
+fn a_field_is_found_by_name_and_the_last_of_two_with_one_name_wins() {
+    let s = schema(json!({"fields": [
+        {"beta": {"type": "string"}},
+        {"alpha": {"type": "integer"}},
+        {"alphabet": {"type": "boolean"}},
+        {"beta": {"type": "number"}},
+    ]}));
+    let kind = |name: &str| s.field(name).map(|f| f.kind);
+    assert_eq!(kind("alpha"), Some(FieldType::Integer));
+    assert_eq!(kind("alphabet"), Some(FieldType::Boolean));
+    // Kong's `fields[name]` holds the later definition.
+    assert_eq!(kind("beta"), Some(FieldType::Number));
+    for absent in ["", "alph", "alphabets", "b", "gamma"] {
+        assert_eq!(kind(absent), None, "{absent}");
+    }
+}
