@@ -145,8 +145,9 @@ impl Store {
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
+                    // A connection that fails its ping is dropped quietly and another taken.
                     if meta.idle_for >= IDLE_BEFORE_PING {
-                        sqlx::Connection::ping(conn).await?;
+                        return Ok(sqlx::Connection::ping(conn).await.is_ok());
                     }
                     Ok(true)
                 })

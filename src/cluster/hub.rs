@@ -33,6 +33,8 @@ const STATUS_BATCH_INTERVAL: Duration = Duration::from_millis(100);
 /// live session: a thousand of them querying together would hold the pool from the API
 /// until its requests time out with 503.
 const STORE_TURNS: usize = 4;
+/// How long a handshake or re-check waits for a store turn.
+const TURN_WAIT: Duration = Duration::from_secs(2);
 /// The payload other nodes receive when dp-client-certificates change.
 const CERTIFICATES: &str = "certificates";
 
@@ -142,12 +144,13 @@ impl Hub {
     }
 
     /// A turn for a handshake or a certificate re-check to query the store (see
-    /// [`STORE_TURNS`]).
-    pub async fn store_turn(&self) -> tokio::sync::SemaphorePermit<'_> {
-        self.store_turns
-            .acquire()
+    /// [`STORE_TURNS`]), or `None` when none comes free within [`TURN_WAIT`]: the store is
+    /// slow or down, and waiting longer would only queue more work behind it.
+    pub async fn store_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        tokio::time::timeout(TURN_WAIT, self.store_turns.acquire())
             .await
-            .expect("the semaphore is never closed")
+            .ok()
+            .map(|permit| permit.expect("the semaphore is never closed"))
     }
 
     /// Snapshots built and published since start: one per change of a control plane
@@ -277,7 +280,17 @@ impl Hub {
                             }
                             // Schema changes may have gone unheard until now.
                             hub.store.forget_plugin_schemas(None);
-                            while let Ok(notification) = listener.recv().await {
+                            loop {
+                                let notification = match listener.try_recv().await {
+                                    Ok(Some(notification)) => notification,
+                                    // The connection dropped and sqlx reconnects on the next
+                                    // call: what was sent meanwhile is lost.
+                                    Ok(None) => {
+                                        hub.store.forget_plugin_schemas(None);
+                                        continue;
+                                    }
+                                    Err(_) => break,
+                                };
                                 if notification.channel() == PLUGIN_SCHEMAS_CHANNEL {
                                     if let Ok(cp) = Uuid::parse_str(notification.payload()) {
                                         hub.store.forget_plugin_schemas(Some(cp));

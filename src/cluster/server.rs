@@ -56,6 +56,7 @@ pub struct ClusterConfig {
 
 /// Serves the cluster port until the task is dropped.
 pub async fn serve(listener: TcpListener, store: Store, hub: Arc<Hub>, config: ClusterConfig) {
+    let closing = hub.closing();
     let state = ClusterState {
         store,
         hub,
@@ -69,7 +70,12 @@ pub async fn serve(listener: TcpListener, store: Store, hub: Arc<Hub>, config: C
         .with_state(state);
     let acceptor = TlsAcceptor::from(config.tls);
     loop {
-        let Ok((tcp, addr)) = listener.accept().await else {
+        // A stopping server takes no more data planes: they go to another node.
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = closing.cancelled() => return,
+        };
+        let Ok((tcp, addr)) = accepted else {
             // Out of file descriptors and the like: back off instead of spinning.
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
@@ -122,6 +128,8 @@ pub(super) enum Refusal {
     Unauthorized(String),
     /// The store could not answer; nothing is decided.
     Store(crate::store::StoreError),
+    /// No store turn came free in time; nothing is decided.
+    Busy,
 }
 
 impl std::fmt::Display for Refusal {
@@ -129,6 +137,7 @@ impl std::fmt::Display for Refusal {
         match self {
             Refusal::Unauthorized(reason) => f.write_str(reason),
             Refusal::Store(e) => write!(f, "{e}"),
+            Refusal::Busy => f.write_str("the control plane is busy"),
         }
     }
 }
@@ -206,7 +215,12 @@ async fn outlet_v1(
         .chars()
         .take(255)
         .collect();
-    let turn = state.hub.store_turn().await;
+    if state.hub.closing().is_cancelled() {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, session::SHUTTING_DOWN);
+    }
+    let Some(turn) = state.hub.store_turn().await else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, &Refusal::Busy.to_string());
+    };
     let control_plane = match control_plane_of(&state.store, &peer.certificate).await {
         Ok(cp) => cp,
         Err(Refusal::Store(e)) => {
@@ -278,7 +292,12 @@ async fn outlet_v2(
     Extension(peer): Extension<Peer>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let turn = state.hub.store_turn().await;
+    if state.hub.closing().is_cancelled() {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, session::SHUTTING_DOWN);
+    }
+    let Some(turn) = state.hub.store_turn().await else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, &Refusal::Busy.to_string());
+    };
     if let Err(reason) = control_plane_of(&state.store, &peer.certificate).await {
         return refuse(StatusCode::UNAUTHORIZED, &reason.to_string());
     }
@@ -289,17 +308,22 @@ async fn outlet_v2(
         .max_frame_size(state.max_inbound)
         .on_upgrade(move |socket| {
             let closing = state.hub.closing();
-            state.hub.track_session(async move {
-                tokio::select! {
-                    _ = rpc_shim(socket) => {}
-                    _ = closing.cancelled() => {}
-                }
-            })
+            state.hub.track_session(rpc_shim(socket, closing))
         })
 }
 
-async fn rpc_shim(mut socket: WebSocket) {
-    while let Some(Ok(message)) = socket.recv().await {
+async fn rpc_shim(mut socket: WebSocket, closing: tokio_util::sync::CancellationToken) {
+    loop {
+        let message = tokio::select! {
+            message = socket.recv() => message,
+            _ = closing.cancelled() => {
+                session::close(socket, axum::extract::ws::close_code::AWAY, session::SHUTTING_DOWN).await;
+                return;
+            }
+        };
+        let Some(Ok(message)) = message else {
+            break;
+        };
         let Message::Binary(bytes) = message else {
             if matches!(message, Message::Close(_)) {
                 break;

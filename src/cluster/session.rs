@@ -24,6 +24,8 @@ const STATUS_WRITE_INTERVAL: Duration = Duration::from_secs(10);
 /// A live session re-checks its certificate whenever pinned certificates change (here or
 /// on another node), and at least this often; expiry is checked locally as often.
 const CERT_RECHECK: Duration = Duration::from_secs(60);
+/// What a stopping server tells its data planes as it closes their sessions with 1001.
+pub const SHUTTING_DOWN: &str = "the control plane is shutting down";
 /// Why a data plane is refused a node id that another certificate holds.
 pub const NODE_ID_TAKEN: &str = "this node_id is registered with another certificate";
 /// Error reports larger than this are cut before they are stored.
@@ -65,7 +67,7 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+pub(super) async fn close(mut socket: WebSocket, code: u16, reason: &str) {
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
             code,
@@ -116,7 +118,15 @@ pub async fn run(
     mut data_plane: DataPlane,
 ) {
     let cp = data_plane.control_plane;
-    let first = match tokio::time::timeout(BASIC_INFO_TIMEOUT, socket.recv()).await {
+    let closing = hub.closing();
+    let first = tokio::select! {
+        first = tokio::time::timeout(BASIC_INFO_TIMEOUT, socket.recv()) => first,
+        _ = closing.cancelled() => {
+            close(socket, close_code::AWAY, SHUTTING_DOWN).await;
+            return;
+        }
+    };
+    let first = match first {
         Ok(Some(Ok(message))) => Some(message),
         Ok(Some(Err(e))) if is_too_big(&e) => {
             close(socket, close_code::SIZE, "message too big").await;
@@ -198,15 +208,15 @@ pub async fn run(
     // times, not in one burst a minute.
     let first = CERT_RECHECK.mul_f64(rand::random_range(0.5..=1.0));
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + first, CERT_RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut certificate_changes = hub.certificate_changes();
     let expires_in = Duration::from_secs((data_plane.certificate.not_after - now()).max(0) as u64);
     let expiry = tokio::time::sleep(expires_in);
     tokio::pin!(expiry);
-    let closing = hub.closing();
     loop {
         tokio::select! {
             _ = closing.cancelled() => {
-                close(socket, close_code::AWAY, "the control plane is shutting down").await;
+                close(socket, close_code::AWAY, SHUTTING_DOWN).await;
                 break;
             }
             _ = &mut expiry => {
@@ -220,16 +230,18 @@ pub async fn run(
                     _ = certificate_changes.changed() => {}
                 }
             } => {
-                let still = {
-                    let _turn = hub.store_turn().await;
-                    super::server::control_plane_of(&session.store, &data_plane.certificate).await
+                // Without a turn soon (the store is slow or down), this check is skipped: the
+                // session goes on answering pings and takes the next tick.
+                let still = match hub.store_turn().await {
+                    Some(_turn) => super::server::control_plane_of(&session.store, &data_plane.certificate).await,
+                    None => Err(super::server::Refusal::Busy),
                 };
                 let expired = now() > data_plane.certificate.not_after;
                 // A store outage decides nothing: keep the session.
                 let revoked = match still {
                     Ok(now_cp) => now_cp != cp,
                     Err(super::server::Refusal::Unauthorized(_)) => true,
-                    Err(super::server::Refusal::Store(_)) => false,
+                    Err(super::server::Refusal::Store(_) | super::server::Refusal::Busy) => false,
                 };
                 if revoked || expired {
                     tracing::info!(cp.id = %cp, dp.node_id = session.node.id, "data plane certificate no longer valid");

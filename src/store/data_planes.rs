@@ -213,10 +213,12 @@ impl Store {
     }
 }
 
-/// A node id belongs to the certificate that first used it while its control plane pins
-/// that certificate: the update is skipped otherwise, so of two data planes racing for one
-/// id with different certificates only the first is written. After a rotation (the old
-/// certificate unpinned) the id moves to the new one.
+/// A node id belongs to the pinned certificate that first used it while its control plane
+/// pins that certificate: the update is skipped otherwise, so of two data planes racing
+/// for one id with different pinned certificates only the first is written. After a
+/// rotation (the old certificate unpinned) the id moves to the new one. Certificates
+/// issued under a `pki_client_certs` anchor are never pinned themselves: their ids move
+/// freely among them, as the handshake's own check allows.
 fn upsert_node_query(
     control_plane: Uuid,
     node: &Node,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{Notification, Store, StoreError, StoreResult, from_json, notify_on};
 use crate::domain::paging::PageRequest;
-use crate::domain::plugin_schema::StoredPluginSchema;
+use crate::domain::plugin_schema::{StoredPluginSchema, check_custom_name};
 
 const COLUMNS: &str = "name, lua_schema, json_schema, merged_schema, created_at, updated_at";
 const NAME_TAKEN: &str = "a plugin schema with this name";
@@ -74,6 +74,18 @@ struct Sources {
     generation: u64,
 }
 
+impl Sources {
+    fn drop_expired(&mut self) {
+        let mut kept = 0;
+        self.by_control_plane.retain(|_, names| {
+            names.retain(|_, (_, at)| at.elapsed() < SOURCE_TTL);
+            kept += names.len();
+            !names.is_empty()
+        });
+        self.len = kept;
+    }
+}
+
 impl SourceCache {
     /// The fresh entry, or the generation to hand back to [`SourceCache::put`].
     fn get(&self, control_plane: Uuid, name: &str) -> Result<Option<Arc<str>>, u64> {
@@ -89,9 +101,17 @@ impl SourceCache {
     }
 
     fn put(&self, control_plane: Uuid, name: &str, source: Option<Arc<str>>, generation: u64) {
+        // A name no schema can have is not worth keeping: asking for long made-up names
+        // must not fill memory.
+        if source.is_none() && check_custom_name(name).is_err() {
+            return;
+        }
         let mut sources = self.inner.lock().expect("source cache lock");
         if sources.generation != generation {
             return;
+        }
+        if sources.len >= MAX_SOURCES {
+            sources.drop_expired();
         }
         if sources.len >= MAX_SOURCES {
             sources.by_control_plane.clear();
@@ -325,5 +345,12 @@ mod tests {
         }
         let len = cache.inner.lock().unwrap().len;
         assert!(len <= MAX_SOURCES, "{len} entries");
+
+        // A name no schema can have (too long, or with other characters) is not kept.
+        for name in ["x".repeat(129), "has space".to_string()] {
+            let generation = cache.get(b, &name).unwrap_err();
+            cache.put(b, &name, None, generation);
+            assert!(cache.get(b, &name).is_err(), "{name} was cached");
+        }
     }
 }
