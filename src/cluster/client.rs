@@ -180,3 +180,37 @@ pub async fn connect(
     }
     Ok(received)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn a_frame_inflating_past_16_mib_is_refused() {
+        let message = serde_json::json!({
+            "type": "reconfigure",
+            "config_hash": "0123456789abcdef0123456789abcdef",
+            "config_table": {"_format_version": "3.0"},
+        });
+        let ok = read_reconfigure(&gzip(message.to_string().as_bytes())).unwrap();
+        assert_eq!(ok.hash, "0123456789abcdef0123456789abcdef");
+
+        // 17 MiB of spaces gzip to about 17 KiB: a bomb the cap stops.
+        let mut bomb = message.to_string().into_bytes();
+        bomb.splice(1..1, std::iter::repeat_n(b' ', 17 << 20));
+        let packed = gzip(&bomb);
+        assert!(packed.len() < 64 << 10, "{} bytes", packed.len());
+        let refused = read_reconfigure(&packed).unwrap_err().to_string();
+        assert!(
+            refused.contains("inflates to more than 16777216 bytes"),
+            "{refused}"
+        );
+    }
+}

@@ -856,11 +856,24 @@ async fn fixture(app: &TestApp) -> Fixture {
 
 impl Fixture {
     async fn dp(&self, addr: SocketAddr, node_id: &str, version: &str) -> Dp {
+        self.dp_as(addr, &self.creds, node_id, "fake-dp", version)
+            .await
+    }
+
+    /// A data plane with other credentials or another hostname, upgraded.
+    async fn dp_as(
+        &self,
+        addr: SocketAddr,
+        creds: &Creds,
+        node_id: &str,
+        hostname: &str,
+        version: &str,
+    ) -> Dp {
         open(
             addr,
             &self.ca,
-            Some(&self.creds),
-            &outlet(node_id, "fake-dp", version),
+            Some(creds),
+            &outlet(node_id, hostname, version),
             None,
         )
         .await
@@ -1628,15 +1641,9 @@ async fn a_data_plane_silent_after_the_upgrade_is_closed_after_5_s() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let f = fixture(&app).await;
     let n = node_id();
-    let mut dp = open(
-        app.cluster_addr(),
-        &f.ca,
-        Some(&f.creds),
-        &outlet(&n, "silent", "3.10.0"),
-        None,
-    )
-    .await
-    .expect("upgrade");
+    let mut dp = f
+        .dp_as(app.cluster_addr(), &f.creds, &n, "silent", "3.10.0")
+        .await;
     let started = Instant::now();
     let close = dp
         .closed(Duration::from_secs(8))
@@ -1666,24 +1673,12 @@ async fn of_two_certificates_racing_for_one_node_id_the_first_keeps_it(backend: 
     let other = self_signed("other-dp");
     pin(&app, &f.cp, &other.cert_pem).await;
     let n = node_id();
-    let mut first = open(
-        app.cluster_addr(),
-        &f.ca,
-        Some(&other),
-        &outlet(&n, "first", "3.10.0"),
-        None,
-    )
-    .await
-    .expect("upgrade");
-    let mut second = open(
-        app.cluster_addr(),
-        &f.ca,
-        Some(&f.creds),
-        &outlet(&n, "second", "3.10.0"),
-        None,
-    )
-    .await
-    .expect("upgrade: no row for the id yet");
+    let mut first = f
+        .dp_as(app.cluster_addr(), &other, &n, "first", "3.10.0")
+        .await;
+    let mut second = f
+        .dp_as(app.cluster_addr(), &f.creds, &n, "second", "3.10.0")
+        .await;
     first.basic_info(DP_PLUGINS).await;
     node_when(&app, &f.cp, &n, |node| node["hostname"] == "first").await;
     second.basic_info(DP_PLUGINS).await;
@@ -1830,15 +1825,9 @@ async fn a_kong_gen_cert_style_x509_v1_certificate_connects_when_pinned(backend:
     expect_401(app.cluster_addr(), &f.ca, &v1).await;
     pin(&app, &f.cp, &v1.cert_pem).await;
     let n = node_id();
-    let mut dp = open(
-        app.cluster_addr(),
-        &f.ca,
-        Some(&v1),
-        &outlet(&n, "kong-v1", "3.10.0"),
-        None,
-    )
-    .await
-    .expect("v1 certificate connects");
+    let mut dp = f
+        .dp_as(app.cluster_addr(), &v1, &n, "kong-v1", "3.10.0")
+        .await;
     let config = dp.first_config(DP_PLUGINS).await;
     check_reconfigure(&config);
     let node = node_when(&app, &f.cp, &n, |_| true).await;
