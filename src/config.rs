@@ -230,3 +230,21 @@ pub enum TokenCommand {
         name: String,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn the_acquire_timeout_flag_defaults_to_the_stores_own_default() {
+        let cli = Cli::try_parse_from(["konnektd", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("serve parses as serve");
+        };
+        assert_eq!(
+            args.database_acquire_timeout,
+            crate::store::DEFAULT_ACQUIRE_TIMEOUT
+        );
+    }
+}

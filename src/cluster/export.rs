@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::compat::{self, KongVersion};
-use super::hash::{ConfigHashes, config_hashes};
+use super::hash::ConfigHashes;
 use crate::domain::entity_kind::{CONSUMER_GROUPS, CONSUMERS, PLUGINS, ROUTES, SERVICES};
 use crate::store::{Store, StoreResult};
 
@@ -162,13 +162,8 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
     Ok(Value::Object(table))
 }
 
-/// Hashes the config and encodes the `reconfigure` message once.
-pub fn build_snapshot(config_table: Value, now_seconds: f64) -> Snapshot {
-    let hashes = config_hashes(&config_table);
-    build_snapshot_hashed(config_table, hashes, now_seconds)
-}
-
-/// [`build_snapshot`] of a table whose hashes the caller has computed already.
+/// The snapshot of a table whose hashes the caller has computed already: the
+/// `reconfigure` message encoded once.
 pub fn build_snapshot_hashed(
     config_table: Value,
     hashes: ConfigHashes,
@@ -219,7 +214,13 @@ fn encode_reconfigure_at(config_table: &Value, hashes: &ConfigHashes, now_second
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::hash::config_hashes;
     use std::io::Read;
+
+    fn build_snapshot(config_table: Value, now_seconds: f64) -> Snapshot {
+        let hashes = config_hashes(&config_table);
+        build_snapshot_hashed(config_table, hashes, now_seconds)
+    }
 
     #[test]
     fn the_payload_is_gzipped_reconfigure_json_with_kongs_hashes() {

@@ -267,61 +267,61 @@ impl Hub {
         let mut listening = Some(listening);
         tokio::spawn(async move {
             loop {
-                match sqlx::postgres::PgListener::connect(&database_url).await {
-                    Ok(mut listener) => {
-                        if let Err(e) = listener
-                            .listen_all([NOTIFY_CHANNEL, PLUGIN_SCHEMAS_CHANNEL])
-                            .await
-                        {
-                            tracing::warn!(error = %e, "cannot LISTEN for config changes");
-                        } else {
-                            if let Some(listening) = listening.take() {
-                                let _ = listening.send(());
-                            }
-                            // Schema changes may have gone unheard until now.
-                            hub.store.forget_plugin_schemas(None);
-                            loop {
-                                let notification = match listener.try_recv().await {
-                                    Ok(Some(notification)) => notification,
-                                    // The connection dropped and sqlx reconnects on the next
-                                    // call: what was sent meanwhile is lost.
-                                    Ok(None) => {
-                                        hub.store.forget_plugin_schemas(None);
-                                        continue;
-                                    }
-                                    Err(_) => break,
-                                };
-                                if notification.channel() == PLUGIN_SCHEMAS_CHANNEL {
-                                    if let Ok(cp) = Uuid::parse_str(notification.payload()) {
-                                        hub.store.forget_plugin_schemas(Some(cp));
-                                    }
-                                    continue;
-                                }
-                                // `<node>:<control plane>`; this node already rebuilt its own.
-                                let Some((node, cp)) = notification.payload().split_once(':')
-                                else {
-                                    continue;
-                                };
-                                if node == hub.node.to_string() {
-                                    continue;
-                                }
-                                if cp == CERTIFICATES {
-                                    hub.certificates.send_modify(|n| *n += 1);
-                                } else if let Ok(cp) = Uuid::parse_str(cp) {
-                                    hub.changed_locally(cp);
-                                }
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot connect to LISTEN for config changes")
-                    }
+                if let Err(e) = hub.listen(&database_url, &mut listening).await {
+                    tracing::warn!(error = %e, "LISTEN for config changes failed");
                 }
                 // Whatever was missed meanwhile is caught by the safety poll.
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
         let _ = tokio::time::timeout(wait, ready).await;
+    }
+
+    /// Listens on one connection until it fails.
+    async fn listen(
+        &self,
+        database_url: &str,
+        listening: &mut Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> Result<(), sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
+        listener
+            .listen_all([NOTIFY_CHANNEL, PLUGIN_SCHEMAS_CHANNEL])
+            .await?;
+        if let Some(listening) = listening.take() {
+            let _ = listening.send(());
+        }
+        // Schema changes may have gone unheard until now.
+        self.store.forget_plugin_schemas(None);
+        loop {
+            match listener.try_recv().await? {
+                Some(notification) => self.heard(notification.channel(), notification.payload()),
+                // The connection dropped and sqlx reconnects on the next call: what was
+                // sent meanwhile is lost.
+                None => self.store.forget_plugin_schemas(None),
+            }
+        }
+    }
+
+    /// Acts on another node's notification.
+    fn heard(&self, channel: &str, payload: &str) {
+        if channel == PLUGIN_SCHEMAS_CHANNEL {
+            if let Ok(cp) = Uuid::parse_str(payload) {
+                self.store.forget_plugin_schemas(Some(cp));
+            }
+            return;
+        }
+        // `<node>:<control plane>`; this node already rebuilt its own.
+        let Some((node, cp)) = payload.split_once(':') else {
+            return;
+        };
+        if Uuid::parse_str(node) == Ok(self.node) {
+            return;
+        }
+        if cp == CERTIFICATES {
+            self.certificates.send_modify(|n| *n += 1);
+        } else if let Ok(cp) = Uuid::parse_str(cp) {
+            self.changed_locally(cp);
+        }
     }
 }
 

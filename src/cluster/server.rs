@@ -194,6 +194,42 @@ pub(super) async fn control_plane_of(
     }
 }
 
+/// The handshake's gate on both outlets: a stopping server or one without a store turn
+/// answers 503, a store that cannot answer 503, a certificate that reaches no control plane
+/// 401. The turn is held for whatever else the handshake reads.
+async fn authorize<'a>(
+    state: &'a ClusterState,
+    peer: &Peer,
+) -> Result<(Uuid, tokio::sync::SemaphorePermit<'a>), Response> {
+    if state.hub.closing().is_cancelled() {
+        return Err(refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            session::SHUTTING_DOWN,
+        ));
+    }
+    let Some(turn) = state.hub.store_turn().await else {
+        return Err(refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &Refusal::Busy.to_string(),
+        ));
+    };
+    match control_plane_of(&state.store, &peer.certificate).await {
+        Ok(cp) => Ok((cp, turn)),
+        Err(Refusal::Store(e)) => {
+            tracing::warn!(error = %e, "cannot check a data plane certificate");
+            Err(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable",
+            ))
+        }
+        Err(reason) => {
+            let reason = reason.to_string();
+            tracing::info!(dp.addr = %peer.addr, dp.cert = peer.certificate.fingerprint, reason, "data plane refused");
+            Err(refuse(StatusCode::UNAUTHORIZED, &reason))
+        }
+    }
+}
+
 /// Kong's `/v1/outlet`: query checks before the upgrade, then one session.
 async fn outlet_v1(
     State(state): State<ClusterState>,
@@ -215,26 +251,9 @@ async fn outlet_v1(
         .chars()
         .take(255)
         .collect();
-    if state.hub.closing().is_cancelled() {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, session::SHUTTING_DOWN);
-    }
-    let Some(turn) = state.hub.store_turn().await else {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, &Refusal::Busy.to_string());
-    };
-    let control_plane = match control_plane_of(&state.store, &peer.certificate).await {
-        Ok(cp) => cp,
-        Err(Refusal::Store(e)) => {
-            tracing::warn!(error = %e, "cannot check a data plane certificate");
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is unavailable",
-            );
-        }
-        Err(reason) => {
-            let reason = reason.to_string();
-            tracing::info!(dp.addr = %peer.addr, dp.cert = peer.certificate.fingerprint, reason, "data plane refused");
-            return refuse(StatusCode::UNAUTHORIZED, &reason);
-        }
+    let (control_plane, turn) = match authorize(&state, &peer).await {
+        Ok(authorized) => authorized,
+        Err(refused) => return refused,
     };
     // A node id belongs to the certificate that first used it, while that certificate is
     // still pinned here: after a rotation (new pinned, old unpinned) the node moves over.
@@ -292,16 +311,9 @@ async fn outlet_v2(
     Extension(peer): Extension<Peer>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if state.hub.closing().is_cancelled() {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, session::SHUTTING_DOWN);
+    if let Err(refused) = authorize(&state, &peer).await {
+        return refused;
     }
-    let Some(turn) = state.hub.store_turn().await else {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, &Refusal::Busy.to_string());
-    };
-    if let Err(reason) = control_plane_of(&state.store, &peer.certificate).await {
-        return refuse(StatusCode::UNAUTHORIZED, &reason.to_string());
-    }
-    drop(turn);
     upgrade
         .protocols(["kong.meta.v1"])
         .max_message_size(state.max_inbound)

@@ -126,7 +126,7 @@ impl<'a> Engine<'a> {
         let mut present = data.iter_mut().peekable();
         for (key, field) in schema.fields_by_name() {
             // Keys the schema does not know stay for `validate` to report.
-            let mut slot = next_with_key(&mut present, key).map(|(_, v)| v);
+            let mut slot = next_with_key(&mut present, key, |_, _| {}).map(|(_, v)| v);
             let field = subschema.and_then(|s| s.field(key)).unwrap_or(field);
             let mut value = slot.as_deref_mut().map(std::mem::take);
             if field.auto {
@@ -401,26 +401,15 @@ impl<'a> Engine<'a> {
         let mut errors = Errors::new();
         // Keys and fields both sorted by name: one merge finds each key's field and the
         // fields no key names, which a full check requires.
-        let mut fields = schema.fields_by_name().peekable();
-        for (key, value) in map {
-            let mut field = None;
-            while let Some((name, f)) = fields.peek() {
-                match name.as_str().cmp(key) {
-                    std::cmp::Ordering::Less => {
-                        if full_check && f.is_required() {
-                            errors
-                                .insert(name.as_str().into(), ErrorTree::Message(REQUIRED.into()));
-                        }
-                        fields.next();
-                    }
-                    std::cmp::Ordering::Equal => {
-                        field = Some(f);
-                        fields.next();
-                        break;
-                    }
-                    std::cmp::Ordering::Greater => break,
-                }
+        let mut fields = schema.fields_by_name().map(|(n, f)| (n, f)).peekable();
+        let missing = |errors: &mut Errors, name: &String, f: &Field| {
+            if full_check && f.is_required() {
+                errors.insert(name.as_str().into(), ErrorTree::Message(REQUIRED.into()));
             }
+        };
+        for (key, value) in map {
+            let field = next_with_key(&mut fields, key, |name, f| missing(&mut errors, name, f))
+                .map(|(_, f)| f);
             // Kong's `unvalidated_fields`: `updated_at` is never validated (nor reported
             // unknown), at any level, since every `Schema.new` installs the same table.
             if key != "updated_at" {
@@ -445,9 +434,7 @@ impl<'a> Engine<'a> {
             }
         }
         for (name, f) in fields {
-            if full_check && f.is_required() {
-                errors.insert(name.as_str().into(), ErrorTree::Message(REQUIRED.into()));
-            }
+            missing(&mut errors, name, f);
         }
         for check in &schema.checks {
             self.run_entity_check(schema, None, check, input, full_check, &mut errors);
@@ -1274,16 +1261,19 @@ pub fn is_reference(s: &str) -> bool {
     s.len() > 9 && s.starts_with("{vault://") && s.ends_with('}')
 }
 
-/// In a merge of two lists sorted by key: skips the entries before `key` and takes the
-/// one at `key`, if any, with one comparison per entry.
+/// In a merge of two lists sorted by key: hands the entries before `key` to `skipped` and
+/// takes the one at `key`, if any, with one comparison per entry.
 fn next_with_key<K: AsRef<str>, V>(
     entries: &mut std::iter::Peekable<impl Iterator<Item = (K, V)>>,
     key: &str,
+    mut skipped: impl FnMut(K, V),
 ) -> Option<(K, V)> {
     while let Some((k, _)) = entries.peek() {
         match k.as_ref().cmp(key) {
             std::cmp::Ordering::Less => {
-                entries.next();
+                if let Some((k, v)) = entries.next() {
+                    skipped(k, v);
+                }
             }
             std::cmp::Ordering::Equal => return entries.next(),
             std::cmp::Ordering::Greater => return None,

@@ -58,9 +58,11 @@ both_backends!(
 both_backends!(
     unpinning_closes_a_live_session,
     a_stopping_server_closes_its_sessions_with_going_away,
+    closing_the_sessions_also_stops_taking_data_planes,
     data_planes_connecting_at_once_all_get_their_config,
     a_session_closes_when_its_certificate_expires,
     of_two_certificates_racing_for_one_node_id_the_first_keeps_it,
+    a_handshake_that_gets_no_store_turn_in_2_s_is_refused_with_503,
 );
 
 const ZEROS: &str = "00000000000000000000000000000000";
@@ -1694,6 +1696,66 @@ async fn of_two_certificates_racing_for_one_node_id_the_first_keeps_it(backend: 
     first.ping_pong(ZEROS).await;
     let node = node_when(&app, &f.cp, &n, |_| true).await;
     assert_eq!(node["hostname"], "first");
+}
+
+/// The store-turn limit: with all 4 turns held longer than a handshake waits for one
+/// (2 s), a data plane is refused 503 "the control plane is busy" on both outlets; once
+/// a turn is free it connects.
+async fn a_handshake_that_gets_no_store_turn_in_2_s_is_refused_with_503(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app).await;
+    let hub = app.state().cluster.clone();
+    let mut turns = Vec::new();
+    for _ in 0..4 {
+        turns.push(hub.store_turn().await.expect("a free turn"));
+    }
+    for path in [
+        outlet(&node_id(), "busy", "3.10.0"),
+        "/v2/outlet".to_string(),
+    ] {
+        let started = Instant::now();
+        match open(app.cluster_addr(), &f.ca, Some(&f.creds), &path, None).await {
+            Err(WsError::Http(response)) => {
+                assert_eq!(response.status(), 503, "{path}");
+                let body = response.body().as_deref().unwrap_or_default();
+                assert_eq!(String::from_utf8_lossy(body), "the control plane is busy");
+            }
+            Err(e) => panic!("{path}: expected 503, got {e}"),
+            Ok(_) => panic!("{path}: expected 503, got an upgrade"),
+        }
+        assert!(started.elapsed() >= Duration::from_millis(1900), "{path}");
+    }
+    turns.pop();
+    let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    dp.first_config(DP_PLUGINS).await;
+}
+
+/// What a server stopping on a signal does first (`close_sessions`, before its cluster
+/// task ends): sessions get 1001, and the cluster listener takes no more data planes, so
+/// they reconnect elsewhere rather than to the stopping node.
+async fn closing_the_sessions_also_stops_taking_data_planes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app).await;
+    let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    dp.first_config(DP_PLUGINS).await;
+    app.state().cluster.close_sessions(WAIT).await;
+    let close = dp.closed(WAIT).await.expect("a close frame");
+    assert_eq!(
+        close,
+        (1001, "the control plane is shutting down".to_string())
+    );
+    let again = open(
+        app.cluster_addr(),
+        &f.ca,
+        Some(&f.creds),
+        &outlet(&node_id(), "late", "3.10.0"),
+        None,
+    )
+    .await;
+    assert!(
+        again.is_err(),
+        "a data plane got a session from a stopping server"
+    );
 }
 
 /// A server that stops closes each data-plane session with 1001 "going away" (RFC 6455

@@ -203,6 +203,27 @@ impl TestApp {
     }
 }
 
+/// A file under `tests/fixtures/`.
+pub fn fixture(path: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+/// The `name`s of a list response's `data`, sorted.
+pub fn sorted_names(list: &Value) -> Vec<String> {
+    let mut names: Vec<String> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Status and JSON body of a response, and the body's `x-request-id` header.
 pub async fn status_and_json(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();

@@ -33,11 +33,7 @@ const BUNDLED: &[&str] = &[
 ];
 
 fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/kong-bundled/{name}.lua",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    crate::harness::fixture(&format!("kong-bundled/{name}.lua"))
 }
 
 /// The name a fixture's plugin has here: bundled ones are forks.

@@ -497,13 +497,7 @@ async fn a_postgresql_outage_answers_503_and_writes_resume_when_it_returns() {
     );
     let (status, list) = status_and_json(app.get(&format!("{services}?size=100")).await).await;
     assert_eq!(status, 200, "{list}");
-    let mut names: Vec<String> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap().to_string())
-        .collect();
-    names.sort();
+    let names = crate::harness::sorted_names(&list);
     acknowledged.sort();
     assert_eq!(names, acknowledged, "every 201 is kept, nothing else");
     app.shutdown().await;

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::harness::{Backend, TestApp, status_and_json};
+use crate::harness::{Backend, TestApp, fixture, status_and_json};
 
 both_backends!(
     the_guides_upload_creates_the_schema_and_available_plugins_lists_it,
@@ -16,14 +16,6 @@ both_backends!(
     invalid_uploads_get_400_with_luas_or_kongs_text_and_store_nothing,
     hostile_schemas_are_contained_and_the_server_stays_up,
 );
-
-fn fixture(path: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 async fn control_plane(app: &TestApp) -> String {
     let cp = app.create_control_plane(&json!({"name": "ping"})).await;

@@ -935,16 +935,7 @@ async fn lists_filter_by_tags_and_by_name(backend: Backend) {
         .await;
         id.insert(name, s["id"].as_str().unwrap().to_string());
     }
-    let names = |list: &Value| -> Vec<String> {
-        let mut names: Vec<String> = list["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["name"].as_str().unwrap().to_string())
-            .collect();
-        names.sort();
-        names
-    };
+    let names = crate::harness::sorted_names;
     for (query, expected) in [
         ("tags=a", vec!["alpha", "beta"]),
         ("tags=a,b", vec!["alpha"]),
