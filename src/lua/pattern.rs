@@ -274,9 +274,15 @@ pub struct Matcher<'a> {
     steps_left: u64,
     level: usize,
     captures: [CaptureSlot; MAX_CAPTURES],
-    /// Sets compiled so far, by the offset of their `[` (a pattern has few).
-    sets: Vec<(usize, Set)>,
+    /// The first sets compiled, by the offset of their `[` (a pattern has few); later
+    /// ones are compiled again each time they are reached. Inline, so that matching
+    /// allocates nothing.
+    sets: [(usize, Set); SET_CACHE],
+    sets_cached: usize,
 }
+
+/// How many compiled `[set]`s a [`Matcher`] keeps.
+const SET_CACHE: usize = 4;
 
 impl<'a> Matcher<'a> {
     /// `pattern` is taken literally: a leading `^` is an ordinary byte here (use
@@ -296,7 +302,14 @@ impl<'a> Matcher<'a> {
                 start: 0,
                 slot: Slot::Open,
             }; MAX_CAPTURES],
-            sets: Vec::new(),
+            sets: [(
+                usize::MAX,
+                Set {
+                    bits: [0; 4],
+                    end: 0,
+                },
+            ); SET_CACHE],
+            sets_cached: 0,
         }
     }
 
@@ -333,7 +346,23 @@ impl<'a> Matcher<'a> {
     /// Tries every start position from `from` to the end of the subject inclusive (only `from`
     /// if `anchored`) and returns the first match.
     pub fn search(&mut self, from: usize, anchored: bool) -> Result<Option<Match>, PatternError> {
+        if from > self.subject.len() {
+            return Ok(None);
+        }
+        let first = if anchored {
+            None
+        } else {
+            self.first_byte_item()?
+        };
         for pos in from..=self.subject.len() {
+            // A start where the pattern's first item cannot match fails at once in C
+            // too; it is skipped for a step, without entering the match routine.
+            if let Some(item) = &first
+                && !self.subject.get(pos).is_some_and(|&c| item.matches(c))
+            {
+                self.charge(1)?;
+                continue;
+            }
             if let Some(found) = self.match_at(pos)? {
                 return Ok(Some(found));
             }
@@ -342,6 +371,21 @@ impl<'a> Matcher<'a> {
             }
         }
         Ok(None)
+    }
+
+    /// The pattern's first item when every match must begin with one byte it matches:
+    /// a single-byte item with no quantifier or `+`. A malformed first item raises its
+    /// error here, as C's first attempt would, whatever the subject.
+    fn first_byte_item(&mut self) -> Result<Option<Item>, PatternError> {
+        match self.pattern.first() {
+            None | Some(b'(' | b')') => return Ok(None),
+            Some(&b'$') if self.pattern.len() == 1 => return Ok(None),
+            Some(&ESC) if matches!(self.pat(1), b'b' | b'f' | b'0'..=b'9') => return Ok(None),
+            Some(_) => {}
+        }
+        let (item, ep) = self.item(0)?;
+        // `?`, `*` and `-` let a match begin without it.
+        Ok((!matches!(self.pat(ep), b'?' | b'*' | b'-')).then_some(item))
     }
 
     fn charge(&mut self, steps: u64) -> Result<(), PatternError> {
@@ -465,7 +509,10 @@ impl<'a> Matcher<'a> {
 
     /// Compiles (once) the set whose `[` is at `p`.
     fn set(&mut self, p: usize) -> Result<Set, PatternError> {
-        if let Some((_, set)) = self.sets.iter().find(|(at, _)| *at == p) {
+        if let Some((_, set)) = self.sets[..self.sets_cached]
+            .iter()
+            .find(|(at, _)| *at == p)
+        {
             return Ok(*set);
         }
         let pat = self.pattern;
@@ -525,7 +572,10 @@ impl<'a> Matcher<'a> {
                 *word = !*word;
             }
         }
-        self.sets.push((p, set));
+        if self.sets_cached < SET_CACHE {
+            self.sets[self.sets_cached] = (p, set);
+            self.sets_cached += 1;
+        }
         Ok(set)
     }
 
@@ -1004,6 +1054,31 @@ mod tests {
         assert_eq!(split_anchor(b"^ab"), (true, &b"ab"[..]));
         assert_eq!(split_anchor(b"a^b"), (false, &b"a^b"[..]));
         assert_eq!(split_anchor(b""), (false, &b""[..]));
+    }
+
+    /// `search` skips starts where the first item cannot match: results and errors stay
+    /// C's, including a malformed first item on an empty subject and an error after it
+    /// that no start reaches.
+    #[test]
+    fn first_item_skips_keep_results_and_errors() {
+        assert_eq!(span("no spaces", "%s"), Some((2, 3, vec![])));
+        assert_eq!(span("xxaab", "a+b"), Some((2, 5, vec![])));
+        assert_eq!(span("xyz", "a*"), Some((0, 0, vec![])));
+        assert_eq!(span("xyz", "a?z"), Some((2, 3, vec![])));
+        assert_eq!(span("xyz", "a-z"), Some((2, 3, vec![])));
+        assert_eq!(span("ab$", "$"), Some((3, 3, vec![])));
+        assert_eq!(span("a$b", "$b"), Some((1, 3, vec![])));
+        assert_eq!(span("xx[y]", "[[]y"), Some((2, 4, vec![])));
+        assert_eq!(find("", "[a"), Err(PatternError::MissingBracket));
+        assert_eq!(find("", "%"), Err(PatternError::EndsWithEscape));
+        assert_eq!(find("bbb", "a["), Ok(None));
+        assert_eq!(find("bab", "a["), Err(PatternError::MissingBracket));
+        assert_eq!(find_at(b"abc", b"%s", 5, BUDGET), Ok(None));
+        // A skipped start still costs a step.
+        assert_eq!(
+            find_at(&[b'x'; 64], b"%s", 0, 10),
+            Err(PatternError::TooComplex)
+        );
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct Engine<'a> {
     updating: bool,
     /// Set while `check` validates what it has just processed.
     processed: bool,
+    /// A string value reused to validate map keys.
+    key_buffer: Value,
 }
 
 impl<'a> Engine<'a> {
@@ -57,6 +59,7 @@ impl<'a> Engine<'a> {
             now_seconds,
             updating: false,
             processed: false,
+            key_buffer: Value::Null,
         }
     }
 
@@ -121,7 +124,8 @@ impl<'a> Engine<'a> {
         // fields sorted by name: present values are adjusted where they lie, and only the
         // missing ones are inserted afterwards. The order fields are processed in is
         // unobservable: each is adjusted on its own.
-        let mut filled: Vec<(String, Value)> = Vec::new();
+        let mut filled: Vec<(String, Value)> =
+            Vec::with_capacity(schema.fields.len().saturating_sub(data.len()));
         let mut emptied: Vec<&str> = Vec::new();
         let mut present = data.iter_mut().peekable();
         for (key, field) in schema.fields_by_name() {
@@ -154,6 +158,14 @@ impl<'a> Engine<'a> {
         }
         for key in emptied {
             data.remove(key);
+        }
+        if filled.len() > data.len() {
+            // Mostly defaults (an entity's base fields, a record given few keys): building
+            // the tree anew from sorted runs costs less than an insert per key.
+            let mut entries = Vec::with_capacity(data.len() + filled.len());
+            entries.extend(data);
+            entries.append(&mut filled);
+            return Ok(Value::Object(entries.into_iter().collect()));
         }
         data.extend(filled);
         Ok(Value::Object(data))
@@ -308,28 +320,34 @@ impl<'a> Engine<'a> {
             {
                 Value::Array(Vec::new())
             }
-            (Value::Array(items), Some(sub)) => {
-                let items = if field.kind == FieldType::Set {
-                    dedupe(items)
-                } else {
-                    items
-                };
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    out.push(
-                        self.adjust(sub, Some(item), context)?
-                            .unwrap_or(Value::Null),
-                    );
+            // Adjusted in place: the request's own vectors and maps are kept. Scalar items
+            // and values have nothing to fill (see `adjust`).
+            (Value::Array(mut items), Some(sub)) => {
+                if field.kind == FieldType::Set {
+                    dedupe(&mut items);
                 }
-                Value::Array(out)
+                if sub.is_scalar() {
+                    return Ok(Value::Array(items));
+                }
+                for item in &mut items {
+                    let taken = std::mem::take(item);
+                    *item = self
+                        .adjust(sub, Some(taken), context)?
+                        .unwrap_or(Value::Null);
+                }
+                Value::Array(items)
             }
-            (Value::Object(map), Some(sub)) if field.kind == FieldType::Map => {
-                let mut out = Map::new();
-                for (k, v) in map {
-                    let adjusted = self.adjust(sub, Some(v), context)?.unwrap_or(Value::Null);
-                    out.insert(k, adjusted);
+            (Value::Object(mut map), Some(sub)) if field.kind == FieldType::Map => {
+                if sub.is_scalar() {
+                    return Ok(Value::Object(map));
                 }
-                Value::Object(out)
+                for value in map.values_mut() {
+                    let taken = std::mem::take(value);
+                    *value = self
+                        .adjust(sub, Some(taken), context)?
+                        .unwrap_or(Value::Null);
+                }
+                Value::Object(map)
             }
             (other, _) => other,
         })
@@ -462,29 +480,28 @@ impl<'a> Engine<'a> {
 
     /// Kong's `Schema:validate_field`.
     pub fn validate_field(&mut self, field: &Field, value: &Value) -> Result<(), ErrorTree> {
-        let fail = |m: &str| Err(ErrorTree::Message(m.to_string()));
         if value.is_null() {
             if field.ne_null {
-                return fail(field.err.as_deref().unwrap_or("value must not be null"));
+                return field_error(field.err.as_deref().unwrap_or("value must not be null"));
             }
             if let Some(Validator::Eq(wanted)) = field.validators.first() {
-                return fail(&format!("value must be {}", lua_tostring(wanted)));
+                return field_error(&format!("value must be {}", lua_tostring(wanted)));
             }
             if field.is_required() {
-                return fail(REQUIRED);
+                return field_error(REQUIRED);
             }
             return Ok(());
         }
         if field.eq_null {
-            return fail(field.err.as_deref().unwrap_or("value must be null"));
+            return field_error(field.err.as_deref().unwrap_or("value must be null"));
         }
         if field.abstract_ {
-            return fail("error in schema definition: abstract field was not specialized");
+            return field_error("error in schema definition: abstract field was not specialized");
         }
         match field.kind {
             FieldType::Array | FieldType::Set => {
                 let Some(items) = as_sequence(value) else {
-                    return fail(if field.kind == FieldType::Array {
+                    return field_error(if field.kind == FieldType::Array {
                         "expected an array"
                     } else {
                         "expected a set"
@@ -504,20 +521,34 @@ impl<'a> Engine<'a> {
             }
             FieldType::Map => {
                 let Some(map) = as_record(value) else {
-                    return fail("expected a map");
+                    return field_error("expected a map");
                 };
+                // Each key is validated as a string value; one buffer serves them all.
+                let mut key = std::mem::take(&mut self.key_buffer);
+                let mut outcome = Ok(());
                 for (k, v) in map {
                     if let Some(keys) = field.keys.as_deref() {
-                        self.validate_field(keys, &Value::String(k.clone()))?;
+                        match &mut key {
+                            Value::String(buffer) => k.clone_into(buffer),
+                            other => *other = Value::String(k.clone()),
+                        }
+                        outcome = self.validate_field(keys, &key);
                     }
-                    if let Some(values) = field.values.as_deref() {
-                        self.validate_field(values, v)?;
+                    if outcome.is_ok()
+                        && let Some(values) = field.values.as_deref()
+                    {
+                        outcome = self.validate_field(values, v);
+                    }
+                    if outcome.is_err() {
+                        break;
                     }
                 }
+                self.key_buffer = key;
+                outcome?;
             }
             FieldType::Record => {
                 if as_record(value).is_none() {
-                    return fail("expected a record");
+                    return field_error("expected a record");
                 }
                 let sub = field.record.as_deref().unwrap_or(Schema::empty());
                 if self.processed {
@@ -537,28 +568,28 @@ impl<'a> Engine<'a> {
                     .as_f64()
                     .is_some_and(|n| n.is_finite() && n == n.floor())
                 {
-                    return fail("expected an integer");
+                    return field_error("expected an integer");
                 }
             }
             FieldType::Number => {
                 if !value.is_number() {
-                    return fail("expected a number");
+                    return field_error("expected a number");
                 }
             }
             FieldType::Boolean => {
                 if !value.is_boolean() {
-                    return fail("expected a boolean");
+                    return field_error("expected a boolean");
                 }
             }
             FieldType::String => {
                 let Some(s) = value.as_str() else {
-                    return fail("expected a string");
+                    return field_error("expected a string");
                 };
                 if field.referenceable && is_reference(s) {
                     return Ok(());
                 }
             }
-            FieldType::Function => return fail("expected a function"),
+            FieldType::Function => return field_error("expected a function"),
             FieldType::Json | FieldType::Any => {}
         }
         for validator in &field.validators {
@@ -1026,7 +1057,21 @@ impl CheckSpec {
 }
 
 fn check(ok: bool, message: impl FnOnce() -> String) -> Result<(), String> {
-    if ok { Ok(()) } else { Err(message()) }
+    if ok { Ok(()) } else { failed(message) }
+}
+
+/// Messages are built out of line (here and in `field_error`), so the validators'
+/// common path stays small.
+#[cold]
+#[inline(never)]
+fn failed(message: impl FnOnce() -> String) -> Result<(), String> {
+    Err(message())
+}
+
+#[cold]
+#[inline(never)]
+fn field_error(message: &str) -> Result<(), ErrorTree> {
+    Err(ErrorTree::Message(message.to_string()))
 }
 
 fn invalid(value: &Value) -> String {
@@ -1141,16 +1186,18 @@ fn length(value: &Value, field: &Field) -> usize {
 }
 
 /// A set keeps the first of equal items; tables are never equal in Lua.
-fn dedupe(items: Vec<Value>) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::with_capacity(items.len());
-    for item in items {
+fn dedupe(items: &mut Vec<Value>) {
+    let mut kept = 0;
+    for i in 0..items.len() {
+        let item = &items[i];
         let duplicate =
-            !item.is_array() && !item.is_object() && out.iter().any(|o| lua_eq(o, &item));
+            !item.is_array() && !item.is_object() && items[..kept].iter().any(|o| lua_eq(o, item));
         if !duplicate {
-            out.push(item);
+            items.swap(kept, i);
+            kept += 1;
         }
     }
-    out
+    items.truncate(kept);
 }
 
 /// Kong's `table_merge`: `b`'s keys over `a`'s, one level.
