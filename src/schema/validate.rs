@@ -132,6 +132,10 @@ impl<'a> Engine<'a> {
             // Keys the schema does not know stay for `validate` to report.
             let mut slot = next_with_key(&mut present, key, |_, _| {}).map(|(_, v)| v);
             let field = subschema.and_then(|s| s.field(key)).unwrap_or(field);
+            // A scalar given a value keeps it as it is.
+            if slot.is_some() && field.is_scalar() && !field.auto {
+                continue;
+            }
             let mut value = slot.as_deref_mut().map(std::mem::take);
             if field.auto {
                 value = self.auto_value(key, field, value, context);
