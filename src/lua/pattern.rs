@@ -190,7 +190,6 @@ impl Set {
 #[derive(Debug, Clone, Copy)]
 enum Item {
     Any,
-    Class(u8),
     Set(Set),
     Byte(u8),
 }
@@ -199,7 +198,6 @@ impl Item {
     fn matches(&self, c: u8) -> bool {
         match self {
             Item::Any => true,
-            Item::Class(class) => class_matches(c, *class),
             Item::Set(set) => set.contains(c),
             Item::Byte(b) => *b == c,
         }
@@ -497,7 +495,14 @@ impl<'a> Matcher<'a> {
     fn item(&mut self, p: usize) -> Result<(Item, usize), PatternError> {
         match self.pat(p) {
             b'.' => Ok((Item::Any, p + 1)),
-            ESC if p + 1 < self.pattern.len() => Ok((Item::Class(self.pattern[p + 1]), p + 2)),
+            // A class tests as a bitmap: one lookup per subject byte.
+            ESC if p + 1 < self.pattern.len() => Ok((
+                Item::Set(Set {
+                    bits: CLASS_BITS[usize::from(self.pattern[p + 1])],
+                    end: p + 2,
+                }),
+                p + 2,
+            )),
             ESC => Err(PatternError::EndsWithEscape),
             b'[' => {
                 let set = self.set(p)?;
