@@ -2,7 +2,7 @@
 //! into fields, validators (in Kong's `validators_order`), entity checks and shorthands.
 //! Functions stay in the VM that evaluated them; a [`FnId`] names one.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Number, Value};
 
@@ -108,6 +108,9 @@ pub struct Field {
     pub record: Option<Arc<Schema>>,
     /// The definition as written, for entity checks whose `if_match` inherits from it.
     pub raw: SchemaValue,
+    /// Whether `default` passes this field's own validation, learnt by the first
+    /// validation that meets it (see `Engine::validate`).
+    pub default_valid: OnceLock<bool>,
 }
 
 impl Field {
@@ -543,6 +546,7 @@ impl Field {
             values: part("values")?,
             record,
             raw: def.clone(),
+            default_valid: OnceLock::new(),
         })
     }
 

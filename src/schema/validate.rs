@@ -443,6 +443,7 @@ impl<'a> Engine<'a> {
                             ErrorTree::Message("unknown field".into()),
                         );
                     }
+                    Some(field) if self.is_valid_default(field, value) => {}
                     Some(field) => {
                         if let Err(e) = self.validate_field(field, value) {
                             errors.insert(key.as_str().into(), e);
@@ -480,6 +481,18 @@ impl<'a> Engine<'a> {
         } else {
             Err(errors)
         }
+    }
+
+    /// Whether `value` is a scalar field's default that passed the field's validation
+    /// before. A default is validated like any value, as Kong does, but without Lua
+    /// functions the outcome depends on the value alone, so it is learnt once per field.
+    fn is_valid_default(&mut self, field: &Field, value: &Value) -> bool {
+        if !field.is_scalar() || field.default.as_ref() != Some(value) {
+            return false;
+        }
+        *field
+            .default_valid
+            .get_or_init(|| !field.has_functions() && self.validate_field(field, value).is_ok())
     }
 
     /// Kong's `Schema:validate_field`.

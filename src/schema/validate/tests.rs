@@ -105,6 +105,35 @@ fn integers_reject_fractions_and_fill_defaults() {
 // Types, presence, defaults
 // ---------------------------------------------------------------------------------
 
+/// Kong validates a filled-in default like any value: one its own validators reject
+/// fails every insert that relies on it, given or filled, however often it is met; one
+/// they accept passes (the engine learns that once per field).
+#[test]
+fn defaults_are_validated_like_given_values() {
+    let s = schema(json!({"fields": [
+        {"bad": {"type": "integer", "default": 5, "between": [10, 20]}},
+        {"good": {"type": "string", "default": "X-Consumer", "match": "^X%-%a+"}},
+    ]}));
+    for _ in 0..3 {
+        assert_eq!(
+            errs(&s, json!({})),
+            vec!["bad: value should be between 10 and 20"]
+        );
+        assert_eq!(
+            errs(&s, json!({"bad": 5, "good": "X-Consumer"})),
+            vec!["bad: value should be between 10 and 20"]
+        );
+        assert_eq!(
+            run(&s, &json!({"bad": 12})).unwrap(),
+            json!({"bad": 12, "good": "X-Consumer"})
+        );
+        assert_eq!(
+            errs(&s, json!({"bad": 12, "good": "Y-Consumer"})),
+            vec!["good: invalid value: Y-Consumer"]
+        );
+    }
+}
+
 #[test]
 fn every_type_has_its_type_error() {
     let strings = json!({"type": "string"});
