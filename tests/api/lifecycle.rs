@@ -402,8 +402,8 @@ async fn memory_bombs_keep_the_server_within_its_lua_memory_budget() {
     server.wait().await;
 }
 
-/// security.md F2: PostgreSQL goes away mid-traffic. Writes get 503 within 2 s (never a
-/// hang, never a 2xx); once it is back, writes succeed within 10 s with nobody doing
+/// security.md F2: PostgreSQL goes away mid-traffic. Writes and reads get 503 within 2 s
+/// (never a hang, never a 2xx); once it is back, writes succeed within 10 s with nobody doing
 /// anything; every write answered 201 is still there. On a cluster of the test's own, so
 /// the suite's shared one is never stopped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -464,6 +464,16 @@ async fn a_postgresql_outage_answers_503_and_writes_resume_when_it_returns() {
         let (status, body) = status_and_json(response).await;
         assert_eq!(status, 503, "{body}");
         assert!(took < Duration::from_secs(2), "answered after {took:?}");
+        // Reads too: the list and one entity, token check included, never a 401 or 500.
+        for path in [services.clone(), format!("{services}/before-0")] {
+            let started = Instant::now();
+            let response = app.get(&path).await;
+            let took = started.elapsed();
+            assert!(response.headers().contains_key("retry-after"), "{path}");
+            let (status, body) = status_and_json(response).await;
+            assert_eq!(status, 503, "{path}: {body}");
+            assert!(took < Duration::from_secs(2), "{path} answered after {took:?}");
+        }
     }
 
     let cluster = tokio::task::spawn_blocking(move || {
