@@ -472,7 +472,10 @@ async fn a_postgresql_outage_answers_503_and_writes_resume_when_it_returns() {
             assert!(response.headers().contains_key("retry-after"), "{path}");
             let (status, body) = status_and_json(response).await;
             assert_eq!(status, 503, "{path}: {body}");
-            assert!(took < Duration::from_secs(2), "{path} answered after {took:?}");
+            assert!(
+                took < Duration::from_secs(2),
+                "{path} answered after {took:?}"
+            );
         }
     }
 
