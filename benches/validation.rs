@@ -409,9 +409,11 @@ fn main() {
             wide_case.validate(body, now)
         }));
     }
-    let [ping_base, ping_check, wide_base, wide_check, ..] = samples.clone().map(per_op);
     let [
-        ..,
+        ping_base,
+        ping_check,
+        wide_base,
+        wide_check,
         ping_base_cold,
         ping_check_cold,
         wide_base_cold,

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row};
 use uuid::Uuid;
 
-use super::{Notification, Sql, Store, StoreError, StoreResult, from_json, notify_on, parse_uuid};
+use super::{Sql, Store, StoreError, StoreResult, from_json, notify_on, parse_uuid};
 use crate::domain::control_plane::{ControlPlane, ControlPlaneFilter, ProxyUrl};
 use crate::domain::paging::PageRequest;
 
@@ -232,10 +232,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         // Its plugin schemas went with it.
-        let notification = Notification {
-            channel: super::plugin_schemas::PLUGIN_SCHEMAS_CHANNEL,
-            payload: id.to_string(),
-        };
+        let notification = super::plugin_schemas::schemas_changed(id);
         notify_on(&mut *tx, self.backend, Some(&notification)).await?;
         tx.commit().await?;
         self.forget_plugin_schemas(Some(id));

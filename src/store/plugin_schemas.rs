@@ -47,6 +47,14 @@ fn from_row(row: &AnyRow) -> StoreResult<StoredPluginSchema> {
 /// konnektd nodes forget the sources they cached for it.
 pub const PLUGIN_SCHEMAS_CHANNEL: &str = "konnektd_plugin_schemas";
 
+/// The notification of a change to a control plane's plugin schemas.
+pub(super) fn schemas_changed(control_plane: Uuid) -> Notification {
+    Notification {
+        channel: PLUGIN_SCHEMAS_CHANNEL,
+        payload: control_plane.to_string(),
+    }
+}
+
 /// How long a cached source is used without asking the database again: the bound on
 /// staleness should another node's notification be lost.
 const SOURCE_TTL: Duration = Duration::from_secs(5);
@@ -160,11 +168,12 @@ impl Store {
         let _writer = self.sqlite_writer().await;
         let mut tx = self.pool.begin().await?;
         let out = write(&mut *tx).await?;
-        let notification = Notification {
-            channel: PLUGIN_SCHEMAS_CHANNEL,
-            payload: control_plane.to_string(),
-        };
-        notify_on(&mut *tx, self.backend, Some(&notification)).await?;
+        notify_on(
+            &mut *tx,
+            self.backend,
+            Some(&schemas_changed(control_plane)),
+        )
+        .await?;
         tx.commit().await?;
         self.sources.forget(Some(control_plane));
         Ok(out)
@@ -223,10 +232,9 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Only the Lua source of a schema: what validating a plugin needs, without the two
-    /// JSON renderings.
-    /// The Lua source of a control plane's schema of that name, from the cache when it is
-    /// fresh (see [`SourceCache`]).
+    /// Only the Lua source of a control plane's schema of that name (what validating a
+    /// plugin needs, without the two JSON renderings), from the cache when it is fresh
+    /// (see [`SourceCache`]).
     pub async fn plugin_schema_source(
         &self,
         control_plane: Uuid,
@@ -352,5 +360,44 @@ mod tests {
             cache.put(b, &name, None, generation);
             assert!(cache.get(b, &name).is_err(), "{name} was cached");
         }
+    }
+
+    /// An entry older than `SOURCE_TTL` is read again, and a full cache drops expired
+    /// entries before it starts afresh.
+    #[test]
+    fn expired_sources_are_read_again_and_dropped_first() {
+        let cache = SourceCache::default();
+        let (old, fresh) = (Uuid::new_v4(), Uuid::new_v4());
+        let generation = cache.get(old, "aged").unwrap_err();
+        cache.put(old, "aged", Some(Arc::from("source")), generation);
+        let generation = cache.get(fresh, "kept").unwrap_err();
+        cache.put(fresh, "kept", Some(Arc::from("source")), generation);
+        let age = |cache: &SourceCache, cp: Uuid, name: &str| {
+            let mut sources = cache.inner.lock().unwrap();
+            let entry = sources.by_control_plane.get_mut(&cp).unwrap();
+            entry.get_mut(name).unwrap().1 = Instant::now() - SOURCE_TTL;
+        };
+        age(&cache, old, "aged");
+        assert!(
+            cache.get(old, "aged").is_err(),
+            "an expired source was used"
+        );
+        assert!(cache.get(fresh, "kept").is_ok());
+
+        // Fill up with entries that then expire, but for one fresh entry.
+        for i in 0..MAX_SOURCES - 2 {
+            let name = format!("filler-{i}");
+            let generation = cache.get(old, &name).unwrap_err();
+            cache.put(old, &name, None, generation);
+            age(&cache, old, &name);
+        }
+        let generation = cache.get(fresh, "next").unwrap_err();
+        cache.put(fresh, "next", None, generation);
+        assert_eq!(cache.inner.lock().unwrap().len, 2, "expired entries stayed");
+        assert!(
+            cache.get(fresh, "kept").is_ok(),
+            "a fresh entry was dropped"
+        );
+        assert_eq!(cache.get(fresh, "next"), Ok(None));
     }
 }

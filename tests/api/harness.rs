@@ -224,7 +224,7 @@ pub fn sorted_names(list: &Value) -> Vec<String> {
     names
 }
 
-/// Status and JSON body of a response, and the body's `x-request-id` header.
+/// Status and JSON body of a response.
 pub async fn status_and_json(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");

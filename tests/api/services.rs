@@ -1230,14 +1230,7 @@ async fn tag_and_name_filters_behave_alike_on_both_backends(backend: Backend) {
             let response = app.get(&format!("{base}/services?{query}")).await;
             assert_eq!(response.status(), 200, "{query}");
             let list: Value = response.json().await.unwrap();
-            let mut names: Vec<String> = list["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s["name"].as_str().unwrap().to_string())
-                .collect();
-            names.sort();
-            names
+            crate::harness::sorted_names(&list)
         }
     };
     assert_eq!(names("tags=,".into()).await, ["Alpha", "beta"]);
