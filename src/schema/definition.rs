@@ -200,6 +200,10 @@ pub struct Schema {
     /// order), the order of a JSON object's keys: a record is walked against its schema in
     /// one merge instead of a lookup per field, and a name is found by binary search.
     by_name: Vec<usize>,
+    /// Whether two fields share a name (Kong allows it; the last one wins a lookup).
+    repeated_names: bool,
+    /// Whether a Lua function is called anywhere in it (see `has_functions`).
+    functions: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -244,6 +248,10 @@ impl Schema {
         schema
             .by_name
             .sort_by(|&a, &b| schema.fields[a].0.cmp(&schema.fields[b].0));
+        schema.repeated_names = schema
+            .by_name
+            .windows(2)
+            .any(|pair| schema.fields[pair[0]].0 == schema.fields[pair[1]].0);
         for entry in def
             .get("shorthand_fields")
             .and_then(SchemaValue::items)
@@ -288,6 +296,14 @@ impl Schema {
             let parsed = Schema::parse_level(sub, records_required, Some(&schema))?;
             schema.subschemas.push((name.clone(), Arc::new(parsed)));
         }
+        // Nested records were parsed (and know theirs) before this level.
+        schema.functions = schema.fields.iter().any(|(_, f)| f.has_functions())
+            || schema.shorthands.iter().any(|s| s.func.is_some())
+            || schema.subschemas.iter().any(|(_, s)| s.has_functions())
+            || schema
+                .checks
+                .iter()
+                .any(|c| matches!(c.check, EntityCheck::Custom { .. }) || c.check.has_functions());
         Ok(schema)
     }
 
@@ -318,6 +334,10 @@ impl Schema {
         self.by_name.iter().map(|&i| &self.fields[i])
     }
 
+    pub fn has_repeated_names(&self) -> bool {
+        self.repeated_names
+    }
+
     pub fn field(&self, name: &str) -> Option<&Field> {
         // The last of equal names, as Kong's `fields[name]` keeps it.
         let end = self
@@ -337,13 +357,7 @@ impl Schema {
 
     /// Whether any part of the schema needs the Lua VM.
     pub fn has_functions(&self) -> bool {
-        self.fields.iter().any(|(_, f)| f.has_functions())
-            || self.shorthands.iter().any(|s| s.func.is_some())
-            || self.subschemas.iter().any(|(_, s)| s.has_functions())
-            || self
-                .checks
-                .iter()
-                .any(|c| matches!(c.check, EntityCheck::Custom { .. }) || c.check.has_functions())
+        self.functions
     }
 
     fn parse_check(&self, entry: &SchemaValue, parent: Option<&Schema>) -> Result<Option<Check>> {

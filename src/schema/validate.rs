@@ -82,6 +82,20 @@ impl<'a> Engine<'a> {
         input: Value,
         context: Context,
     ) -> Result<Value, Errors> {
+        if context != Context::Update && !schema.has_functions() {
+            // Insert and upsert fill nested defaults, so every record is validated as
+            // processed (see `validate_field`); without Lua functions nothing observes the
+            // order of the two walks, so they are one.
+            self.processed = true;
+            let outcome = self.process_record::<true>(schema, input, context);
+            self.processed = false;
+            let (entity, invalid) = outcome?;
+            return if invalid.is_empty() {
+                Ok(entity)
+            } else {
+                Err(invalid)
+            };
+        }
         let processed = self.process_owned(schema, input, context)?;
         // Kong's `validate_update` rewords REQUIRED_FOR_ENTITY_CHECK, AT_LEAST_ONE_OF and
         // CONDITIONAL_AT_LEAST_ONE_OF while it runs (nested records included).
@@ -112,14 +126,47 @@ impl<'a> Engine<'a> {
         data: Value,
         context: Context,
     ) -> Result<Value, Errors> {
+        self.process_record::<false>(schema, data, context)
+            .map(|(record, _)| record)
+    }
+
+    /// Processes a record as `process_auto_fields` does. With `VALIDATE` (insert and
+    /// upsert only) it also validates each field's value as soon as it is final, and the
+    /// record's entity checks at the end, exactly as `validate(.., full_check)` would
+    /// over the processed record: one walk instead of two, over values still in cache.
+    /// `Err` holds processing errors, which win over validation errors as in Kong (it
+    /// validates only what processed); `Ok` holds the record and its validation errors.
+    fn process_record<const VALIDATE: bool>(
+        &mut self,
+        schema: &Schema,
+        data: Value,
+        context: Context,
+    ) -> Result<(Value, Errors), Errors> {
         let mut data = match data {
             Value::Object(map) => map,
             Value::Array(items) if items.is_empty() => Map::new(),
-            other => return Ok(other),
+            other => return Ok(self.validated::<VALIDATE>(schema, other)),
         };
+        if VALIDATE && (schema.subschema_key.is_some() || schema.has_repeated_names()) {
+            // Subschemas, and two fields of one name, keep Kong's two walks.
+            let record = self
+                .process_record::<false>(schema, Value::Object(data), context)?
+                .0;
+            return Ok(self.validated::<true>(schema, record));
+        }
         self.apply_shorthands(schema, &mut data)?;
         let subschema = schema.subschema_for(&data);
         let mut errors = Errors::new();
+        let mut invalid = Errors::new();
+        // Keys Kong's `validate` reports; `updated_at` is never validated (see `validate`).
+        let unknown = |invalid: &mut Errors, key: &String| {
+            if VALIDATE && key != "updated_at" {
+                invalid.insert(
+                    key.as_str().into(),
+                    ErrorTree::Message("unknown field".into()),
+                );
+            }
+        };
         // One merge of the record's keys (sorted, as a JSON object's are) with the schema's
         // fields sorted by name: present values are adjusted where they lie, and only the
         // missing ones are inserted afterwards. The order fields are processed in is
@@ -129,33 +176,72 @@ impl<'a> Engine<'a> {
         let mut emptied: Vec<&str> = Vec::new();
         let mut present = data.iter_mut().peekable();
         for (key, field) in schema.fields_by_name() {
-            // Keys the schema does not know stay for `validate` to report.
-            let mut slot = next_with_key(&mut present, key, |_, _| {}).map(|(_, v)| v);
+            let mut slot =
+                next_with_key(&mut present, key, |k, _| unknown(&mut invalid, k)).map(|(_, v)| v);
             let field = subschema.and_then(|s| s.field(key)).unwrap_or(field);
             // A scalar given a value keeps it as it is.
             if slot.is_some() && field.is_scalar() && !field.auto {
+                if let (true, Some(value)) = (VALIDATE, slot.as_deref()) {
+                    self.check_known(key, field, value, None, &mut invalid);
+                }
                 continue;
             }
             let mut value = slot.as_deref_mut().map(std::mem::take);
             if field.auto {
                 value = self.auto_value(key, field, value, context);
             }
+            // A nested record given as a table is validated as it is filled.
+            let mut nested = None;
             // Most fields are scalars, for which `adjust` only fills what is missing.
             let adjusted = match value {
                 Some(value) if field.is_scalar() => Ok(Some(value)),
                 None if field.is_scalar() && context != Context::Update => self.missing(field),
+                Some(value)
+                    if VALIDATE
+                        && field.kind == FieldType::Record
+                        && !field.abstract_
+                        && is_table(&value) =>
+                {
+                    let sub = field.record.as_deref().unwrap_or(Schema::empty());
+                    self.process_record::<true>(sub, value, context)
+                        .map(|(record, errors)| {
+                            nested = Some(errors);
+                            Some(record)
+                        })
+                }
                 value => self.adjust(field, value, context),
             };
+            let missing = |invalid: &mut Errors| {
+                if VALIDATE && field.is_required() {
+                    invalid.insert(key.as_str().into(), ErrorTree::Message(REQUIRED.into()));
+                }
+            };
             match (slot, adjusted) {
-                (Some(slot), Ok(Some(v))) => *slot = v,
-                (None, Ok(Some(v))) => filled.push((key.clone(), v)),
+                (Some(slot), Ok(Some(v))) => {
+                    *slot = v;
+                    if VALIDATE {
+                        self.check_known(key, field, slot, nested, &mut invalid);
+                    }
+                }
+                (None, Ok(Some(v))) => {
+                    if VALIDATE {
+                        self.check_known(key, field, &v, nested, &mut invalid);
+                    }
+                    filled.push((key.clone(), v));
+                }
                 // A missing optional value stays absent.
-                (None, Ok(None)) => {}
-                (Some(_), Ok(None)) => emptied.push(key),
+                (None, Ok(None)) => missing(&mut invalid),
+                (Some(_), Ok(None)) => {
+                    emptied.push(key);
+                    missing(&mut invalid);
+                }
                 (_, Err(nested)) => {
                     errors.insert(key.as_str().into(), ErrorTree::Nested(nested));
                 }
             }
+        }
+        for (key, _) in present {
+            unknown(&mut invalid, key);
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -163,16 +249,40 @@ impl<'a> Engine<'a> {
         for key in emptied {
             data.remove(key);
         }
-        if filled.len() > data.len() {
+        let record = if filled.len() > data.len() {
             // Mostly defaults (an entity's base fields, a record given few keys): building
             // the tree anew from sorted runs costs less than an insert per key.
             let mut entries = Vec::with_capacity(data.len() + filled.len());
             entries.extend(data);
             entries.append(&mut filled);
-            return Ok(Value::Object(entries.into_iter().collect()));
+            Value::Object(entries.into_iter().collect())
+        } else {
+            data.extend(filled);
+            Value::Object(data)
+        };
+        if VALIDATE {
+            // No subschema here (see above).
+            for check in &schema.checks {
+                self.run_entity_check(schema, None, check, &record, true, &mut invalid);
+            }
         }
-        data.extend(filled);
-        Ok(Value::Object(data))
+        Ok((record, invalid))
+    }
+
+    /// `(record, validate(record))` with `VALIDATE`, `(record, none)` without.
+    fn validated<const VALIDATE: bool>(
+        &mut self,
+        schema: &Schema,
+        record: Value,
+    ) -> (Value, Errors) {
+        let invalid = if VALIDATE {
+            self.validate(schema, &record, true)
+                .err()
+                .unwrap_or_default()
+        } else {
+            Errors::new()
+        };
+        (record, invalid)
     }
 
     fn apply_shorthands(
@@ -185,7 +295,11 @@ impl<'a> Engine<'a> {
             let Some(value) = data.get(&shorthand.name).cloned() else {
                 continue;
             };
-            if let Err(e) = self.validate_field(&shorthand.field, &value) {
+            // Validated as processing does, before any record is filled.
+            let processed = std::mem::replace(&mut self.processed, false);
+            let outcome = self.validate_field(&shorthand.field, &value);
+            self.processed = processed;
+            if let Err(e) = outcome {
                 errors.insert(shorthand.name.as_str().into(), e);
                 continue;
             }
@@ -286,9 +400,7 @@ impl<'a> Engine<'a> {
                     Some(v) => Some(v),
                     None => self.missing(field)?,
                 };
-                let is_table = matches!(&v, Some(Value::Object(_)))
-                    || matches!(&v, Some(Value::Array(items)) if items.is_empty());
-                if is_table {
+                if v.as_ref().is_some_and(is_table) {
                     let sub = field.record.as_deref().unwrap_or(Schema::empty());
                     return self
                         .process_owned(sub, v.unwrap_or_default(), context)
@@ -432,28 +544,21 @@ impl<'a> Engine<'a> {
         for (key, value) in map {
             let field = next_with_key(&mut fields, key, |name, f| missing(&mut errors, name, f))
                 .map(|(_, f)| f);
-            // Kong's `unvalidated_fields`: `updated_at` is never validated (nor reported
-            // unknown), at any level, since every `Schema.new` installs the same table.
-            if key != "updated_at" {
-                let field = field.map(|f| subschema.and_then(|s| s.field(key)).unwrap_or(f));
-                match field {
-                    None => {
-                        errors.insert(
-                            key.as_str().into(),
-                            ErrorTree::Message("unknown field".into()),
-                        );
-                    }
-                    Some(field) if self.is_valid_default(field, value) => {}
-                    Some(field) => {
-                        if let Err(e) = self.validate_field(field, value) {
-                            errors.insert(key.as_str().into(), e);
-                        }
-                    }
+            match field {
+                Some(field) => {
+                    let field = subschema.and_then(|s| s.field(key)).unwrap_or(field);
+                    self.check_known(key, field, value, None, &mut errors);
                 }
-            }
-            // A required field set to null is missing, whatever its own check said.
-            if value.is_null() && field.is_some_and(|f| f.is_required()) {
-                errors.insert(key.as_str().into(), ErrorTree::Message(REQUIRED.into()));
+                // Kong's `unvalidated_fields`: `updated_at` is never validated (nor
+                // reported unknown), at any level, since every `Schema.new` installs the
+                // same table.
+                None if key == "updated_at" => {}
+                None => {
+                    errors.insert(
+                        key.as_str().into(),
+                        ErrorTree::Message("unknown field".into()),
+                    );
+                }
             }
         }
         for (name, f) in fields {
@@ -481,6 +586,49 @@ impl<'a> Engine<'a> {
         } else {
             Err(errors)
         }
+    }
+
+    /// `validate`'s verdict on one key the schema knows. `nested` holds a record's own
+    /// validation errors when they were found as it was filled.
+    fn check_known(
+        &mut self,
+        key: &str,
+        field: &Field,
+        value: &Value,
+        nested: Option<Errors>,
+        errors: &mut Errors,
+    ) {
+        if key != "updated_at" {
+            let outcome = match nested {
+                Some(nested) => self.validate_filled_record(field, value, nested),
+                None if self.is_valid_default(field, value) => Ok(()),
+                None => self.validate_field(field, value),
+            };
+            if let Err(e) = outcome {
+                errors.insert(key.into(), e);
+            }
+        }
+        // A required field set to null is missing, whatever its own check said.
+        if value.is_null() && field.is_required() {
+            errors.insert(key.into(), ErrorTree::Message(REQUIRED.into()));
+        }
+    }
+
+    /// `validate_field` on a non-null record whose fields were validated as it was
+    /// filled, with `nested` their errors: the same checks in the same order.
+    fn validate_filled_record(
+        &mut self,
+        field: &Field,
+        value: &Value,
+        nested: Errors,
+    ) -> Result<(), ErrorTree> {
+        if field.eq_null {
+            return field_error(field.err.as_deref().unwrap_or("value must be null"));
+        }
+        if !nested.is_empty() {
+            return Err(ErrorTree::Nested(nested));
+        }
+        self.run_validators(field, value)
     }
 
     /// Whether `value` is a scalar field's default that passed the field's validation
@@ -609,6 +757,10 @@ impl<'a> Engine<'a> {
             FieldType::Function => return field_error("expected a function"),
             FieldType::Json | FieldType::Any => {}
         }
+        self.run_validators(field, value)
+    }
+
+    fn run_validators(&mut self, field: &Field, value: &Value) -> Result<(), ErrorTree> {
         for validator in &field.validators {
             if let Err(message) = self.run_validator(validator, value, field) {
                 return Err(ErrorTree::Message(field.err.clone().unwrap_or(message)));
@@ -1156,6 +1308,16 @@ fn set_value(target: &mut Value, path: &str, value: Value) {
                 .or_insert_with(|| Value::Object(Map::new()));
             set_value(entry, rest, value);
         }
+    }
+}
+
+/// A value a record can be processed from: an object, or an empty array (how JSON
+/// gives an empty Lua table).
+fn is_table(value: &Value) -> bool {
+    match value {
+        Value::Object(_) => true,
+        Value::Array(items) => items.is_empty(),
+        _ => false,
     }
 }
 

@@ -1909,3 +1909,125 @@ fn a_field_is_found_by_name_and_the_last_of_two_with_one_name_wins() {
         assert_eq!(kind(absent), None, "{absent}");
     }
 }
+
+// ---------------------------------------------------------------------------------
+// One walk (insert and upsert without functions) equals Kong's two
+// ---------------------------------------------------------------------------------
+
+/// `multi_type_schema` with what only shows when values are validated: entity checks at
+/// two levels, an invalid default in an optional record, a required field in a required
+/// nested record.
+fn checked_schema() -> Schema {
+    schema(json!({
+        "fields": [
+            {"s": {"type": "string", "default": "d", "len_max": 3}},
+            {"i": {"type": "integer", "default": 3, "between": [0, 100]}},
+            {"n": {"type": "number"}},
+            {"b": {"type": "boolean", "default": true}},
+            {"tags": {"type": "set", "elements": {"type": "string", "len_max": 1}}},
+            {"list": {"type": "array", "default": ["x", "x"], "elements": {"type": "string"}}},
+            {"m": {"type": "map", "keys": {"type": "string", "len_max": 1}, "values": {"type": "integer"}}},
+            {"recs": {"type": "array", "elements": {
+                "type": "record",
+                "fields": [
+                    {"k": {"type": "string"}},
+                    {"v": {"type": "integer", "default": 7}},
+                    {"sub": {"type": "record", "fields": [{"w": {"type": "integer", "default": 1}}]}},
+                ],
+                "entity_checks": [{"at_least_one_of": ["k", "sub"]}],
+            }}},
+            {"r": {"type": "record", "fields": [
+                {"x": {"type": "integer", "default": 1, "one_of": [1, 2, 3]}},
+                {"inner": {"type": "record", "fields": [
+                    {"y": {"type": "string", "default": "z"}},
+                    {"ys": {"type": "set", "elements": {"type": "integer"}, "default": [1, 2]}},
+                ], "entity_checks": [{"at_least_one_of": ["y", "ys"]}]}},
+            ]}},
+            {"opt": {"type": "record", "required": false, "fields": [
+                {"q": {"type": "boolean", "default": false}},
+                {"d": {"type": "integer", "default": 50, "between": [0, 10]}},
+            ]}},
+        ],
+        "entity_checks": [{"at_least_one_of": ["n", "m"]}],
+    }))
+}
+
+/// Kong's order, literally: process every field, then validate the processed record.
+fn two_walks(schema: &Schema, input: &Value) -> Result<Value, Vec<String>> {
+    let mut nothing = NoFunctions;
+    let mut engine = Engine::new(&mut nothing, 1_000_000, 1_700_000_000.0);
+    let processed = engine
+        .process_auto_fields(schema, input, Context::Insert)
+        .map_err(|e| render(&e))?;
+    engine
+        .validate(schema, &processed, true)
+        .map_err(|e| render(&e))?;
+    Ok(processed)
+}
+
+proptest! {
+    #[test]
+    fn one_walk_validates_as_the_two_walks_do(
+        input in config(),
+        extra in prop::option::of(("[a-z]{1,3}", leaf())),
+    ) {
+        let mut input = input;
+        if let (Some((key, value)), Some(map)) = (extra, input.as_object_mut()) {
+            map.insert(key, value);
+        }
+        for s in [multi_type_schema(), checked_schema()] {
+            prop_assert_eq!(run(&s, &input), two_walks(&s, &input), "input {}", input);
+        }
+    }
+}
+
+#[test]
+fn the_one_walk_schema_meets_each_of_its_checks() {
+    // Guards the proptest: the checks it compares do fire, one at a time.
+    let s = checked_schema();
+    assert!(!s.has_functions());
+    let base = json!({"n": 1});
+    assert_eq!(run(&s, &base).err(), None);
+    let cases = [
+        (
+            json!({}),
+            "@: at least one of these fields must be non-empty: 'n', 'm'",
+        ),
+        (
+            json!({"n": 1, "opt": {}}),
+            "opt.d: value should be between 0 and 10",
+        ),
+        (
+            json!({"n": 1, "recs": [{}]}),
+            "@recs[0]: at least one of these fields must be non-empty: 'k', 'sub'",
+        ),
+        (
+            json!({"n": 1, "r": {"x": 5}}),
+            "r.x: expected one of: 1, 2, 3",
+        ),
+        (
+            json!({"n": 1, "r": {"inner": {"y": null, "ys": null}}}),
+            "@r.inner: at least one of these fields must be non-empty: 'y', 'ys'",
+        ),
+        (json!({"n": 1, "zz": 1}), "zz: unknown field"),
+        (
+            json!({"n": 1, "tags": ["ab"]}),
+            "tags[0]: length must be at most 1",
+        ),
+        (
+            json!({"n": 1, "m": {"ab": 1}}),
+            "m: length must be at most 1",
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(
+            errs(&s, input.clone()),
+            vec![expected.to_string()],
+            "{input}"
+        );
+        assert_eq!(
+            two_walks(&s, &input).unwrap_err(),
+            vec![expected.to_string()]
+        );
+    }
+}
