@@ -333,8 +333,13 @@ async fn rpc_shim(mut socket: WebSocket, closing: tokio_util::sync::Cancellation
                 return;
             }
         };
-        let Some(Ok(message)) = message else {
-            break;
+        let message = match message {
+            Some(Ok(message)) => message,
+            Some(Err(e)) => {
+                session::close_if_too_big(socket, &e).await;
+                return;
+            }
+            None => break,
         };
         let Message::Binary(bytes) = message else {
             if matches!(message, Message::Close(_)) {

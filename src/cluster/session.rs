@@ -76,6 +76,16 @@ pub(super) async fn close(mut socket: WebSocket, code: u16, reason: &str) {
         .await;
 }
 
+/// Closes with 1009 if a read failed because the data plane's frame or message is over
+/// the inbound limit; says whether it was.
+pub(super) async fn close_if_too_big(socket: WebSocket, error: &axum::Error) -> bool {
+    if !is_too_big(error) {
+        return false;
+    }
+    close(socket, close_code::SIZE, "message too big").await;
+    true
+}
+
 /// Whether a read failed because the data plane's frame or message is over the inbound
 /// limit (`--cluster-max-inbound`); tungstenite refuses it from the header, unread.
 fn is_too_big(error: &axum::Error) -> bool {
@@ -129,7 +139,7 @@ pub async fn run(
     let first = match first {
         Ok(Some(Ok(message))) => Some(message),
         Ok(Some(Err(e))) if is_too_big(&e) => {
-            close(socket, close_code::SIZE, "message too big").await;
+            close_if_too_big(socket, &e).await;
             return;
         }
         _ => None,
@@ -268,9 +278,8 @@ pub async fn run(
                         break;
                     }
                     Ok(Some(Err(e))) => {
-                        if is_too_big(&e) {
+                        if close_if_too_big(socket, &e).await {
                             tracing::info!(cp.id = %cp, dp.node_id = session.node.id, "data plane sent an oversized message");
-                            close(socket, close_code::SIZE, "message too big").await;
                         }
                         break;
                     }

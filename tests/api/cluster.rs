@@ -2148,7 +2148,8 @@ async fn head_v1_wrpc_is_404(backend: Backend) {
 }
 
 /// T7: `/v2/outlet` with `kong.meta.v1` upgrades echoing it; the hello reply is plain
-/// JSON, id 1, `x-snappy-framed`, and offers no `kong.sync.v2`.
+/// JSON, id 1, `x-snappy-framed`, and offers no `kong.sync.v2`. A frame over the inbound
+/// limit closes it with 1009.
 async fn the_v2_outlet_hello_offers_no_incremental_sync(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let f = fixture(&app).await;
@@ -2193,6 +2194,14 @@ async fn the_v2_outlet_hello_offers_no_incremental_sync(backend: Backend) {
             "rpc_frame_encoding": "x-snappy-framed",
         }})
     );
+    // The RPC endpoint has the inbound limit of the v1 one, and says so the same way.
+    dp.stream.write_all(&oversized_frame_start()).await.unwrap();
+    match dp.next(WAIT).await {
+        Some(Event::Closed(Some((code, reason)))) => {
+            assert_eq!((code, reason.as_str()), (1009, "message too big"));
+        }
+        other => panic!("expected close 1009, got {other:?}"),
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -2304,19 +2313,30 @@ async fn a_config_over_the_payload_limit_is_not_sent_and_the_node_says_why(backe
 }
 
 /// security.md §4 ("Oversized frames"): data planes send small messages, so their limit
-/// is its own (`--cluster-max-inbound`, 1 MiB). A frame announcing 2 MiB is refused from
-/// its header, before its payload arrives, with close code 1009; others stay served.
+/// is its own (`--cluster-max-inbound`, 1 MiB). A frame of exactly the limit is read; one
+/// announcing a byte more is refused from its header, before its payload arrives, with
+/// close code 1009; others stay served.
 async fn a_frame_over_the_inbound_limit_closes_the_session_with_1009_unread(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let f = fixture(&app).await;
-    let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    let n = node_id();
+    let mut dp = f.dp(app.cluster_addr(), &n, "3.10.0").await;
     dp.basic_info(DP_PLUGINS).await;
     assert!(matches!(dp.next(WAIT).await, Some(Event::Config(_))));
-    // A binary frame header claiming 2 MiB, then only 1 KiB of it.
-    let mut header = vec![0x82, 0x80 | 127];
-    header.extend((2u64 << 20).to_be_bytes());
-    header.extend([0u8; 4]);
-    header.extend([0u8; 1024]);
+    // An error report of exactly 1 MiB is read, and kept as its summary.
+    let mut report = json!({"type": "error", "error": {"name": "at the limit", "message": ""}});
+    let padding = INBOUND_LIMIT - serde_json::to_vec(&report).unwrap().len();
+    report["error"]["message"] = json!("y".repeat(padding));
+    assert_eq!(serde_json::to_vec(&report).unwrap().len(), INBOUND_LIMIT);
+    dp.send_binary(&report).await;
+    dp.ping_pong(ZEROS).await;
+    let node = node_when(&app, &f.cp, &n, |node| {
+        node["last_error"]["error"]["name"] == "at the limit"
+    })
+    .await;
+    assert_eq!(node["last_error"]["error"]["truncated"], true);
+    // A binary frame header claiming one byte more, then only 1 KiB of it.
+    let header = oversized_frame_start();
     dp.stream.write_all(&header).await.unwrap();
     match dp.next(WAIT).await {
         Some(Event::Closed(Some((code, reason)))) => {
@@ -2335,6 +2355,19 @@ async fn a_frame_over_the_inbound_limit_closes_the_session_with_1009_unread(back
     next.basic_info(DP_PLUGINS).await;
     assert!(matches!(next.next(WAIT).await, Some(Event::Config(_))));
     next.ping_pong(ZEROS).await;
+}
+
+/// `--cluster-max-inbound`'s default.
+const INBOUND_LIMIT: usize = 1 << 20;
+
+/// The start of a masked binary frame announcing `INBOUND_LIMIT + 1` bytes: its header,
+/// then 1 KiB of the payload.
+fn oversized_frame_start() -> Vec<u8> {
+    let mut frame = vec![0x82, 0x80 | 127];
+    frame.extend((INBOUND_LIMIT as u64 + 1).to_be_bytes());
+    frame.extend([0u8; 4]);
+    frame.extend([0u8; 1024]);
+    frame
 }
 
 /// security.md §4.1: a control plane cannot pin another's data-plane certificate (which
