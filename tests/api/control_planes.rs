@@ -3,6 +3,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use sqlx::Connection;
 
 use crate::both_backends;
 use crate::harness::{Backend, TestApp, problem, status_and_json};
@@ -14,6 +15,7 @@ both_backends!(
     patch_changes_only_the_given_fields,
     a_rejected_patch_leaves_the_control_plane_unchanged,
     delete_removes_the_control_plane,
+    delete_takes_the_entities_their_keys_references_and_tags_along,
     lists_are_paged_by_number_and_size,
     lists_filter_by_name_id_cluster_type_and_labels,
     bad_ids_and_bad_bodies_get_400_and_415,
@@ -254,6 +256,115 @@ async fn delete_removes_the_control_plane(backend: Backend) {
     // The name is free again.
     app.create_control_plane(&json!({"name": "doomed"})).await;
     app.shutdown().await;
+}
+
+/// Deleting a control plane that holds services, routes (referencing them), consumers,
+/// tags and a plugin schema leaves no row of it in any table, on both backends, and
+/// another control plane's equal entities stay whole.
+async fn delete_takes_the_entities_their_keys_references_and_tags_along(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut ids = Vec::new();
+    for name in ["doomed", "kept"] {
+        let cp = app
+            .create_control_plane(&json!({ "name": name, "labels": {"env": "x"} }))
+            .await;
+        let id = cp["id"].as_str().unwrap().to_string();
+        let base = format!("/v2/control-planes/{id}/core-entities");
+        let create = |path: &'static str, body: Value| {
+            let url = format!("{base}/{path}");
+            let app = &app;
+            async move {
+                let (status, created) = status_and_json(app.post_json(&url, &body).await).await;
+                assert_eq!(status, 201, "{path}: {created}");
+                created
+            }
+        };
+        let service = create(
+            "services",
+            json!({"name": "svc", "url": "http://example.com", "tags": ["t", "u"]}),
+        )
+        .await;
+        create(
+            "routes",
+            json!({"name": "r", "paths": ["/a"], "service": {"id": service["id"]}, "tags": ["t"]}),
+        )
+        .await;
+        create("consumers", json!({"username": "u", "tags": ["t"]})).await;
+        let schema = json!({"lua_schema": std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/ping-auth/schema.lua"
+        ))
+        .unwrap()});
+        let uploaded = app
+            .post_json(
+                &format!("/v2/control-planes/{id}/core-entities/plugin-schemas"),
+                &schema,
+            )
+            .await;
+        assert_eq!(uploaded.status(), 201);
+        ids.push(id);
+    }
+    let [doomed, kept] = [&ids[0], &ids[1]];
+    let before = rows_of(&app, kept).await;
+    assert_eq!(rows_of(&app, doomed).await, before, "both hold the same");
+    assert!(before.iter().all(|(_, n)| *n > 0), "{before:?}");
+    let response = app.delete(&format!("/v2/control-planes/{doomed}")).await;
+    assert_eq!(response.status(), 204);
+    let gone = rows_of(&app, doomed).await;
+    assert!(gone.iter().all(|(_, n)| *n == 0), "{gone:?}");
+    assert_eq!(rows_of(&app, kept).await, before);
+    // And the API still finds the kept entities by tag and by reference.
+    let base = format!("/v2/control-planes/{kept}/core-entities");
+    let (_, tagged) = status_and_json(app.get(&format!("{base}/services?tags=t")).await).await;
+    assert_eq!(tagged["data"].as_array().unwrap().len(), 1, "{tagged}");
+    let (_, routes) = status_and_json(app.get(&format!("{base}/services/svc/routes")).await).await;
+    assert_eq!(routes["data"][0]["name"], "r", "{routes}");
+    app.shutdown().await;
+}
+
+/// Rows per table that belong to control plane `id`.
+async fn rows_of(app: &TestApp, id: &str) -> Vec<(&'static str, i64)> {
+    let tables = [
+        "control_planes",
+        "control_plane_labels",
+        "core_entities",
+        "core_entity_keys",
+        "core_entity_refs",
+        "core_entity_tags",
+        "plugin_schemas",
+    ];
+    let mut counts = Vec::new();
+    for table in tables {
+        let column = if table == "control_planes" {
+            "id"
+        } else {
+            "control_plane_id"
+        };
+        let query = format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1");
+        let count: i64 = match app.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(sqlx::AssertSqlSafe(query.clone()))
+                    .bind(id)
+                    .fetch_one(&mut conn)
+                    .await
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&app.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(sqlx::AssertSqlSafe(query.clone()))
+                    .bind(id)
+                    .fetch_one(&mut conn)
+                    .await
+            }
+        }
+        .unwrap();
+        counts.push((table, count));
+    }
+    counts
 }
 
 fn names(list: &Value) -> Vec<String> {
