@@ -186,6 +186,33 @@ async fn usernames_and_custom_ids_are_unique_and_nulls_never_collide(backend: Ba
     assert_eq!(ids(&fetch(&app, &consumers).await).len(), 5);
     // A username may equal another consumer's custom_id: the keys are separate.
     create(&app, &consumers, &json!({"username": "c"})).await;
+
+    // Values over 256 bytes are indexed by digest: still unique, still found, and two
+    // that share their first 256 bytes stay apart. So are long tags.
+    let long = "a".repeat(300);
+    let near = format!("{}b", "a".repeat(299));
+    let tag = "t".repeat(300);
+    let long_one = create(
+        &app,
+        &consumers,
+        &json!({"username": long, "custom_id": long, "tags": [tag]}),
+    )
+    .await;
+    create(
+        &app,
+        &consumers,
+        &json!({"username": near, "custom_id": near}),
+    )
+    .await;
+    let (status, error) = status_and_json(
+        app.post_json(&consumers, &json!({"username": "y", "custom_id": long}))
+            .await,
+    )
+    .await;
+    assert_eq!((status, error), (400, unique_violation("custom_id", &long)));
+    assert_eq!(fetch(&app, &format!("{consumers}/{long}")).await, long_one);
+    let tagged = fetch(&app, &format!("{consumers}?tags={tag}")).await;
+    assert_eq!(ids(&tagged), [long_one["id"].as_str().unwrap()]);
     app.shutdown().await;
 }
 
