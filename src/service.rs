@@ -152,11 +152,23 @@ async fn start_until(
     };
     let serve_state = state.clone();
     let task = tokio::spawn(async move {
-        server::serve(listener, router, serve_state.clone(), limits, shutdown).await;
-        serve_state
-            .cluster
-            .close_sessions(limits.shutdown_grace)
-            .await;
+        // Data planes are told to go at once, while requests drain: both within one grace
+        // period, and the data planes can move to another node without waiting for ours.
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        };
+        let hub = serve_state.cluster.clone();
+        let sessions = async move {
+            if stopped.await.is_ok() {
+                hub.close_sessions(limits.shutdown_grace).await;
+            }
+        };
+        tokio::join!(
+            server::serve(listener, router, serve_state.clone(), limits, shutdown),
+            sessions
+        );
         serve_state.store.close().await;
     });
     tracing::info!(

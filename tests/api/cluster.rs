@@ -58,6 +58,7 @@ both_backends!(
 both_backends!(
     unpinning_closes_a_live_session,
     a_stopping_server_closes_its_sessions_with_going_away,
+    data_planes_are_told_to_go_at_once_while_requests_drain,
     closing_the_sessions_also_stops_taking_data_planes,
     data_planes_connecting_at_once_all_get_their_config,
     a_session_closes_when_its_certificate_expires,
@@ -1784,6 +1785,44 @@ async fn a_stopping_server_closes_its_sessions_with_going_away(backend: Backend)
             (1001, "the control plane is shutting down".to_string())
         );
     }
+}
+
+/// On shutdown, data planes get their 1001 at once, not after in-flight requests have
+/// drained; draining and closing share the one grace period.
+async fn data_planes_are_told_to_go_at_once_while_requests_drain(backend: Backend) {
+    let grace = Duration::from_secs(3);
+    let app = TestApp::spawn_with(backend, |args| args.shutdown_grace = grace).await;
+    let f = fixture(&app).await;
+    let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    dp.first_config(DP_PLUGINS).await;
+    // A request that never finishes holds the HTTP drain for the whole grace period.
+    let mut stalled = TcpStream::connect(app.addr()).await.unwrap();
+    let head = format!(
+        "POST /v2/control-planes HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ncontent-length: 100\r\n\r\n{{",
+        app.token
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let stopping = tokio::spawn(app.shutdown());
+    let close = dp.closed(WAIT).await.expect("a close frame");
+    assert_eq!(
+        close,
+        (1001, "the control plane is shutting down".to_string())
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "told after {:?}",
+        started.elapsed()
+    );
+    stopping.await.unwrap();
+    let took = started.elapsed();
+    assert!(
+        took >= grace - Duration::from_millis(100) && took < grace + Duration::from_secs(1),
+        "stopped after {took:?}"
+    );
+    drop(stalled);
 }
 
 /// security.md §4.1: unpinning a certificate closes every live session using it within a
