@@ -298,7 +298,10 @@ impl Schema {
         }
         // Nested records were parsed (and know theirs) before this level.
         schema.functions = schema.fields.iter().any(|(_, f)| f.has_functions())
-            || schema.shorthands.iter().any(|s| s.func.is_some())
+            || schema
+                .shorthands
+                .iter()
+                .any(|s| s.func.is_some() || s.field.has_functions())
             || schema.subschemas.iter().any(|(_, s)| s.has_functions())
             || schema
                 .checks

@@ -663,6 +663,15 @@ impl<'a> Engine<'a> {
         if field.abstract_ {
             return field_error("error in schema definition: abstract field was not specialized");
         }
+        if !field.is_scalar() && self.is_unfilled_default(field, value) {
+            // A table default is stored as it is written (Kong's `handle_missing_field`),
+            // not filled: records in it are validated on a filled copy, as Kong always
+            // validates a record. (Were it filled, copying would change nothing.)
+            self.processed = false;
+            let outcome = self.validate_field(field, value);
+            self.processed = true;
+            return outcome;
+        }
         match field.kind {
             FieldType::Array | FieldType::Set => {
                 let Some(items) = as_sequence(value) else {
@@ -767,6 +776,12 @@ impl<'a> Engine<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Whether `value` is the default of `field`, which holds records, met while
+    /// validating what was processed: a default is not processed (see `validate_field`).
+    fn is_unfilled_default(&self, field: &Field, value: &Value) -> bool {
+        self.processed && field.default.as_ref() == Some(value) && holds_records(field)
     }
 
     /// A foreign key is `{ id = <uuid> }`; other keys are ignored, as Kong's
@@ -1308,6 +1323,16 @@ fn set_value(target: &mut Value, path: &str, value: Value) {
                 .or_insert_with(|| Value::Object(Map::new()));
             set_value(entry, rest, value);
         }
+    }
+}
+
+/// Whether values of `field` can hold records: it is one, or a collection of them.
+fn holds_records(field: &Field) -> bool {
+    match field.kind {
+        FieldType::Record => true,
+        FieldType::Array | FieldType::Set => field.elements.as_deref().is_some_and(holds_records),
+        FieldType::Map => field.values.as_deref().is_some_and(holds_records),
+        _ => false,
     }
 }
 

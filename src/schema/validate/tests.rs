@@ -1947,6 +1947,9 @@ fn checked_schema() -> Schema {
                 {"q": {"type": "boolean", "default": false}},
                 {"d": {"type": "integer", "default": 50, "between": [0, 10]}},
             ]}},
+            {"od": {"type": "record", "required": false, "default": {}, "fields": [
+                {"z": {"type": "integer", "required": true, "default": 5}},
+            ]}},
         ],
         "entity_checks": [{"at_least_one_of": ["n", "m"]}],
     }))
@@ -2030,4 +2033,74 @@ fn the_one_walk_schema_meets_each_of_its_checks() {
             vec![expected.to_string()]
         );
     }
+}
+
+// ---------------------------------------------------------------------------------
+// Table defaults
+// ---------------------------------------------------------------------------------
+
+/// Kong's `handle_missing_field` stores a table default as written, and `validate_field`
+/// validates a record on a filled copy: `{}` for a record whose required field has a
+/// default is valid and stored as `{}`; a default that is wrong once filled is not.
+const TABLE_DEFAULTS: &str = r#"
+local z = { type = "integer", required = true, default = 5 }
+return { name = "td", fields = { { config = { type = "record", fields = {
+  { o = { type = "record", required = false, default = {}, fields = { { z = z } } } },
+  { rs = { type = "array", default = { {} }, elements = { type = "record", fields = { { z = z } } } } },
+  { bad = { type = "record", required = false, default = { z = "x" }, fields = { { z = z } } } },
+  { c = { type = "string", custom_validator = function(v) return true end } },
+} } } } }
+"#;
+
+#[test]
+fn table_defaults_are_stored_as_written_and_validated_filled() {
+    let stored = json!({"o": {}, "rs": [{}], "c": null});
+    let wrong = vec!["config.bad.z: expected an integer".to_string()];
+    // With a Lua function in the schema (two walks) and without one (one walk).
+    let mut with_lua = compile(TABLE_DEFAULTS);
+    let without_lua = schema(json!({"fields": [{"config": {"type": "record", "fields": [
+        {"o": {"type": "record", "required": false, "default": {}, "fields": [
+            {"z": {"type": "integer", "required": true, "default": 5}}]}},
+        {"rs": {"type": "array", "default": [{}], "elements": {"type": "record", "fields": [
+            {"z": {"type": "integer", "required": true, "default": 5}}]}}},
+        {"bad": {"type": "record", "required": false, "default": {"z": "x"}, "fields": [
+            {"z": {"type": "integer", "required": true, "default": 5}}]}},
+        {"c": {"type": "string"}},
+    ]}}]}));
+    assert!(with_lua.schema.has_functions() && !without_lua.has_functions());
+    let fixed_bad = json!({"config": {"bad": {"z": 1}}});
+    let mut expected = stored.clone();
+    expected["bad"] = json!({"z": 1});
+    assert_eq!(
+        lua_run(&mut with_lua, fixed_bad.clone()).unwrap()["config"],
+        expected
+    );
+    assert_eq!(run(&without_lua, &fixed_bad).unwrap()["config"], expected);
+    assert_eq!(
+        lua_run(&mut with_lua, json!({"config": {}})),
+        Err(wrong.clone())
+    );
+    assert_eq!(errs(&without_lua, json!({"config": {}})), wrong);
+}
+
+/// A shorthand field's own validator is a function too: such a schema needs its VM.
+#[test]
+fn a_shorthand_validator_counts_as_a_function() {
+    let source = r#"
+return { name = "sv", fields = { { config = { type = "record",
+  shorthand_fields = {
+    { old = { type = "string", custom_validator = function(v)
+        if v == "bad" then return nil, "old is bad" end return true end } },
+  },
+  fields = { { new = { type = "string" } } } } } } }
+"#;
+    let cache = crate::lua::compiled::SchemaCache::new(2, 1);
+    let ready = cache.checkout(source, plain, Limits::default()).unwrap();
+    assert!(matches!(ready, crate::lua::compiled::Ready::WithLua(_)));
+    let mut compiled = compile(source);
+    assert_eq!(
+        lua_run(&mut compiled, json!({"config": {"old": "bad"}})),
+        Err(vec!["config.old: old is bad".to_string()])
+    );
+    assert!(lua_run(&mut compiled, json!({"config": {"old": "fine"}})).is_ok());
 }
