@@ -1796,14 +1796,21 @@ async fn data_planes_are_told_to_go_at_once_while_requests_drain(backend: Backen
     let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
     dp.first_config(DP_PLUGINS).await;
     // A request that never finishes holds the HTTP drain for the whole grace period.
+    // `100 Continue` comes once the handler reads the body: the request is in flight.
     let mut stalled = TcpStream::connect(app.addr()).await.unwrap();
     let head = format!(
         "POST /v2/control-planes HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\n\
-         content-type: application/json\r\ncontent-length: 100\r\n\r\n{{",
+         content-type: application/json\r\ncontent-length: 100\r\nexpect: 100-continue\r\n\r\n",
         app.token
     );
     stalled.write_all(head.as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut interim = [0u8; 25];
+    tokio::time::timeout(WAIT, stalled.read_exact(&mut interim))
+        .await
+        .expect("an interim response")
+        .unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    stalled.write_all(b"{").await.unwrap();
     let started = Instant::now();
     let stopping = tokio::spawn(app.shutdown());
     let close = dp.closed(WAIT).await.expect("a close frame");

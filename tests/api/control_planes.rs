@@ -259,8 +259,9 @@ async fn delete_removes_the_control_plane(backend: Backend) {
 }
 
 /// Deleting a control plane that holds services, routes (referencing them), consumers,
-/// tags and a plugin schema leaves no row of it in any table, on both backends, and
-/// another control plane's equal entities stay whole.
+/// tags, labels, a plugin schema and a pinned certificate leaves no row of it in any of
+/// their tables, on both backends, and another control plane's equal entities stay whole.
+/// (Data-plane node rows need a live data plane; their table cascades the same way.)
 async fn delete_takes_the_entities_their_keys_references_and_tags_along(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut ids = Vec::new();
@@ -302,6 +303,13 @@ async fn delete_takes_the_entities_their_keys_references_and_tags_along(backend:
             )
             .await;
         assert_eq!(uploaded.status(), 201);
+        let pinned = app
+            .post_json(
+                &format!("/v2/control-planes/{id}/dp-client-certificates/generate"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(pinned.status(), 201);
         ids.push(id);
     }
     let [doomed, kept] = [&ids[0], &ids[1]];
@@ -332,6 +340,7 @@ async fn rows_of(app: &TestApp, id: &str) -> Vec<(&'static str, i64)> {
         "core_entity_refs",
         "core_entity_tags",
         "plugin_schemas",
+        "dp_client_certificates",
     ];
     let mut counts = Vec::new();
     for table in tables {
