@@ -342,6 +342,10 @@ async fn rows_of(app: &TestApp, id: &str) -> Vec<(&'static str, i64)> {
         "plugin_schemas",
         "dp_client_certificates",
     ];
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
     let mut counts = Vec::new();
     for table in tables {
         let column = if table == "control_planes" {
@@ -350,27 +354,11 @@ async fn rows_of(app: &TestApp, id: &str) -> Vec<(&'static str, i64)> {
             "control_plane_id"
         };
         let query = format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1");
-        let count: i64 = match app.backend {
-            Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-                    .await
-                    .unwrap();
-                sqlx::query_scalar(sqlx::AssertSqlSafe(query.clone()))
-                    .bind(id)
-                    .fetch_one(&mut conn)
-                    .await
-            }
-            Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&app.database_url)
-                    .await
-                    .unwrap();
-                sqlx::query_scalar(sqlx::AssertSqlSafe(query.clone()))
-                    .bind(id)
-                    .fetch_one(&mut conn)
-                    .await
-            }
-        }
-        .unwrap();
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(query))
+            .bind(id)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
         counts.push((table, count));
     }
     counts
