@@ -335,11 +335,11 @@ async fn rpc_shim(mut socket: WebSocket, closing: tokio_util::sync::Cancellation
         };
         let message = match message {
             Some(Ok(message)) => message,
-            Some(Err(e)) => {
-                session::close_if_too_big(socket, &e).await;
+            Some(Err(e)) if session::is_too_big(&e) => {
+                session::close_too_big(socket).await;
                 return;
             }
-            None => break,
+            Some(Err(_)) | None => break,
         };
         let Message::Binary(bytes) = message else {
             if matches!(message, Message::Close(_)) {

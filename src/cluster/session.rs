@@ -76,19 +76,14 @@ pub(super) async fn close(mut socket: WebSocket, code: u16, reason: &str) {
         .await;
 }
 
-/// Closes with 1009 if a read failed because the data plane's frame or message is over
-/// the inbound limit; says whether it was.
-pub(super) async fn close_if_too_big(socket: WebSocket, error: &axum::Error) -> bool {
-    if !is_too_big(error) {
-        return false;
-    }
+/// The close for a frame or message over the inbound limit (see [`is_too_big`]).
+pub(super) async fn close_too_big(socket: WebSocket) {
     close(socket, close_code::SIZE, "message too big").await;
-    true
 }
 
 /// Whether a read failed because the data plane's frame or message is over the inbound
 /// limit (`--cluster-max-inbound`); tungstenite refuses it from the header, unread.
-fn is_too_big(error: &axum::Error) -> bool {
+pub(super) fn is_too_big(error: &axum::Error) -> bool {
     use tokio_tungstenite::tungstenite::Error;
     std::error::Error::source(error)
         .and_then(|e| e.downcast_ref::<Error>())
@@ -139,7 +134,7 @@ pub async fn run(
     let first = match first {
         Ok(Some(Ok(message))) => Some(message),
         Ok(Some(Err(e))) if is_too_big(&e) => {
-            close_if_too_big(socket, &e).await;
+            close_too_big(socket).await;
             return;
         }
         _ => None,
@@ -278,8 +273,9 @@ pub async fn run(
                         break;
                     }
                     Ok(Some(Err(e))) => {
-                        if close_if_too_big(socket, &e).await {
+                        if is_too_big(&e) {
                             tracing::info!(cp.id = %cp, dp.node_id = session.node.id, "data plane sent an oversized message");
+                            close_too_big(socket).await;
                         }
                         break;
                     }

@@ -13,6 +13,8 @@
 //! scans are charged too because otherwise `%b()` over a long run of `(` is quadratic while
 //! costing only one step per start position.
 
+use smallvec::SmallVec;
+
 /// Lua's `LUA_MAXCAPTURES`.
 pub const MAX_CAPTURES: usize = 32;
 
@@ -272,15 +274,10 @@ pub struct Matcher<'a> {
     steps_left: u64,
     level: usize,
     captures: [CaptureSlot; MAX_CAPTURES],
-    /// Sets compiled so far, by the offset of their `[`: the first few inline, so that
-    /// matching a common pattern allocates nothing, the rest in `more_sets`.
-    sets: [(usize, Set); SET_CACHE],
-    sets_cached: usize,
-    more_sets: Vec<(usize, Set)>,
+    /// Sets compiled so far, by the offset of their `[`: the first four inline, so that
+    /// matching a common pattern allocates nothing.
+    sets: SmallVec<[(usize, Set); 4]>,
 }
-
-/// How many compiled `[set]`s a [`Matcher`] keeps.
-const SET_CACHE: usize = 4;
 
 impl<'a> Matcher<'a> {
     /// `pattern` is taken literally: a leading `^` is an ordinary byte here (use
@@ -300,15 +297,7 @@ impl<'a> Matcher<'a> {
                 start: 0,
                 slot: Slot::Open,
             }; MAX_CAPTURES],
-            sets: [(
-                usize::MAX,
-                Set {
-                    bits: [0; 4],
-                    end: 0,
-                },
-            ); SET_CACHE],
-            sets_cached: 0,
-            more_sets: Vec::new(),
+            sets: SmallVec::new(),
         }
     }
 
@@ -515,11 +504,7 @@ impl<'a> Matcher<'a> {
 
     /// Compiles (once) the set whose `[` is at `p`.
     fn set(&mut self, p: usize) -> Result<Set, PatternError> {
-        if let Some((_, set)) = self.sets[..self.sets_cached]
-            .iter()
-            .chain(&self.more_sets)
-            .find(|(at, _)| *at == p)
-        {
+        if let Some((_, set)) = self.sets.iter().find(|(at, _)| *at == p) {
             return Ok(*set);
         }
         let pat = self.pattern;
@@ -579,12 +564,7 @@ impl<'a> Matcher<'a> {
                 *word = !*word;
             }
         }
-        if self.sets_cached < SET_CACHE {
-            self.sets[self.sets_cached] = (p, set);
-            self.sets_cached += 1;
-        } else {
-            self.more_sets.push((p, set));
-        }
+        self.sets.push((p, set));
         Ok(set)
     }
 

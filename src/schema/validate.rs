@@ -200,7 +200,7 @@ impl<'a> Engine<'a> {
                     if VALIDATE
                         && field.kind == FieldType::Record
                         && !field.abstract_
-                        && is_table(&value) =>
+                        && as_record(&value).is_some() =>
                 {
                     let sub = field.record.as_deref().unwrap_or(Schema::empty());
                     self.process_record::<true>(sub, value, context)
@@ -400,7 +400,7 @@ impl<'a> Engine<'a> {
                     Some(v) => Some(v),
                     None => self.missing(field)?,
                 };
-                if v.as_ref().is_some_and(is_table) {
+                if v.as_ref().and_then(as_record).is_some() {
                     let sub = field.record.as_deref().unwrap_or(Schema::empty());
                     return self
                         .process_owned(sub, v.unwrap_or_default(), context)
@@ -1332,16 +1332,6 @@ fn holds_records(field: &Field) -> bool {
         FieldType::Record => true,
         FieldType::Array | FieldType::Set => field.elements.as_deref().is_some_and(holds_records),
         FieldType::Map => field.values.as_deref().is_some_and(holds_records),
-        _ => false,
-    }
-}
-
-/// A value a record can be processed from: an object, or an empty array (how JSON
-/// gives an empty Lua table).
-fn is_table(value: &Value) -> bool {
-    match value {
-        Value::Object(_) => true,
-        Value::Array(items) => items.is_empty(),
         _ => false,
     }
 }
