@@ -158,6 +158,141 @@ pub fn find_at(
     Matcher::new(subject, pattern, max_steps).search(init, anchored)
 }
 
+/// A Lua pattern prepared once for many `value:match(pattern)` tests, as a schema's
+/// `match` validators make. Most schema patterns are plain text or one item repeated
+/// (`^[%w%-]+$`, `%s`, `^/api`): those are answered by one linear scan, the same answer
+/// the matcher gives, without running it. Being linear, a scan needs no step budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    source: String,
+    shape: Shape,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Shape {
+    /// Anything else: the matcher runs.
+    General,
+    /// Plain bytes, between an optional leading `^` and an optional trailing `$`.
+    Literal {
+        text: Vec<u8>,
+        start: bool,
+        end: bool,
+    },
+    /// One single-byte item, alone or followed by `+` or `*`, between the same anchors.
+    Run {
+        item: Item,
+        count: Count,
+        start: bool,
+        end: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Count {
+    One,
+    OneOrMore,
+    Any,
+}
+
+impl Pattern {
+    pub fn new(source: String) -> Self {
+        let shape = Shape::of(source.as_bytes());
+        Pattern { source, shape }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether `subject:match(pattern)` finds a match.
+    pub fn is_match(&self, subject: &[u8], max_steps: u64) -> Result<bool, PatternError> {
+        Ok(match &self.shape {
+            Shape::General => {
+                let (anchored, pattern) = split_anchor(self.source.as_bytes());
+                Matcher::new(subject, pattern, max_steps)
+                    .search(0, anchored)?
+                    .is_some()
+            }
+            Shape::Literal { text, start, end } => match (start, end) {
+                (true, true) => subject == text.as_slice(),
+                (true, false) => subject.starts_with(text),
+                (false, true) => subject.ends_with(text),
+                (false, false) => memchr::memmem::find(subject, text).is_some(),
+            },
+            Shape::Run {
+                item,
+                count,
+                start,
+                end,
+            } => {
+                let matches = |c: &u8| item.matches(*c);
+                match (count, start, end) {
+                    (Count::One, true, true) => subject.len() == 1 && matches(&subject[0]),
+                    (Count::OneOrMore, true, true) => {
+                        !subject.is_empty() && subject.iter().all(matches)
+                    }
+                    (Count::Any, true, true) => subject.iter().all(matches),
+                    // `x*` matches the empty string anywhere.
+                    (Count::Any, _, _) => true,
+                    (_, true, false) => subject.first().is_some_and(matches),
+                    (_, false, true) => subject.last().is_some_and(matches),
+                    (_, false, false) => subject.iter().any(matches),
+                }
+            }
+        })
+    }
+}
+
+impl Shape {
+    fn of(source: &[u8]) -> Shape {
+        // The matcher stops at a NUL; such patterns are left to it.
+        if source.contains(&0) {
+            return Shape::General;
+        }
+        let (start, rest) = split_anchor(source);
+        // A final `$` anchors unless escaped (an escaped `%` before it is left to the
+        // matcher too).
+        let (end, body) = match rest.split_last() {
+            Some((b'$', body)) if body.last() != Some(&ESC) => (true, body),
+            _ => (false, rest),
+        };
+        // `)` is no special for `find`, but an unmatched one is an error to `match`.
+        let plain = |c: &u8| !SPECIALS.contains(c) && *c != b')';
+        if body.iter().all(plain) {
+            return Shape::Literal {
+                text: body.to_vec(),
+                start,
+                end,
+            };
+        }
+        // One item: `.`, a class (not `%b`, `%f` or a back reference), a set, or a byte.
+        let single = match body {
+            [b'.' | b'[', ..] => true,
+            [ESC, class, ..] => !matches!(class, b'b' | b'f' | b'0'..=b'9'),
+            [c, ..] => plain(c),
+            [] => false,
+        };
+        if !single {
+            return Shape::General;
+        }
+        let Ok((item, next)) = Matcher::new(b"", body, u64::MAX).item(0) else {
+            return Shape::General;
+        };
+        let count = match &body[next..] {
+            [] => Count::One,
+            [b'+'] => Count::OneOrMore,
+            [b'*'] => Count::Any,
+            _ => return Shape::General,
+        };
+        Shape::Run {
+            item,
+            count,
+            start,
+            end,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Slot {
     Open,
@@ -172,7 +307,7 @@ struct CaptureSlot {
 }
 
 /// A compiled `[set]`: membership bitmap and the pattern offset just past its `]`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Set {
     bits: [u64; 4],
     end: usize,
@@ -189,7 +324,7 @@ impl Set {
 }
 
 /// A single-byte pattern item.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Item {
     Any,
     Set(Set),
@@ -1112,5 +1247,79 @@ mod tests {
         let mut needle = vec![b'a'; 100_000];
         needle.push(b'b');
         assert_eq!(find_plain(&long, &needle, 0), None);
+    }
+
+    fn shape(pattern: &str) -> Shape {
+        Pattern::new(pattern.to_string()).shape
+    }
+
+    #[test]
+    fn common_schema_patterns_are_scans() {
+        for pattern in [
+            "^[%w%-_]+$",
+            "%s",
+            "^/api",
+            "^%u+$",
+            "[^%s]",
+            "%d$",
+            "^.*$",
+            "x",
+            "",
+        ] {
+            assert_ne!(shape(pattern), Shape::General, "{pattern}");
+        }
+        // Quantifiers that backtrack, captures, anchors inside, and whatever the matcher
+        // must raise an error for stay with the matcher.
+        for pattern in [
+            "^https?://",
+            "^a-",
+            "a?",
+            "(a)",
+            "a)",
+            "%b()",
+            "%f[%w]",
+            "%1",
+            "[a",
+            "%",
+            "a%$",
+            "^%d+%.%d+$",
+            "a\0b",
+            "$$",
+        ] {
+            assert_eq!(shape(pattern), Shape::General, "{pattern:?}");
+        }
+        assert_eq!(
+            Pattern::new("a)".into()).is_match(b"a)", BUDGET),
+            Err(PatternError::InvalidPatternCapture)
+        );
+    }
+
+    proptest::proptest! {
+        /// A scan answers as the matcher does, over every shape a scan takes and its
+        /// neighbours that the matcher keeps.
+        #[test]
+        fn prepared_patterns_answer_as_the_matcher_does(
+            start in proptest::bool::ANY,
+            body in proptest::sample::select(vec![
+                "", "a", "ab", "a-b", ".", "%a", "%d", "%s", "%w", "%-", "%%", "[ab]", "[^a]",
+                "[%d-]", "[a-c]", "a)", "b",
+            ]),
+            quantifier in proptest::sample::select(vec!["", "+", "*", "-", "?"]),
+            end in proptest::bool::ANY,
+            subject in "[ab1 c%)-]{0,6}",
+        ) {
+            let pattern = format!(
+                "{}{body}{quantifier}{}",
+                if start { "^" } else { "" },
+                if end { "$" } else { "" },
+            );
+            let expected = find(&subject, &pattern).map(|m| m.is_some());
+            let prepared = Pattern::new(pattern.clone());
+            proptest::prop_assert_eq!(
+                prepared.is_match(subject.as_bytes(), BUDGET),
+                expected,
+                "{} on {:?} ({:?})", pattern, subject, prepared.shape
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use serde_json::{Map, Number, Value};
 
 use super::value::SchemaValue;
+use crate::lua::pattern::Pattern;
 
 /// Index of a Lua function of the schema, as `SchemaValue::Function` carries it.
 pub type FnId = u32;
@@ -64,12 +65,12 @@ pub enum Validator {
     LenMin(f64),
     LenMax(f64),
     StartsWith(String),
-    NotMatch(String),
+    NotMatch(Pattern),
     MatchNone(Vec<PatternRule>),
-    Match(String),
+    Match(Pattern),
     MatchAll(Vec<PatternRule>),
     MatchAny {
-        patterns: Vec<String>,
+        patterns: Vec<Pattern>,
         err: Option<String>,
     },
     Contains(Value),
@@ -80,7 +81,7 @@ pub enum Validator {
 /// A `{ pattern = ..., err = ... }` entry of `match_all` / `match_none`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatternRule {
-    pub pattern: String,
+    pub pattern: Pattern,
     pub err: Option<String>,
 }
 
@@ -604,11 +605,12 @@ fn parse_validator(
             .unwrap_or_default()
             .iter()
             .map(|r| PatternRule {
-                pattern: r
-                    .get("pattern")
-                    .and_then(SchemaValue::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
+                pattern: Pattern::new(
+                    r.get("pattern")
+                        .and_then(SchemaValue::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
                 err: r
                     .get("err")
                     .and_then(SchemaValue::as_str)
@@ -639,8 +641,8 @@ fn parse_validator(
         "len_min" => Validator::LenMin(number(arg)?),
         "len_max" => Validator::LenMax(number(arg)?),
         "starts_with" => Validator::StartsWith(string(arg)?),
-        "not_match" => Validator::NotMatch(string(arg)?),
-        "match" => Validator::Match(string(arg)?),
+        "not_match" => Validator::NotMatch(Pattern::new(string(arg)?)),
+        "match" => Validator::Match(Pattern::new(string(arg)?)),
         "match_none" => Validator::MatchNone(rules(arg)),
         "match_all" => Validator::MatchAll(rules(arg)),
         "match_any" => Validator::MatchAny {
@@ -649,7 +651,7 @@ fn parse_validator(
                 .and_then(SchemaValue::items)
                 .unwrap_or_default()
                 .iter()
-                .filter_map(|p| p.as_str().map(str::to_string))
+                .filter_map(|p| p.as_str().map(|p| Pattern::new(p.to_string())))
                 .collect(),
             err: arg
                 .get("err")

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::definition::{Check, EntityCheck, Field, FieldType, FnId, Schema, Validator};
 use super::errors::{ErrorKey, ErrorTree, Errors};
 use super::value::lua_number;
-use crate::lua::pattern::{Matcher, split_anchor};
+use crate::lua::pattern::Pattern;
 
 /// Calls a function of the schema with one argument, returning its first two results
 /// (`None` is `nil`); `Err` carries a Lua error (or time/memory limit) as text.
@@ -590,6 +590,7 @@ impl<'a> Engine<'a> {
 
     /// `validate`'s verdict on one key the schema knows. `nested` holds a record's own
     /// validation errors when they were found as it was filled.
+    #[inline(always)]
     fn check_known(
         &mut self,
         key: &str,
@@ -631,11 +632,12 @@ impl<'a> Engine<'a> {
         self.run_validators(field, value)
     }
 
-    /// Whether `value` is a scalar field's default that passed the field's validation
-    /// before. A default is validated like any value, as Kong does, but without Lua
-    /// functions the outcome depends on the value alone, so it is learnt once per field.
+    /// Whether `value` is the field's default and passed the field's validation before.
+    /// A default is validated like any value, as Kong does, but when no Lua function sees
+    /// it and it holds no record (which validation fills), the outcome depends on the
+    /// value alone, so it is learnt once per field.
     fn is_valid_default(&mut self, field: &Field, value: &Value) -> bool {
-        if !field.is_scalar() || field.default.as_ref() != Some(value) {
+        if field.default.as_ref() != Some(value) || holds_records(field) {
             return false;
         }
         *field
@@ -769,6 +771,7 @@ impl<'a> Engine<'a> {
         self.run_validators(field, value)
     }
 
+    #[inline(always)]
     fn run_validators(&mut self, field: &Field, value: &Value) -> Result<(), ErrorTree> {
         for validator in &field.validators {
             if let Err(message) = self.run_validator(validator, value, field) {
@@ -803,6 +806,7 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
+    #[inline(always)]
     fn run_validator(
         &mut self,
         validator: &Validator,
@@ -936,14 +940,12 @@ impl<'a> Engine<'a> {
     }
 
     /// `value:match(pattern)` with Lua patterns, under the step budget.
-    fn matches(&self, value: &Value, pattern: &str) -> Result<bool, String> {
+    fn matches(&self, value: &Value, pattern: &Pattern) -> Result<bool, String> {
         let Some(subject) = value.as_str() else {
             return Err(format!("failed validating: {}", lua_tostring(value)));
         };
-        let (anchored, pattern) = split_anchor(pattern.as_bytes());
-        Matcher::new(subject.as_bytes(), pattern, self.pattern_steps)
-            .search(0, anchored)
-            .map(|m| m.is_some())
+        pattern
+            .is_match(subject.as_bytes(), self.pattern_steps)
             .map_err(|e| e.to_string())
     }
 

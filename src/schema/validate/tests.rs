@@ -113,22 +113,39 @@ fn defaults_are_validated_like_given_values() {
     let s = schema(json!({"fields": [
         {"bad": {"type": "integer", "default": 5, "between": [10, 20]}},
         {"good": {"type": "string", "default": "X-Consumer", "match": "^X%-%a+"}},
+        // Collections of scalars are learnt the same way.
+        {"bad_set": {"type": "set", "default": ["a", "z"],
+            "elements": {"type": "string", "one_of": ["a", "b"]}}},
+        {"good_map": {"type": "map", "default": {"k": 1},
+            "keys": {"type": "string"}, "values": {"type": "integer", "gt": 0}}},
     ]}));
+    let set_error = "bad_set[1]: expected one of: a, b";
     for _ in 0..3 {
         assert_eq!(
-            errs(&s, json!({})),
+            errs(&s, json!({"bad_set": ["b"]})),
+            vec!["bad: value should be between 10 and 20"]
+        );
+        assert_eq!(errs(&s, json!({"bad": 12})), vec![set_error]);
+        assert_eq!(
+            errs(
+                &s,
+                json!({"bad": 12, "bad_set": ["a"], "good_map": {"k": 0}})
+            ),
+            vec!["good_map: value must be greater than 0"]
+        );
+        assert_eq!(
+            errs(
+                &s,
+                json!({"bad": 5, "good": "X-Consumer", "bad_set": ["a"]})
+            ),
             vec!["bad: value should be between 10 and 20"]
         );
         assert_eq!(
-            errs(&s, json!({"bad": 5, "good": "X-Consumer"})),
-            vec!["bad: value should be between 10 and 20"]
+            run(&s, &json!({"bad": 12, "bad_set": ["b", "b"]})).unwrap(),
+            json!({"bad": 12, "good": "X-Consumer", "bad_set": ["b"], "good_map": {"k": 1}})
         );
         assert_eq!(
-            run(&s, &json!({"bad": 12})).unwrap(),
-            json!({"bad": 12, "good": "X-Consumer"})
-        );
-        assert_eq!(
-            errs(&s, json!({"bad": 12, "good": "Y-Consumer"})),
+            errs(&s, json!({"bad": 12, "good": "Y-Consumer", "bad_set": []})),
             vec!["good: invalid value: Y-Consumer"]
         );
     }
