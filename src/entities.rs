@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::app::App;
@@ -225,8 +225,8 @@ impl App {
                 return Err(e);
             }
         };
-        self.write(kind, &scope, &entity, false).await?;
-        Ok(present(&entity))
+        let entity = self.write(kind, &scope, entity, false).await?;
+        Ok(present(entity))
     }
 
     /// `PUT /{collection}/{id or name}`: creates or replaces (Konnect answers 200).
@@ -260,8 +260,8 @@ impl App {
         let entity = self
             .check_entity(kind, scope, input, Context::Upsert)
             .await?;
-        self.write(kind, scope, &entity, true).await?;
-        Ok(present(&entity))
+        let entity = self.write(kind, scope, entity, true).await?;
+        Ok(present(entity))
     }
 
     /// `PATCH /{collection}/{id or name}`: Kong's merge of the changes into the stored
@@ -295,8 +295,8 @@ impl App {
         let entity = self
             .check_entity(kind, scope, merged, Context::Upsert)
             .await?;
-        self.write(kind, scope, &entity, true).await?;
-        Ok(present(&entity))
+        let entity = self.write(kind, scope, entity, true).await?;
+        Ok(present(entity))
     }
 
     /// `GET /{collection}/{id or name}`.
@@ -310,7 +310,7 @@ impl App {
             .find(kind, scope, id_or_name)
             .await?
             .ok_or_else(not_found)?;
-        Ok(present(&entity))
+        Ok(present(entity))
     }
 
     /// `DELETE /{collection}/{id or name}`: 204 whether or not it existed.
@@ -407,7 +407,7 @@ impl App {
             .list_entities(scope.control_plane, kind.name, &filter, after, size)
             .await?;
         Ok(Listing {
-            data: page.items.iter().map(present).collect(),
+            data: page.items.into_iter().map(present).collect(),
             next_offset: page.next_after,
         })
     }
@@ -571,13 +571,15 @@ impl App {
         ))
     }
 
+    /// Stores `entity` and gives it back, so that the response is built from it without
+    /// a copy.
     async fn write(
         &self,
         kind: &'static EntityKind,
         scope: &Scope,
-        entity: &Value,
+        entity: Value,
         replace: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Value, ApiError> {
         let record = record_of(kind, entity);
         let written = self
             .store
@@ -591,7 +593,7 @@ impl App {
         if written.is_ok() {
             self.cluster.changed_locally(scope.control_plane);
         }
-        written.map_err(|e| match e {
+        written.map(|()| record.body).map_err(|e| match e {
             WriteError::IdTaken => constraint_error(ErrorDetail {
                 kind: DetailKind::Reference,
                 field: Some("id".into()),
@@ -718,7 +720,8 @@ fn reference_id<'v>(entity: &'v Value, field: &str) -> Option<&'v str> {
 }
 
 /// What the store keeps about an entity besides its body.
-fn record_of(kind: &'static EntityKind, entity: &Value) -> EntityRecord {
+fn record_of(kind: &'static EntityKind, body: Value) -> EntityRecord {
+    let entity = &body;
     let text = |field: &str| {
         entity
             .get(field)
@@ -763,28 +766,25 @@ fn record_of(kind: &'static EntityKind, entity: &Value) -> EntityRecord {
                 .collect()
         })
         .unwrap_or_default();
+    let id = text("id").unwrap_or_default();
+    let (created_at, updated_at) = (seconds("created_at"), seconds("updated_at"));
     EntityRecord {
         kind: kind.name,
-        id: text("id").unwrap_or_default(),
+        id,
         name,
-        body: entity.clone(),
+        body,
         keys,
         refs,
         tags,
-        created_at: seconds("created_at"),
-        updated_at: seconds("updated_at"),
+        created_at,
+        updated_at,
     }
 }
 
 /// Konnect leaves unset top-level fields out (api-contract.md decision 6).
-pub fn present(entity: &Value) -> Value {
-    match entity {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<Map<_, _>>(),
-        ),
-        other => other.clone(),
+pub fn present(mut entity: Value) -> Value {
+    if let Value::Object(map) = &mut entity {
+        map.retain(|_, v| !v.is_null());
     }
+    entity
 }
