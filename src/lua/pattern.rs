@@ -110,41 +110,11 @@ pub fn split_anchor(pattern: &[u8]) -> (bool, &[u8]) {
     }
 }
 
-/// First occurrence of `needle` in `haystack` at or after `from`, in linear time (KMP), so
-/// plain `find` cannot be made quadratic either.
+/// First occurrence of `needle` in `haystack` at or after `from`. memchr's `memmem` runs
+/// in linear time whatever the input, so plain `find` cannot be made quadratic either.
 pub fn find_plain(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     let hay = haystack.get(from..)?;
-    if needle.is_empty() {
-        return Some(from);
-    }
-    if needle.len() > hay.len() {
-        return None;
-    }
-    // fail[i]: length of the longest proper border of needle[..=i].
-    let mut fail = vec![0usize; needle.len()];
-    let mut k = 0;
-    for i in 1..needle.len() {
-        while k > 0 && needle[i] != needle[k] {
-            k = fail[k - 1];
-        }
-        if needle[i] == needle[k] {
-            k += 1;
-        }
-        fail[i] = k;
-    }
-    let mut k = 0;
-    for (i, &c) in hay.iter().enumerate() {
-        while k > 0 && c != needle[k] {
-            k = fail[k - 1];
-        }
-        if c == needle[k] {
-            k += 1;
-            if k == needle.len() {
-                return Some(from + i + 1 - k);
-            }
-        }
-    }
-    None
+    memchr::memmem::find(hay, needle).map(|at| from + at)
 }
 
 /// `find`/`match` semantics: searches from `init` (a 0-based offset), honouring a leading `^`.
@@ -200,24 +170,15 @@ impl Pattern {
         Pattern { source, shape }
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.source
-    }
-
     /// Whether `subject:match(pattern)` finds a match.
     pub fn is_match(&self, subject: &[u8], max_steps: u64) -> Result<bool, PatternError> {
         Ok(match &self.shape {
-            Shape::General => {
-                let (anchored, pattern) = split_anchor(self.source.as_bytes());
-                Matcher::new(subject, pattern, max_steps)
-                    .search(0, anchored)?
-                    .is_some()
-            }
+            Shape::General => find_at(subject, self.source.as_bytes(), 0, max_steps)?.is_some(),
             Shape::Literal { text, start, end } => match (start, end) {
                 (true, true) => subject == text.as_slice(),
                 (true, false) => subject.starts_with(text),
                 (false, true) => subject.ends_with(text),
-                (false, false) => memchr::memmem::find(subject, text).is_some(),
+                (false, false) => find_plain(subject, text, 0).is_some(),
             },
             Shape::Run {
                 item,
@@ -1291,6 +1252,14 @@ mod tests {
         assert_eq!(
             Pattern::new("a)".into()).is_match(b"a)", BUDGET),
             Err(PatternError::InvalidPatternCapture)
+        );
+        // A scan is linear, so it is not held to the budget the matcher runs out of.
+        let long = [b'x'; 64];
+        assert_eq!(find_at(&long, b"%s", 0, 10), Err(PatternError::TooComplex));
+        assert_eq!(Pattern::new("%s".into()).is_match(&long, 10), Ok(false));
+        assert_eq!(
+            Pattern::new("^x%d".into()).is_match(&long, 1),
+            Err(PatternError::TooComplex)
         );
     }
 
