@@ -153,7 +153,7 @@ fn raw_record(validated: &Value, consumer: &str, now: i64) -> EntityRecord {
         kind: "plugins",
         id,
         name: Some("ping-auth".into()),
-        body,
+        body: body.to_string(),
         keys: vec![(
             "scope".into(),
             plugin_scope_key("ping-auth", [None, None, Some(consumer), None]),

@@ -17,6 +17,7 @@ use crate::lua::compiled::{Builder, Ready, SchemaCache};
 use crate::lua::runner::RunnerError;
 use crate::schema::definition::Schema;
 use crate::schema::errors::{DetailKind, ErrorDetail, Errors, details};
+use crate::schema::filled::Filled;
 use crate::schema::merge::merge_values;
 use crate::schema::plugin_entity::{opaque_plugin_schema, plugin_entity_schema};
 use crate::schema::validate::{Context, Engine, Functions, NoFunctions};
@@ -159,7 +160,7 @@ impl App {
         let found = self.lookup(kind, scope.control_plane, id_or_name).await?;
         Ok(found.filter(|(_, e)| match &scope.parent {
             None => true,
-            Some(parent) => reference_id(e, parent.field()) == Some(parent.id.as_str()),
+            Some(parent) => reference_id(e.get(parent.field())) == Some(parent.id.as_str()),
         }))
     }
 
@@ -203,7 +204,7 @@ impl App {
         control_plane: Uuid,
         parent: Option<(&'static EntityKind, &str)>,
         body: Value,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Filled, ApiError> {
         let scope = match parent {
             None => Scope {
                 control_plane,
@@ -226,7 +227,7 @@ impl App {
             }
         };
         let entity = self.write(kind, &scope, entity, false).await?;
-        Ok(present(entity))
+        Ok(present_filled(entity))
     }
 
     /// `PUT /{collection}/{id or name}`: creates or replaces (Konnect answers 200).
@@ -236,7 +237,7 @@ impl App {
         scope: &Scope,
         id_or_name: &str,
         body: Value,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Filled, ApiError> {
         let mut input = scoped_input(kind, scope, body)?;
         // Unscoped: a PUT under another parent moves the entity and keeps its history.
         let (id, existing) = match self.lookup(kind, scope.control_plane, id_or_name).await? {
@@ -261,7 +262,7 @@ impl App {
             .check_entity(kind, scope, input, Context::Upsert)
             .await?;
         let entity = self.write(kind, scope, entity, true).await?;
-        Ok(present(entity))
+        Ok(present_filled(entity))
     }
 
     /// `PATCH /{collection}/{id or name}`: Kong's merge of the changes into the stored
@@ -272,7 +273,7 @@ impl App {
         scope: &Scope,
         id_or_name: &str,
         body: Value,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Filled, ApiError> {
         let changes = scoped_input(kind, scope, body)?;
         let (id, existing) = self
             .find(kind, scope, id_or_name)
@@ -296,7 +297,7 @@ impl App {
             .check_entity(kind, scope, merged, Context::Upsert)
             .await?;
         let entity = self.write(kind, scope, entity, true).await?;
-        Ok(present(entity))
+        Ok(present_filled(entity))
     }
 
     /// `GET /{collection}/{id or name}`.
@@ -510,7 +511,7 @@ impl App {
         scope: &Scope,
         input: Value,
         context: Context,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Filled, ApiError> {
         let choice = self
             .schema_choice(kind, scope.control_plane, &input)
             .await?;
@@ -518,7 +519,7 @@ impl App {
         let now = crate::domain::now_seconds();
         let entity = self
             .with_schema(&choice, move |schema, functions| {
-                Engine::new(functions, steps, now).check_owned(schema, input, context)
+                Engine::new(functions, steps, now).check_filled(schema, input, context)
             })
             .await?
             .map_err(|e| validation_error(&e))?;
@@ -536,9 +537,9 @@ impl App {
     async fn check_plugin_route_protocols(
         &self,
         control_plane: Uuid,
-        plugin: &Value,
+        plugin: &Filled,
     ) -> Result<(), ApiError> {
-        let Some(route_id) = reference_id(plugin, "route") else {
+        let Some(route_id) = reference_id(plugin.get("route")) else {
             return Ok(());
         };
         let Some(route) = self
@@ -548,9 +549,8 @@ impl App {
         else {
             return Ok(());
         };
-        let protocols = |v: &Value| -> Vec<String> {
-            v.get("protocols")
-                .and_then(Value::as_array)
+        let protocols = |v: Option<&Value>| -> Vec<String> {
+            v.and_then(Value::as_array)
                 .map(|a| {
                     a.iter()
                         .filter_map(|p| p.as_str().map(str::to_string))
@@ -558,8 +558,8 @@ impl App {
                 })
                 .unwrap_or_default()
         };
-        let route_protocols = protocols(&route);
-        if protocols(plugin)
+        let route_protocols = protocols(route.get("protocols"));
+        if protocols(plugin.get("protocols"))
             .iter()
             .any(|p| route_protocols.contains(p))
         {
@@ -577,10 +577,10 @@ impl App {
         &self,
         kind: &'static EntityKind,
         scope: &Scope,
-        entity: Value,
+        entity: Filled,
         replace: bool,
-    ) -> Result<Value, ApiError> {
-        let record = record_of(kind, entity);
+    ) -> Result<Filled, ApiError> {
+        let record = record_of(kind, &entity);
         let written = self
             .store
             .write_entity(
@@ -593,7 +593,7 @@ impl App {
         if written.is_ok() {
             self.cluster.changed_locally(scope.control_plane);
         }
-        written.map(|()| record.body).map_err(|e| match e {
+        written.map(|()| entity).map_err(|e| match e {
             WriteError::IdTaken => constraint_error(ErrorDetail {
                 kind: DetailKind::Reference,
                 field: Some("id".into()),
@@ -639,7 +639,7 @@ const PLUGIN_SCOPE_KEY: &str = "scope";
 /// router then compiles the route with Rust's `regex` crate, which lacks look-around and
 /// back-references (`Router Expression failed validation: ...`, NOTES.md §7). The
 /// `regex` crate stands in for both; what only it refuses is the router's error.
-fn check_route_regexes(route: &Value) -> Result<(), ApiError> {
+fn check_route_regexes(route: &Filled) -> Result<(), ApiError> {
     let unsupported = |e: &regex::Error| e.to_string().contains("not supported");
     let reason = |e: &regex::Error| {
         let text = e.to_string();
@@ -715,13 +715,13 @@ fn scoped_input(kind: &EntityKind, scope: &Scope, body: Value) -> Result<Value, 
     Ok(Value::Object(map))
 }
 
-fn reference_id<'v>(entity: &'v Value, field: &str) -> Option<&'v str> {
-    entity.get(field)?.get("id")?.as_str()
+/// The id of a foreign key's value (`{"id": ...}`).
+fn reference_id(reference: Option<&Value>) -> Option<&str> {
+    reference?.get("id")?.as_str()
 }
 
-/// What the store keeps about an entity besides its body.
-fn record_of(kind: &'static EntityKind, body: Value) -> EntityRecord {
-    let entity = &body;
+/// What the store keeps of an entity: its body as JSON text, and what it must enforce.
+fn record_of(kind: &'static EntityKind, entity: &Filled) -> EntityRecord {
     let text = |field: &str| {
         entity
             .get(field)
@@ -740,7 +740,7 @@ fn record_of(kind: &'static EntityKind, body: Value) -> EntityRecord {
     };
     if std::ptr::eq(kind, &PLUGINS) {
         let scope =
-            ["service", "route", "consumer", "consumer_group"].map(|f| reference_id(entity, f));
+            ["service", "route", "consumer", "consumer_group"].map(|f| reference_id(entity.get(f)));
         keys.push((
             PLUGIN_SCOPE_KEY.into(),
             plugin_scope_key(name.as_deref().unwrap_or(""), scope),
@@ -750,7 +750,7 @@ fn record_of(kind: &'static EntityKind, body: Value) -> EntityRecord {
         .foreign
         .iter()
         .filter_map(|f| {
-            reference_id(entity, f.field).map(|id| EntityRef {
+            reference_id(entity.get(f.field)).map(|id| EntityRef {
                 field: f.field,
                 target: f.target,
                 id: id.to_string(),
@@ -772,7 +772,8 @@ fn record_of(kind: &'static EntityKind, body: Value) -> EntityRecord {
         kind: kind.name,
         id,
         name,
-        body,
+        // Serializing a map to a string does not fail.
+        body: serde_json::to_string(entity).unwrap_or_default(),
         keys,
         refs,
         tags,
@@ -782,9 +783,11 @@ fn record_of(kind: &'static EntityKind, body: Value) -> EntityRecord {
 }
 
 /// Konnect leaves unset top-level fields out (api-contract.md decision 6).
-pub fn present(mut entity: Value) -> Value {
-    if let Value::Object(map) = &mut entity {
-        map.retain(|_, v| !v.is_null());
-    }
+pub fn present(entity: Value) -> Value {
+    present_filled(entity.into()).into_value()
+}
+
+fn present_filled(mut entity: Filled) -> Filled {
+    entity.drop_nulls();
     entity
 }

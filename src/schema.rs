@@ -4,6 +4,7 @@
 
 pub mod definition;
 pub mod errors;
+pub mod filled;
 pub mod merge;
 pub mod metaschema;
 pub mod plugin_entity;

@@ -203,6 +203,9 @@ pub struct Schema {
     by_name: Vec<usize>,
     /// Whether two fields share a name (Kong allows it; the last one wins a lookup).
     repeated_names: bool,
+    /// How many fields are records: a record's walk adds at most its missing fields and
+    /// these (see `validate::Engine::process_record`).
+    record_fields: usize,
     /// Whether a Lua function is called anywhere in it (see `has_functions`).
     functions: bool,
 }
@@ -253,6 +256,11 @@ impl Schema {
             .by_name
             .windows(2)
             .any(|pair| schema.fields[pair[0]].0 == schema.fields[pair[1]].0);
+        schema.record_fields = schema
+            .fields
+            .iter()
+            .filter(|(_, f)| f.kind == FieldType::Record)
+            .count();
         for entry in def
             .get("shorthand_fields")
             .and_then(SchemaValue::items)
@@ -340,6 +348,10 @@ impl Schema {
 
     pub fn has_repeated_names(&self) -> bool {
         self.repeated_names
+    }
+
+    pub fn record_fields(&self) -> usize {
+        self.record_fields
     }
 
     pub fn field(&self, name: &str) -> Option<&Field> {

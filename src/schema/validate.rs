@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::definition::{Check, EntityCheck, Field, FieldType, FnId, Schema, Validator};
 use super::errors::{ErrorKey, ErrorTree, Errors};
+use super::filled::Filled;
 use super::value::lua_number;
 use crate::lua::pattern::Pattern;
 
@@ -74,14 +75,26 @@ impl<'a> Engine<'a> {
         self.check_owned(schema, input.clone(), context)
     }
 
-    /// [`Engine::check`] on a body the caller gives up, as a write path does: the entity
-    /// is built from it in place of a copy.
+    /// [`Engine::check`] on a body the caller gives up: the entity is built from it in
+    /// place of a copy.
     pub fn check_owned(
         &mut self,
         schema: &Schema,
         input: Value,
         context: Context,
     ) -> Result<Value, Errors> {
+        self.check_filled(schema, input, context)
+            .map(Filled::into_value)
+    }
+
+    /// [`Engine::check_owned`] as a write path runs it: the entity is left as validation
+    /// filled it (see [`Filled`]), to be written out without becoming one tree first.
+    pub fn check_filled(
+        &mut self,
+        schema: &Schema,
+        input: Value,
+        context: Context,
+    ) -> Result<Filled, Errors> {
         if context != Context::Update && !schema.has_functions() {
             // Insert and upsert fill nested defaults, so every record is validated as
             // processed (see `validate_field`); without Lua functions nothing observes the
@@ -107,7 +120,7 @@ impl<'a> Engine<'a> {
         self.updating = false;
         self.processed = false;
         outcome?;
-        Ok(processed)
+        Ok(processed.into())
     }
 
     /// Kong's `Schema:process_auto_fields` for insert, upsert and update.
@@ -127,7 +140,7 @@ impl<'a> Engine<'a> {
         context: Context,
     ) -> Result<Value, Errors> {
         self.process_record::<false>(schema, data, context)
-            .map(|(record, _)| record)
+            .map(|(record, _)| record.into_value())
     }
 
     /// Processes a record as `process_auto_fields` does. With `VALIDATE` (insert and
@@ -141,7 +154,7 @@ impl<'a> Engine<'a> {
         schema: &Schema,
         data: Value,
         context: Context,
-    ) -> Result<(Value, Errors), Errors> {
+    ) -> Result<(Filled, Errors), Errors> {
         let mut data = match data {
             Value::Object(map) => map,
             Value::Array(items) if items.is_empty() => Map::new(),
@@ -151,7 +164,8 @@ impl<'a> Engine<'a> {
             // Subschemas, and two fields of one name, keep Kong's two walks.
             let record = self
                 .process_record::<false>(schema, Value::Object(data), context)?
-                .0;
+                .0
+                .into_value();
             return Ok(self.validated::<true>(schema, record));
         }
         self.apply_shorthands(schema, &mut data)?;
@@ -168,11 +182,12 @@ impl<'a> Engine<'a> {
             }
         };
         // One merge of the record's keys (sorted, as a JSON object's are) with the schema's
-        // fields sorted by name: present values are adjusted where they lie, and only the
-        // missing ones are inserted afterwards. The order fields are processed in is
-        // unobservable: each is adjusted on its own.
-        let mut filled: Vec<(String, Value)> =
-            Vec::with_capacity(schema.fields.len().saturating_sub(data.len()));
+        // fields sorted by name: present values are adjusted where they lie, and what is
+        // missing is added beside them (see `Filled`), in the same order. The order fields
+        // are processed in is unobservable: each is adjusted on its own.
+        let mut added: Vec<(String, Filled)> = Vec::with_capacity(
+            schema.fields.len().saturating_sub(data.len()) + schema.record_fields(),
+        );
         let mut emptied: Vec<&str> = Vec::new();
         let mut present = data.iter_mut().peekable();
         for (key, field) in schema.fields_by_name() {
@@ -182,7 +197,7 @@ impl<'a> Engine<'a> {
             // A scalar given a value keeps it as it is.
             if slot.is_some() && field.is_scalar() && !field.auto {
                 if let (true, Some(value)) = (VALIDATE, slot.as_deref()) {
-                    self.check_known(key, field, value, None, &mut invalid);
+                    self.check_known(key, field, value, &mut invalid);
                 }
                 continue;
             }
@@ -190,25 +205,32 @@ impl<'a> Engine<'a> {
             if field.auto {
                 value = self.auto_value(key, field, value, context);
             }
-            // A nested record given as a table is validated as it is filled.
-            let mut nested = None;
+            if VALIDATE
+                && field.kind == FieldType::Record
+                && !field.abstract_
+                && let Some(input) = nested_record_input(field, &mut value)
+            {
+                // A nested record is validated as it is filled.
+                let sub = field.record.as_deref().unwrap_or(Schema::empty());
+                match self.process_record::<true>(sub, input, context) {
+                    Ok((record, nested)) => {
+                        let record =
+                            self.check_filled_record(key, field, record, nested, &mut invalid);
+                        match (record, slot) {
+                            (Filled::Value(record), Some(slot)) => *slot = record,
+                            (record, _) => added.push((key.clone(), record)),
+                        }
+                    }
+                    Err(nested) => {
+                        errors.insert(key.as_str().into(), ErrorTree::Nested(nested));
+                    }
+                }
+                continue;
+            }
             // Most fields are scalars, for which `adjust` only fills what is missing.
             let adjusted = match value {
                 Some(value) if field.is_scalar() => Ok(Some(value)),
                 None if field.is_scalar() && context != Context::Update => self.missing(field),
-                Some(value)
-                    if VALIDATE
-                        && field.kind == FieldType::Record
-                        && !field.abstract_
-                        && as_record(&value).is_some() =>
-                {
-                    let sub = field.record.as_deref().unwrap_or(Schema::empty());
-                    self.process_record::<true>(sub, value, context)
-                        .map(|(record, errors)| {
-                            nested = Some(errors);
-                            Some(record)
-                        })
-                }
                 value => self.adjust(field, value, context),
             };
             let missing = |invalid: &mut Errors| {
@@ -220,14 +242,14 @@ impl<'a> Engine<'a> {
                 (Some(slot), Ok(Some(v))) => {
                     *slot = v;
                     if VALIDATE {
-                        self.check_known(key, field, slot, nested, &mut invalid);
+                        self.check_known(key, field, slot, &mut invalid);
                     }
                 }
                 (None, Ok(Some(v))) => {
                     if VALIDATE {
-                        self.check_known(key, field, &v, nested, &mut invalid);
+                        self.check_known(key, field, &v, &mut invalid);
                     }
-                    filled.push((key.clone(), v));
+                    added.push((key.clone(), Filled::Value(v)));
                 }
                 // A missing optional value stays absent.
                 (None, Ok(None)) => missing(&mut invalid),
@@ -249,24 +271,49 @@ impl<'a> Engine<'a> {
         for key in emptied {
             data.remove(key);
         }
-        let record = if filled.len() > data.len() {
-            // Mostly defaults (an entity's base fields, a record given few keys): building
-            // the tree anew from sorted runs costs less than an insert per key.
-            let mut entries = Vec::with_capacity(data.len() + filled.len());
-            entries.extend(data);
-            entries.append(&mut filled);
-            Value::Object(entries.into_iter().collect())
-        } else {
-            data.extend(filled);
-            Value::Object(data)
-        };
-        if VALIDATE {
+        let record = Filled::record(data, added);
+        if VALIDATE && !schema.checks.is_empty() {
             // No subschema here (see above).
+            let record = record.into_value();
             for check in &schema.checks {
                 self.run_entity_check(schema, None, check, &record, true, &mut invalid);
             }
+            return Ok((record.into(), invalid));
         }
         Ok((record, invalid))
+    }
+
+    /// `validate_field`'s verdict on a nested record `record` that was validated as it
+    /// was filled, `nested` its fields' errors: the same checks in the same order. A
+    /// record with validators of its own is handed back as a tree (they read it).
+    fn check_filled_record(
+        &mut self,
+        key: &str,
+        field: &Field,
+        record: Filled,
+        nested: Errors,
+        invalid: &mut Errors,
+    ) -> Filled {
+        let outcome = if field.eq_null {
+            field_error(field.err.as_deref().unwrap_or("value must be null"))
+        } else if !nested.is_empty() {
+            Err(ErrorTree::Nested(nested))
+        } else {
+            Ok(())
+        };
+        let (outcome, record) = match outcome {
+            Ok(()) if !field.validators.is_empty() => {
+                let record = record.into_value();
+                (self.run_validators(field, &record), record.into())
+            }
+            outcome => (outcome, record),
+        };
+        if let Err(e) = outcome
+            && key != "updated_at"
+        {
+            invalid.insert(key.into(), e);
+        }
+        record
     }
 
     /// `(record, validate(record))` with `VALIDATE`, `(record, none)` without.
@@ -274,7 +321,7 @@ impl<'a> Engine<'a> {
         &mut self,
         schema: &Schema,
         record: Value,
-    ) -> (Value, Errors) {
+    ) -> (Filled, Errors) {
         let invalid = if VALIDATE {
             self.validate(schema, &record, true)
                 .err()
@@ -282,7 +329,7 @@ impl<'a> Engine<'a> {
         } else {
             Errors::new()
         };
-        (record, invalid)
+        (record.into(), invalid)
     }
 
     fn apply_shorthands(
@@ -547,7 +594,7 @@ impl<'a> Engine<'a> {
             match field {
                 Some(field) => {
                     let field = subschema.and_then(|s| s.field(key)).unwrap_or(field);
-                    self.check_known(key, field, value, None, &mut errors);
+                    self.check_known(key, field, value, &mut errors);
                 }
                 // Kong's `unvalidated_fields`: `updated_at` is never validated (nor
                 // reported unknown), at any level, since every `Schema.new` installs the
@@ -591,45 +638,17 @@ impl<'a> Engine<'a> {
     /// `validate`'s verdict on one key the schema knows. `nested` holds a record's own
     /// validation errors when they were found as it was filled.
     #[inline(always)]
-    fn check_known(
-        &mut self,
-        key: &str,
-        field: &Field,
-        value: &Value,
-        nested: Option<Errors>,
-        errors: &mut Errors,
-    ) {
-        if key != "updated_at" {
-            let outcome = match nested {
-                Some(nested) => self.validate_filled_record(field, value, nested),
-                None if self.is_valid_default(field, value) => Ok(()),
-                None => self.validate_field(field, value),
-            };
-            if let Err(e) = outcome {
-                errors.insert(key.into(), e);
-            }
+    fn check_known(&mut self, key: &str, field: &Field, value: &Value, errors: &mut Errors) {
+        if key != "updated_at"
+            && !self.is_valid_default(field, value)
+            && let Err(e) = self.validate_field(field, value)
+        {
+            errors.insert(key.into(), e);
         }
         // A required field set to null is missing, whatever its own check said.
         if value.is_null() && field.is_required() {
             errors.insert(key.into(), ErrorTree::Message(REQUIRED.into()));
         }
-    }
-
-    /// `validate_field` on a non-null record whose fields were validated as it was
-    /// filled, with `nested` their errors: the same checks in the same order.
-    fn validate_filled_record(
-        &mut self,
-        field: &Field,
-        value: &Value,
-        nested: Errors,
-    ) -> Result<(), ErrorTree> {
-        if field.eq_null {
-            return field_error(field.err.as_deref().unwrap_or("value must be null"));
-        }
-        if !nested.is_empty() {
-            return Err(ErrorTree::Nested(nested));
-        }
-        self.run_validators(field, value)
     }
 
     /// Whether `value` is the field's default and passed the field's validation before.
@@ -1502,6 +1521,17 @@ pub fn is_uuid(s: &str) -> bool {
 /// A vault reference (`{vault://env/name}`), as Kong's `kong.vault.is_reference` tells.
 pub fn is_reference(s: &str) -> bool {
     s.len() > 9 && s.starts_with("{vault://") && s.ends_with('}')
+}
+
+/// What a record field's walk fills, validating as it goes: a table given for it, or,
+/// for a required record with no default that nobody gave, nothing (Kong's
+/// `process_auto_fields(nil)`). Anything else is left in `value` for `adjust`.
+fn nested_record_input(field: &Field, value: &mut Option<Value>) -> Option<Value> {
+    match value {
+        Some(v) if as_record(v).is_some() => value.take(),
+        None if field.is_required() && field.default.is_none() => Some(Value::Object(Map::new())),
+        _ => None,
+    }
 }
 
 /// In a merge of two lists sorted by key: hands the entries before `key` to `skipped` and

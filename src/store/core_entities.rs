@@ -16,7 +16,8 @@ pub struct EntityRecord {
     pub id: String,
     /// Indexed for lookups and filters (a service's name, a plugin's name).
     pub name: Option<String>,
-    pub body: Value,
+    /// The entity as JSON text.
+    pub body: String,
     /// `(key, value)` pairs unique per control plane and kind.
     pub keys: Vec<(String, String)>,
     pub refs: Vec<EntityRef>,
@@ -151,7 +152,7 @@ impl Store {
         .bind(record.kind)
         .bind(&record.id)
         .bind(record.name.clone())
-        .bind(record.body.to_string())
+        .bind(record.body.as_str())
         .bind(record.created_at)
         .bind(record.updated_at)
         .execute(&mut *tx)

@@ -352,6 +352,34 @@ fn missing_records_are_expanded_with_their_defaults() {
     );
 }
 
+/// Kong's `adjust_field_for_context`: a missing record is `value or
+/// handle_missing_field(..)`, so its own default comes first and its fields' defaults
+/// fill the rest; without a default it is filled from nothing.
+#[test]
+fn a_missing_record_starts_from_its_own_default() {
+    let s = schema(json!({"fields": [
+        {"r": {"type": "record", "default": {"x": 5}, "fields": [
+            {"x": {"type": "integer", "default": 1, "between": [0, 9]}},
+            {"y": {"type": "integer", "default": 2}},
+        ]}},
+        {"plain": {"type": "record", "fields": [{"x": {"type": "integer", "default": 1}}]}},
+    ]}));
+    assert_eq!(
+        run(&s, &json!({})).unwrap(),
+        json!({"r": {"x": 5, "y": 2}, "plain": {"x": 1}})
+    );
+    // The default is validated like a given value.
+    let s = schema(json!({"fields": [
+        {"r": {"type": "record", "default": {"x": 50}, "fields": [
+            {"x": {"type": "integer", "between": [0, 9]}},
+        ]}},
+    ]}));
+    assert_eq!(
+        errs(&s, json!({})),
+        ["r.x: value should be between 0 and 9"]
+    );
+}
+
 #[test]
 fn records_inside_arrays_get_defaults() {
     let s = schema(json!({"fields": [
@@ -1997,6 +2025,34 @@ proptest! {
         }
         for s in [multi_type_schema(), checked_schema()] {
             prop_assert_eq!(run(&s, &input), two_walks(&s, &input), "input {}", input);
+            // What the write path stores and answers: the filled entity written out is
+            // the tree it stands for, with or without its nulls, and reads the same.
+            let Ok(filled) = Engine::new(&mut NoFunctions, 1_000_000, 1_700_000_000.0)
+                .check_filled(&s, input.clone(), Context::Insert)
+            else {
+                continue;
+            };
+            let tree = filled.clone().into_value();
+            prop_assert_eq!(
+                serde_json::to_string(&filled).unwrap(),
+                serde_json::to_string(&tree).unwrap()
+            );
+            for (key, value) in tree.as_object().into_iter().flatten() {
+                match filled.get(key) {
+                    Some(read) => prop_assert_eq!(read, value),
+                    None => prop_assert!(value.is_object(), "{} unread", key),
+                }
+            }
+            let mut present = filled;
+            present.drop_nulls();
+            let mut tree = tree;
+            if let Some(map) = tree.as_object_mut() {
+                map.retain(|_, v| !v.is_null());
+            }
+            prop_assert_eq!(
+                serde_json::to_string(&present).unwrap(),
+                serde_json::to_string(&tree).unwrap()
+            );
         }
     }
 }
