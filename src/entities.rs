@@ -772,8 +772,7 @@ fn record_of(kind: &'static EntityKind, entity: &Filled) -> EntityRecord {
         kind: kind.name,
         id,
         name,
-        // Serializing a map to a string does not fail.
-        body: serde_json::to_string(entity).unwrap_or_default(),
+        body: serde_json::to_string(entity).expect("JSON with string keys always serializes"),
         keys,
         refs,
         tags,

@@ -193,6 +193,17 @@ mod tests {
         assert_eq!(filled.into_value(), expected);
     }
 
+    /// The merge relies on it: serde_json's `preserve_order` feature would make a map
+    /// iterate in insertion order and write keys out of order, or twice.
+    #[test]
+    fn a_json_map_iterates_in_key_order() {
+        let mut map = Map::new();
+        for key in ["b", "c", "a"] {
+            map.insert(key.to_string(), Value::Null);
+        }
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+    }
+
     #[test]
     fn get_reads_given_and_added_fields_but_not_a_filled_record() {
         let filled = sample();

@@ -524,10 +524,7 @@ impl<'a> Engine<'a> {
         if !field.is_required() {
             return Ok(Some(Value::Null));
         }
-        if field.abstract_ {
-            return Ok(None);
-        }
-        if field.kind == FieldType::Record {
+        if fills_from_empty(field) {
             let sub = field.record.as_deref().unwrap_or(Schema::empty());
             return self
                 .process_owned(sub, Value::Object(Map::new()), Context::Insert)
@@ -635,8 +632,7 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// `validate`'s verdict on one key the schema knows. `nested` holds a record's own
-    /// validation errors when they were found as it was filled.
+    /// `validate`'s verdict on one key the schema knows.
     #[inline(always)]
     fn check_known(&mut self, key: &str, field: &Field, value: &Value, errors: &mut Errors) {
         if key != "updated_at"
@@ -1523,13 +1519,23 @@ pub fn is_reference(s: &str) -> bool {
     s.len() > 9 && s.starts_with("{vault://") && s.ends_with('}')
 }
 
-/// What a record field's walk fills, validating as it goes: a table given for it, or,
-/// for a required record with no default that nobody gave, nothing (Kong's
-/// `process_auto_fields(nil)`). Anything else is left in `value` for `adjust`.
+/// A missing field that `missing` fills by processing an empty table: a required,
+/// non-abstract record without a default.
+fn fills_from_empty(field: &Field) -> bool {
+    field.kind == FieldType::Record
+        && field.default.is_none()
+        && field.is_required()
+        && !field.abstract_
+}
+
+/// What a record field's walk fills, validating as it goes: a table given for it, or the
+/// empty table `missing` would fill it from. Anything else is left in `value` for
+/// `adjust`. (`missing` processes as an insert; only an update differs, and updates do not
+/// come here.)
 fn nested_record_input(field: &Field, value: &mut Option<Value>) -> Option<Value> {
     match value {
         Some(v) if as_record(v).is_some() => value.take(),
-        None if field.is_required() && field.default.is_none() => Some(Value::Object(Map::new())),
+        None if fills_from_empty(field) => Some(Value::Object(Map::new())),
         _ => None,
     }
 }

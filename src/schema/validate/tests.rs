@@ -380,6 +380,52 @@ fn a_missing_record_starts_from_its_own_default() {
     );
 }
 
+/// The write path's form (`check_filled`) of records met each way: given as a table, as
+/// `[]`, missing, optional and missing, and with entity checks of their own (built as one
+/// tree for the checks). Written out, it is the tree `check` returns.
+#[test]
+fn the_filled_form_writes_out_every_kind_of_record_as_its_tree() {
+    let s = schema(json!({"fields": [
+        {"given": {"type": "record", "fields": [
+            {"a": {"type": "integer", "default": 1}},
+            {"deep": {"type": "record", "fields": [{"d": {"type": "string", "default": "x"}}]}},
+        ]}},
+        {"empty": {"type": "record", "fields": [{"e": {"type": "integer", "default": 2}}]}},
+        {"missing": {"type": "record", "fields": [{"m": {"type": "boolean", "default": true}}]}},
+        {"optional": {"type": "record", "required": false, "fields": [{"o": {"type": "integer"}}]}},
+        {"checked": {"type": "record",
+            "fields": [{"c1": {"type": "integer"}}, {"c2": {"type": "integer", "default": 5}}],
+            "entity_checks": [{"at_least_one_of": ["c1", "c2"]}]}},
+        {"z": {"type": "string", "default": "last"}},
+    ]}));
+    let input = json!({"given": {"deep": {}}, "empty": [], "checked": {"c1": 1}, "zz": null});
+    let mut functions = NoFunctions;
+    let mut engine = Engine::new(&mut functions, 1_000_000, 1_700_000_000.0);
+    assert_eq!(
+        engine
+            .check_filled(&s, input.clone(), Context::Insert)
+            .err()
+            .map(|e| render(&e)),
+        Some(vec!["zz: unknown field".to_string()])
+    );
+    let input = json!({"given": {"deep": {}}, "empty": [], "checked": {"c1": 1}});
+    let filled = engine
+        .check_filled(&s, input.clone(), Context::Insert)
+        .unwrap();
+    let expected = json!({
+        "given": {"a": 1, "deep": {"d": "x"}}, "empty": {"e": 2}, "missing": {"m": true},
+        "optional": null, "checked": {"c1": 1, "c2": 5}, "z": "last",
+    });
+    assert_eq!(run(&s, &input).unwrap(), expected);
+    assert_eq!(
+        serde_json::to_string(&filled).unwrap(),
+        serde_json::to_string(&expected).unwrap()
+    );
+    assert_eq!(filled.get("z"), Some(&json!("last")));
+    assert_eq!(filled.get("checked"), Some(&json!({"c1": 1, "c2": 5})));
+    assert_eq!(filled.into_value(), expected);
+}
+
 #[test]
 fn records_inside_arrays_get_defaults() {
     let s = schema(json!({"fields": [
