@@ -149,6 +149,11 @@ pub struct ServeArgs {
     /// A data plane that sends no ping for this long is disconnected (Kong's PING_WAIT).
     #[arg(long, env = "KONNEKTD_CLUSTER_PING_WAIT", default_value = "45s", value_parser = humantime::parse_duration)]
     pub cluster_ping_wait: Duration,
+    /// A config send that a data plane does not take in this long (it stopped reading and
+    /// its TCP window is full) closes its session (Kong's socket timeout,
+    /// `CLUSTERING_TIMEOUT`).
+    #[arg(long, env = "KONNEKTD_CLUSTER_WRITE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub cluster_write_timeout: Duration,
     /// Largest configuration sent to a data plane, compressed (Kong's `cluster_max_payload`).
     #[arg(long, env = "KONNEKTD_CLUSTER_MAX_PAYLOAD", default_value_t = 16 << 20)]
     pub cluster_max_payload: usize,

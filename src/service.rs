@@ -139,6 +139,7 @@ async fn start_until(
             tls: cluster_tls,
             settings: SessionSettings {
                 ping_wait: args.cluster_ping_wait,
+                write_timeout: args.cluster_write_timeout,
                 control_plane_version,
                 max_payload: args.cluster_max_payload,
             },

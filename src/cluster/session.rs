@@ -17,8 +17,9 @@ use super::tls::PeerCertificate;
 use crate::store::Store;
 use crate::store::data_planes::Node;
 
-/// How long a data plane has to send `basic_info` (Kong's `CLUSTERING_TIMEOUT`).
-const BASIC_INFO_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a data plane has to send `basic_info`, and a close frame has to be taken
+/// (Kong's socket timeout, `CLUSTERING_TIMEOUT`).
+const CLUSTERING_TIMEOUT: Duration = Duration::from_secs(5);
 /// Same-hash pings are written at most this often; changes are written at once.
 const STATUS_WRITE_INTERVAL: Duration = Duration::from_secs(10);
 /// A live session re-checks its certificate whenever pinned certificates change (here or
@@ -35,6 +36,8 @@ const MAX_ERROR_REPORT: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
     pub ping_wait: Duration,
+    /// A config send not taken in this long ends the session (`--cluster-write-timeout`).
+    pub write_timeout: Duration,
     pub control_plane_version: KongVersion,
     /// Largest frame a data plane accepts (Kong's `cluster_max_payload`).
     pub max_payload: usize,
@@ -56,6 +59,7 @@ struct Session {
     store: Store,
     hub: Arc<Hub>,
     max_payload: usize,
+    write_timeout: Duration,
     node: Node,
     control_plane: Uuid,
     dp_version: KongVersion,
@@ -67,13 +71,14 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// Sends a close frame, giving up on a data plane that does not take it (the socket is
+/// dropped either way).
 pub(super) async fn close(mut socket: WebSocket, code: u16, reason: &str) {
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.to_string().into(),
-        })))
-        .await;
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.to_string().into(),
+    }));
+    let _ = tokio::time::timeout(CLUSTERING_TIMEOUT, socket.send(frame)).await;
 }
 
 /// The close for a frame or message over the inbound limit (see [`is_too_big`]).
@@ -125,7 +130,7 @@ pub async fn run(
     let cp = data_plane.control_plane;
     let closing = hub.closing();
     let first = tokio::select! {
-        first = tokio::time::timeout(BASIC_INFO_TIMEOUT, socket.recv()) => first,
+        first = tokio::time::timeout(CLUSTERING_TIMEOUT, socket.recv()) => first,
         _ = closing.cancelled() => {
             close(socket, close_code::AWAY, SHUTTING_DOWN).await;
             return;
@@ -194,6 +199,7 @@ pub async fn run(
         store,
         hub: hub.clone(),
         max_payload: settings.max_payload,
+        write_timeout: settings.write_timeout,
         node,
         control_plane: cp,
         dp_version,
@@ -353,7 +359,20 @@ impl Session {
             self.write_status(true).await;
             return true;
         }
-        socket.send(Message::Binary(payload)).await.is_ok()
+        // A data plane that stopped reading would hold this send, and the session with it
+        // (its pings, its close), for as long as the connection lives.
+        match tokio::time::timeout(self.write_timeout, socket.send(Message::Binary(payload))).await
+        {
+            Ok(sent) => sent.is_ok(),
+            Err(_) => {
+                tracing::info!(
+                    cp.id = %self.control_plane,
+                    dp.node_id = self.node.id,
+                    "data plane took no config within the write timeout"
+                );
+                false
+            }
+        }
     }
 
     /// A ping carries the data plane's current hash: a claim, recorded as status only.

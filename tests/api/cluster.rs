@@ -51,6 +51,7 @@ both_backends!(
     text_frames_and_unknown_types_close_the_session,
     an_invalid_ping_is_ignored,
     a_silent_data_plane_is_closed_after_the_ping_wait,
+    a_data_plane_that_stops_reading_is_dropped_after_the_write_timeout,
     head_v1_wrpc_is_404,
     the_v2_outlet_hello_offers_no_incremental_sync,
 );
@@ -577,8 +578,24 @@ async fn tls_to(
     server_name: &str,
     alpn: &[&[u8]],
 ) -> std::io::Result<TlsStream<TcpStream>> {
+    tls_over(
+        TcpStream::connect(addr).await?,
+        ca_pem,
+        creds,
+        server_name,
+        alpn,
+    )
+    .await
+}
+
+async fn tls_over(
+    tcp: TcpStream,
+    ca_pem: &str,
+    creds: Option<&Creds>,
+    server_name: &str,
+    alpn: &[&[u8]],
+) -> std::io::Result<TlsStream<TcpStream>> {
     let connector = TlsConnector::from(Arc::new(client_config(ca_pem, creds, alpn)));
-    let tcp = TcpStream::connect(addr).await?;
     let name = ServerName::try_from(server_name.to_string()).unwrap();
     tokio::time::timeout(WAIT, connector.connect(name, tcp))
         .await
@@ -596,6 +613,16 @@ async fn open(
     let tls = tls_to(addr, ca_pem, creds, "localhost", &[b"h2", b"http/1.1"])
         .await
         .map_err(WsError::Io)?;
+    upgrade(tls, addr, path, protocol).await
+}
+
+/// The WebSocket upgrade of `open` over a connection made already.
+async fn upgrade(
+    tls: TlsStream<TcpStream>,
+    addr: SocketAddr,
+    path: &str,
+    protocol: Option<&str>,
+) -> Result<Dp, WsError> {
     let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
     let mut request = format!("wss://localhost:{}{path}", addr.port())
         .into_client_request()
@@ -2162,6 +2189,63 @@ async fn a_silent_data_plane_is_closed_after_the_ping_wait(backend: Backend) {
         elapsed >= Duration::from_millis(900) && elapsed <= Duration::from_millis(2000),
         "{elapsed:?}"
     );
+}
+
+/// security.md F6, and Kong's socket timeout (`CLUSTERING_TIMEOUT`): a data plane that
+/// stops reading, its TCP window full, is dropped once a config send has waited the write
+/// timeout (1 s here); a data plane that reads gets the same config and the next one.
+async fn a_data_plane_that_stops_reading_is_dropped_after_the_write_timeout(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |args| {
+        args.cluster_write_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let f = fixture(&app).await;
+    // A small receive window: a config of hundreds of KB cannot be taken unread.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(app.cluster_addr()).await.unwrap();
+    let tls = tls_over(tcp, &f.ca, Some(&f.creds), "localhost", &[b"http/1.1"])
+        .await
+        .unwrap();
+    let path = outlet(&node_id(), "stuck-dp", "3.10.0");
+    let mut stuck = upgrade(tls, app.cluster_addr(), &path, None)
+        .await
+        .expect("upgrade");
+    stuck.first_config(DP_PLUGINS).await;
+    let mut reading = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    reading.first_config(DP_PLUGINS).await;
+    let consumers = format!("{}/consumers", f.base);
+    let usernames = |config: &Value| -> Vec<String> {
+        config["config_table"]["consumers"]
+            .as_array()
+            .map(|c| {
+                c.iter()
+                    .filter_map(|c| c["username"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Configs of 0.5 to 2 MB, compressed (random text): more than the kernel buffers on
+    // both sides of the stuck connection hold (loopback grows the sender's up to 4 MB).
+    for _ in 0..4 {
+        let noise: String = rand::Rng::sample_iter(rand::rng(), rand::distr::Alphanumeric)
+            .take(700_000)
+            .map(char::from)
+            .collect();
+        created(&app, &consumers, &json!({"username": noise})).await;
+        assert!(usernames(&reading.config(WAIT).await).contains(&noise));
+    }
+    // The stuck data plane reads again well after the timeout: what was buffered, then
+    // the end of the stream. Had its session waited on, the send would now complete and
+    // the session go on.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        stuck.closed(WAIT).await,
+        None,
+        "dropped, with no close frame"
+    );
+    created(&app, &consumers, &json!({"username": "after"})).await;
+    assert!(usernames(&reading.config(WAIT).await).contains(&"after".to_string()));
 }
 
 // ---------------------------------------------------------------------------------

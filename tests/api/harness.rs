@@ -66,6 +66,7 @@ pub fn serve_args(database_url: &str, dir: &TempDir, bootstrap: &TokenSecret) ->
         cluster_cert_key: None,
         cluster_ca_cert: None,
         cluster_ping_wait: Duration::from_secs(45),
+        cluster_write_timeout: Duration::from_secs(5),
         cluster_max_payload: 16 << 20,
         cluster_max_inbound: 1 << 20,
         cluster_kong_version: "3.10.0.0".into(),
