@@ -442,41 +442,33 @@ fn main() {
     // then the same work over cold batches. The two kinds are not interleaved with each
     // other: after a cold batch (20 MB in small blocks) was freed, the next fresh round
     // paid milliseconds at once in the allocator (glibc consolidating the freed blocks,
-    // most likely), which made the fresh baselines 2-9x slower than when run alone.
-    let mut samples: [Vec<Duration>; 8] = Default::default();
+    // most likely), which made the fresh baselines 1.7-3.2x slower than when run alone
+    // with rounds of 2,000 operations, and more with shorter ones.
+    let mut fresh: [Vec<Duration>; 4] = Default::default();
     for _ in 0..ROUNDS {
-        samples[0].push(round_fresh(&ping_input, baseline));
-        samples[1].push(round_fresh(&ping_input, |body| ping.validate(body, now)));
-        samples[2].push(round_fresh(&wide_input, baseline));
-        samples[3].push(round_fresh(&wide_input, |body| {
+        fresh[0].push(round_fresh(&ping_input, baseline));
+        fresh[1].push(round_fresh(&ping_input, |body| ping.validate(body, now)));
+        fresh[2].push(round_fresh(&wide_input, baseline));
+        fresh[3].push(round_fresh(&wide_input, |body| {
             wide_case.validate(body, now)
         }));
     }
+    let mut cold: [Vec<Duration>; 4] = Default::default();
     for _ in 0..ROUNDS {
-        samples[4].push(round_owned(&ping_input, baseline));
-        samples[5].push(round_owned(&ping_input, |body| ping.validate(body, now)));
-        samples[6].push(round_owned(&wide_input, baseline));
-        samples[7].push(round_owned(&wide_input, |body| {
+        cold[0].push(round_owned(&ping_input, baseline));
+        cold[1].push(round_owned(&ping_input, |body| ping.validate(body, now)));
+        cold[2].push(round_owned(&wide_input, baseline));
+        cold[3].push(round_owned(&wide_input, |body| {
             wide_case.validate(body, now)
         }));
     }
+    let [ping_base, ping_check, wide_base, wide_check] = fresh.map(|s| per_op(s, PER_ROUND));
     let [
-        ping_base,
-        ping_check,
-        wide_base,
-        wide_check,
         ping_base_cold,
         ping_check_cold,
         wide_base_cold,
         wide_check_cold,
-    ] = {
-        // The first four are fresh-body rounds, the last four cold batches.
-        let mut index = 0;
-        samples.map(|s| {
-            index += 1;
-            per_op(s, if index <= 4 { PER_ROUND } else { COLD_BATCH })
-        })
-    };
+    ] = cold.map(|s| per_op(s, COLD_BATCH));
     let rate = |d: Duration| 1.0 / d.as_secs_f64();
     let report = |label: &str, base: PerOp, check: PerOp, target: Option<f64>| {
         let ratio = |check: Duration, base: Duration| check.as_secs_f64() / base.as_secs_f64();

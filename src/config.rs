@@ -149,8 +149,8 @@ pub struct ServeArgs {
     /// A data plane that sends no ping for this long is disconnected (Kong's PING_WAIT).
     #[arg(long, env = "KONNEKTD_CLUSTER_PING_WAIT", default_value = "45s", value_parser = humantime::parse_duration)]
     pub cluster_ping_wait: Duration,
-    /// A config send that a data plane does not take in this long (it stopped reading and
-    /// its TCP window is full) closes its session (Kong's socket timeout,
+    /// A config or RPC reply that a data plane does not take in this long (it stopped
+    /// reading and its TCP window is full) ends its session (Kong's socket timeout,
     /// `CLUSTERING_TIMEOUT`).
     #[arg(long, env = "KONNEKTD_CLUSTER_WRITE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
     pub cluster_write_timeout: Duration,
@@ -243,13 +243,30 @@ mod tests {
 
     #[test]
     fn the_acquire_timeout_flag_defaults_to_the_stores_own_default() {
-        let cli = Cli::try_parse_from(["konnektd", "serve"]).unwrap();
+        assert_eq!(
+            serve_args(&[]).database_acquire_timeout,
+            crate::store::DEFAULT_ACQUIRE_TIMEOUT
+        );
+    }
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(["konnektd", "serve"].iter().chain(args)).unwrap();
         let Command::Serve(args) = cli.command else {
             panic!("serve parses as serve");
         };
+        *args
+    }
+
+    /// Kong's socket timeout, `CLUSTERING_TIMEOUT = 5000` ms (clustering-protocol.md §2).
+    #[test]
+    fn the_cluster_write_timeout_defaults_to_kongs_socket_timeout() {
         assert_eq!(
-            args.database_acquire_timeout,
-            crate::store::DEFAULT_ACQUIRE_TIMEOUT
+            serve_args(&[]).cluster_write_timeout,
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            serve_args(&["--cluster-write-timeout", "250ms"]).cluster_write_timeout,
+            Duration::from_millis(250)
         );
     }
 }

@@ -49,7 +49,7 @@ impl Parent {
 
 /// A page of a list: Kong's `{data, next, offset}`.
 pub struct Listing {
-    pub data: Vec<Value>,
+    pub data: Vec<Filled>,
     pub next_offset: Option<String>,
 }
 
@@ -227,7 +227,7 @@ impl App {
             }
         };
         let entity = self.write(kind, &scope, entity, false).await?;
-        Ok(present_filled(entity))
+        Ok(present(entity))
     }
 
     /// `PUT /{collection}/{id or name}`: creates or replaces (Konnect answers 200).
@@ -262,7 +262,7 @@ impl App {
             .check_entity(kind, scope, input, Context::Upsert)
             .await?;
         let entity = self.write(kind, scope, entity, true).await?;
-        Ok(present_filled(entity))
+        Ok(present(entity))
     }
 
     /// `PATCH /{collection}/{id or name}`: Kong's merge of the changes into the stored
@@ -297,7 +297,7 @@ impl App {
             .check_entity(kind, scope, merged, Context::Upsert)
             .await?;
         let entity = self.write(kind, scope, entity, true).await?;
-        Ok(present_filled(entity))
+        Ok(present(entity))
     }
 
     /// `GET /{collection}/{id or name}`.
@@ -306,7 +306,7 @@ impl App {
         kind: &'static EntityKind,
         scope: &Scope,
         id_or_name: &str,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Filled, ApiError> {
         let (_, entity) = self
             .find(kind, scope, id_or_name)
             .await?
@@ -781,12 +781,10 @@ fn record_of(kind: &'static EntityKind, entity: &Filled) -> EntityRecord {
     }
 }
 
-/// Konnect leaves unset top-level fields out (api-contract.md decision 6).
-pub fn present(entity: Value) -> Value {
-    present_filled(entity.into()).into_value()
-}
-
-fn present_filled(mut entity: Filled) -> Filled {
+/// An entity as the API answers with it: Konnect leaves unset top-level fields out
+/// (api-contract.md decision 6).
+fn present(entity: impl Into<Filled>) -> Filled {
+    let mut entity = entity.into();
     entity.drop_nulls();
     entity
 }

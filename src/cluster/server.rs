@@ -320,11 +320,18 @@ async fn outlet_v2(
         .max_frame_size(state.max_inbound)
         .on_upgrade(move |socket| {
             let closing = state.hub.closing();
-            state.hub.track_session(rpc_shim(socket, closing))
+            let write_timeout = state.settings.write_timeout;
+            state
+                .hub
+                .track_session(rpc_shim(socket, closing, write_timeout))
         })
 }
 
-async fn rpc_shim(mut socket: WebSocket, closing: tokio_util::sync::CancellationToken) {
+async fn rpc_shim(
+    mut socket: WebSocket,
+    closing: tokio_util::sync::CancellationToken,
+    write_timeout: Duration,
+) {
     loop {
         let message = tokio::select! {
             message = socket.recv() => message,
@@ -363,13 +370,11 @@ async fn rpc_shim(mut socket: WebSocket, closing: tokio_util::sync::Cancellation
             // offered, a v1-falling-back data plane sends none.
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "method not found"}})
         };
-        if socket
-            .send(Message::Binary(
-                serde_json::to_vec(&reply).unwrap_or_default().into(),
-            ))
-            .await
-            .is_err()
-        {
+        let reply = Message::Binary(serde_json::to_vec(&reply).unwrap_or_default().into());
+        if !matches!(
+            session::send_within(&mut socket, reply, write_timeout).await,
+            Ok(true)
+        ) {
             break;
         }
     }

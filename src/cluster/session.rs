@@ -36,7 +36,7 @@ const MAX_ERROR_REPORT: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
     pub ping_wait: Duration,
-    /// A config send not taken in this long ends the session (`--cluster-write-timeout`).
+    /// A send not taken in this long ends the session (`--cluster-write-timeout`).
     pub write_timeout: Duration,
     pub control_plane_version: KongVersion,
     /// Largest frame a data plane accepts (Kong's `cluster_max_payload`).
@@ -71,6 +71,19 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// Sends `message` unless the data plane takes none of it for `within` (it stopped
+/// reading and its TCP window is full): such a send would hold its session for as long
+/// as the connection lives. `Err` when it timed out, `Ok(false)` when the socket failed.
+pub(super) async fn send_within(
+    socket: &mut WebSocket,
+    message: Message,
+    within: Duration,
+) -> Result<bool, tokio::time::error::Elapsed> {
+    tokio::time::timeout(within, socket.send(message))
+        .await
+        .map(|sent| sent.is_ok())
+}
+
 /// Sends a close frame, giving up on a data plane that does not take it (the socket is
 /// dropped either way).
 pub(super) async fn close(mut socket: WebSocket, code: u16, reason: &str) {
@@ -78,7 +91,7 @@ pub(super) async fn close(mut socket: WebSocket, code: u16, reason: &str) {
         code,
         reason: reason.to_string().into(),
     }));
-    let _ = tokio::time::timeout(CLUSTERING_TIMEOUT, socket.send(frame)).await;
+    let _ = send_within(&mut socket, frame, CLUSTERING_TIMEOUT).await;
 }
 
 /// The close for a frame or message over the inbound limit (see [`is_too_big`]).
@@ -359,11 +372,8 @@ impl Session {
             self.write_status(true).await;
             return true;
         }
-        // A data plane that stopped reading would hold this send, and the session with it
-        // (its pings, its close), for as long as the connection lives.
-        match tokio::time::timeout(self.write_timeout, socket.send(Message::Binary(payload))).await
-        {
-            Ok(sent) => sent.is_ok(),
+        match send_within(socket, Message::Binary(payload), self.write_timeout).await {
+            Ok(sent) => sent,
             Err(_) => {
                 tracing::info!(
                     cp.id = %self.control_plane,

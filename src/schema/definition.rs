@@ -204,7 +204,8 @@ pub struct Schema {
     /// Whether two fields share a name (Kong allows it; the last one wins a lookup).
     repeated_names: bool,
     /// How many fields are records: a record's walk adds at most its missing fields and
-    /// these (see `validate::Engine::process_record`).
+    /// these (see `validate::Engine::process_record`), and a list sized so needs no
+    /// regrowth (which cost 3,700 of 41,300 instructions per declarative validation).
     record_fields: usize,
     /// Whether a Lua function is called anywhere in it (see `has_functions`).
     functions: bool,

@@ -20,8 +20,9 @@ pub enum Filled {
 /// place in `given` left null; `added` wins.
 #[derive(Debug, Clone)]
 pub struct Record {
-    pub given: Map<String, Value>,
-    pub added: Vec<(String, Filled)>,
+    given: Map<String, Value>,
+    /// Sorted (see `Filled::record`), which the merge and `get` rely on.
+    added: Vec<(String, Filled)>,
 }
 
 impl Filled {

@@ -205,11 +205,7 @@ impl<'a> Engine<'a> {
             if field.auto {
                 value = self.auto_value(key, field, value, context);
             }
-            if VALIDATE
-                && field.kind == FieldType::Record
-                && !field.abstract_
-                && let Some(input) = nested_record_input(field, &mut value)
-            {
+            if VALIDATE && let Some(input) = nested_record_input(field, &mut value) {
                 // A nested record is validated as it is filled.
                 let sub = field.record.as_deref().unwrap_or(Schema::empty());
                 match self.process_record::<true>(sub, input, context) {
@@ -295,7 +291,7 @@ impl<'a> Engine<'a> {
         invalid: &mut Errors,
     ) -> Filled {
         let outcome = if field.eq_null {
-            field_error(field.err.as_deref().unwrap_or("value must be null"))
+            must_be_null(field)
         } else if !nested.is_empty() {
             Err(ErrorTree::Nested(nested))
         } else {
@@ -675,7 +671,7 @@ impl<'a> Engine<'a> {
             return Ok(());
         }
         if field.eq_null {
-            return field_error(field.err.as_deref().unwrap_or("value must be null"));
+            return must_be_null(field);
         }
         if field.abstract_ {
             return field_error("error in schema definition: abstract field was not specialized");
@@ -1271,6 +1267,11 @@ fn failed(message: impl FnOnce() -> String) -> Result<(), String> {
 
 #[cold]
 #[inline(never)]
+/// The error of an `eq = null` field given a value.
+fn must_be_null(field: &Field) -> Result<(), ErrorTree> {
+    field_error(field.err.as_deref().unwrap_or("value must be null"))
+}
+
 fn field_error(message: &str) -> Result<(), ErrorTree> {
     Err(ErrorTree::Message(message.to_string()))
 }
@@ -1528,11 +1529,14 @@ fn fills_from_empty(field: &Field) -> bool {
         && !field.abstract_
 }
 
-/// What a record field's walk fills, validating as it goes: a table given for it, or the
-/// empty table `missing` would fill it from. Anything else is left in `value` for
-/// `adjust`. (`missing` processes as an insert; only an update differs, and updates do not
-/// come here.)
+/// What a (non-abstract) record field's walk fills, validating as it goes: a table given
+/// for it, or the empty table `missing` would fill it from. Anything else is left in
+/// `value` for `adjust`. (`missing` processes as an insert; only an update differs, and
+/// updates do not come here.)
 fn nested_record_input(field: &Field, value: &mut Option<Value>) -> Option<Value> {
+    if field.kind != FieldType::Record || field.abstract_ {
+        return None;
+    }
     match value {
         Some(v) if as_record(v).is_some() => value.take(),
         None if fills_from_empty(field) => Some(Value::Object(Map::new())),
