@@ -1,5 +1,5 @@
 -- konnektd's `kong.db.schema.typedefs`: the typedefs plugin schemas use, with Kong
--- 3.10's definitions and messages (schema-language.md §2.6), written for Lua patterns.
+-- 3.10's definitions and messages (kong/db/schema/typedefs.lua), written for Lua patterns.
 -- Runs inside the schema sandbox; receives `setmetatable`, which uploads never see.
 local setmetatable = ...
 local null = ngx.null
