@@ -167,7 +167,7 @@ pub(super) async fn control_plane_of(
         .map_err(Refusal::Store)?;
     let mut issuers: Vec<Uuid> = Vec::new();
     for (cp, anchor) in anchors {
-        let Some(der) = super::tls::first_certificate_der(&anchor.cert) else {
+        let Some(der) = super::certificates::first_certificate_der(&anchor.cert) else {
             continue;
         };
         if issuers.contains(&cp) || !certificate.issued_by(&der) {
