@@ -4,8 +4,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use crate::cluster::certificates::TlsFiles;
 use crate::cluster::hub::Hub;
-use crate::cluster::tls::TlsFiles;
 use crate::domain::control_plane::Endpoints;
 use crate::lua::compiled::SchemaCache;
 use crate::lua::runner::LuaRunner;

@@ -42,7 +42,7 @@ async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
             out,
         } => {
             let ca = cluster_ca_cert.unwrap_or_else(|| {
-                crate::cluster::tls::TlsFiles::in_data_dir(&store.data_dir).ca_cert
+                crate::cluster::certificates::TlsFiles::in_data_dir(&store.data_dir).ca_cert
             });
             let db = open(&store).await?;
             anyhow::ensure!(
@@ -59,7 +59,7 @@ async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
             if let Some(dir) = out {
                 std::fs::create_dir_all(&dir)?;
                 std::fs::write(dir.join("cluster.crt"), &new.certificate.cert)?;
-                crate::cluster::tls::write_private(&dir.join("cluster.key"), &new.key)?;
+                crate::cluster::certificates::write_private(&dir.join("cluster.key"), &new.key)?;
                 std::fs::write(dir.join("cluster-ca.crt"), &new.ca_cert)?;
                 eprintln!(
                     "wrote cluster.crt, cluster.key and cluster-ca.crt to {}",
@@ -82,8 +82,8 @@ async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
             ping_interval,
             exit_after,
         } => {
-            let server_name =
-                server_name.unwrap_or_else(|| crate::cluster::tls::host_of(&address).to_string());
+            let server_name = server_name
+                .unwrap_or_else(|| crate::cluster::public_url::host_of(&address).to_string());
             let options = crate::cluster::client::ConnectOptions {
                 address,
                 server_name,

@@ -9,11 +9,13 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::app::{AppState, Settings};
+use crate::cluster::certificates::{self, TlsFiles};
 use crate::cluster::compat::KongVersion;
 use crate::cluster::hub::Hub;
+use crate::cluster::public_url;
 use crate::cluster::server::ClusterConfig;
 use crate::cluster::session::SessionSettings;
-use crate::cluster::tls::{self, TlsFiles};
+use crate::cluster::tls;
 use crate::config::ServeArgs;
 use crate::domain::control_plane::Endpoints;
 use crate::domain::now_millis;
@@ -91,7 +93,10 @@ async fn start_until(
         },
         _ => {
             let files = TlsFiles::in_data_dir(&args.store.data_dir);
-            tls::ensure_generated(&files, &tls::server_hosts(&args.cluster_public_url))?;
+            certificates::ensure_generated(
+                &files,
+                &public_url::server_hosts(&args.cluster_public_url),
+            )?;
             files
         }
     };

@@ -2,7 +2,7 @@
 //! MD5 over a canonical serialisation, per entity group and combined. Data planes
 //! trust the control plane's hash and rebuild their router, plugins and balancer only
 //! when the group hash they depend on changes, so this must match Kong's byte for byte
-//! (clustering-protocol.md §3.1).
+//! (docs/clustering.md, "Hash").
 
 use md5::{Digest, Md5};
 use serde_json::Value;
@@ -138,7 +138,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// Kong's vectors (spec/01-unit/19-hybrid/02-clustering_spec.lua, clustering-protocol.md §3.1).
+    /// Kong's vectors (`spec/01-unit/19-hybrid/02-clustering_spec.lua` in Kong's repository).
     #[test]
     fn kongs_published_hash_vectors() {
         assert_eq!(hash(None), ZERO_HASH);

@@ -1,4 +1,4 @@
-//! A new data plane for a control plane (the guide's "New Data Plane Node"): a key and
+//! A new data plane for a control plane (Konnect's "New Data Plane Node"): a key and
 //! certificate, the certificate pinned, and the `docker run` that starts it. Used by
 //! `POST .../dp-client-certificates/generate` and `konnektd dataplane new`.
 
@@ -6,7 +6,9 @@ use std::path::Path;
 
 use uuid::Uuid;
 
-use super::tls::{self, PeerCertificate};
+use super::certificates::{first_certificate_der, generate_data_plane_certificate};
+use super::public_url::docker_run_command;
+use super::tls::PeerCertificate;
 use crate::store::Store;
 use crate::store::data_planes::DpCertificate;
 
@@ -25,7 +27,7 @@ pub fn dp_certificate_from_pem(
     id: Uuid,
     created_at: i64,
 ) -> Result<DpCertificate, String> {
-    let parsed = tls::first_certificate_der(pem)
+    let parsed = first_certificate_der(pem)
         .and_then(|der| PeerCertificate::parse(&der).ok())
         .ok_or_else(|| "cert is not a PEM-encoded X.509 certificate".to_string())?;
     Ok(DpCertificate {
@@ -47,14 +49,14 @@ pub async fn new_data_plane(
     // The CA first: a failure must not leave a pinned certificate whose key is lost.
     let ca_cert = std::fs::read_to_string(ca_cert_path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", ca_cert_path.display()))?;
-    let (cert_pem, key) = tls::generate_data_plane_certificate(control_plane)?;
+    let (cert_pem, key) = generate_data_plane_certificate(control_plane)?;
     let certificate =
         dp_certificate_from_pem(&cert_pem, Uuid::new_v4(), chrono::Utc::now().timestamp())
             .map_err(anyhow::Error::msg)?;
     store
         .put_dp_certificate(control_plane, &certificate)
         .await?;
-    let docker_run = tls::docker_run_command(cluster_public_url, &cert_pem, &key, &ca_cert);
+    let docker_run = docker_run_command(cluster_public_url, &cert_pem, &key, &ca_cert);
     Ok(NewDataPlane {
         certificate,
         key,

@@ -1,34 +1,38 @@
-//! One data plane's v1 session (clustering-protocol.md §2): `basic_info` first, then a
+//! One data plane's v1 session, as Kong's `kong/clustering/control_plane.lua`
+//! `handle_cp_websocket` runs it (see docs/clustering.md): `basic_info` first, then a
 //! loop over new snapshots, the data plane's pings (pongs go back automatically) and
-//! its error reports, until it goes quiet for longer than the ping wait.
+//! its error reports, until it goes quiet for longer than the ping wait. Who the data
+//! plane is was settled by [`super::admission`], which the loop asks again when pinned
+//! certificates change.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::admission::{self, DataPlane, NODE_ID_TAKEN, SHUTTING_DOWN};
 use super::compat::{self, KongVersion};
 use super::export::Snapshot;
 use super::hash::ZERO_HASH;
 use super::hub::Hub;
-use super::tls::PeerCertificate;
+use super::websocket::{
+    CLUSTERING_TIMEOUT, GOING_AWAY, POLICY_VIOLATION, UNSUPPORTED_DATA, close, close_too_big,
+    is_too_big, send_within,
+};
 use crate::store::Store;
 use crate::store::data_planes::Node;
 
-/// How long a data plane has to send `basic_info`, and a close frame has to be taken
-/// (Kong's socket timeout, `CLUSTERING_TIMEOUT`).
-const CLUSTERING_TIMEOUT: Duration = Duration::from_secs(5);
+/// Read buffer of a data plane's WebSocket; larger frames still arrive, in more reads.
+const READ_BUFFER: usize = 8 * 1024;
+
 /// Same-hash pings are written at most this often; changes are written at once.
 const STATUS_WRITE_INTERVAL: Duration = Duration::from_secs(10);
 /// A live session re-checks its certificate whenever pinned certificates change (here or
 /// on another node), and at least this often; expiry is checked locally as often.
 const CERT_RECHECK: Duration = Duration::from_secs(60);
-/// What a stopping server tells its data planes as it closes their sessions with 1001.
-pub const SHUTTING_DOWN: &str = "the control plane is shutting down";
-/// Why a data plane is refused a node id that another certificate holds.
-pub const NODE_ID_TAKEN: &str = "this node_id is registered with another certificate";
 /// Error reports larger than this are cut before they are stored.
 const MAX_ERROR_REPORT: usize = 64 * 1024;
 
@@ -41,18 +45,6 @@ pub struct SessionSettings {
     pub control_plane_version: KongVersion,
     /// Largest frame a data plane accepts (Kong's `cluster_max_payload`).
     pub max_payload: usize,
-}
-
-/// Who connected, as the handshake established it.
-#[derive(Debug, Clone)]
-pub struct DataPlane {
-    pub control_plane: Uuid,
-    pub node_id: String,
-    pub hostname: String,
-    pub version: String,
-    pub certificate: PeerCertificate,
-    /// The node's row from an earlier connection, read by the handshake.
-    pub previous: Option<Node>,
 }
 
 struct Session {
@@ -69,43 +61,6 @@ struct Session {
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-/// Sends `message` unless the data plane takes none of it for `within` (it stopped
-/// reading and its TCP window is full): such a send would hold its session for as long
-/// as the connection lives. `Err` when it timed out, `Ok(false)` when the socket failed.
-pub(super) async fn send_within(
-    socket: &mut WebSocket,
-    message: Message,
-    within: Duration,
-) -> Result<bool, tokio::time::error::Elapsed> {
-    tokio::time::timeout(within, socket.send(message))
-        .await
-        .map(|sent| sent.is_ok())
-}
-
-/// Sends a close frame, giving up on a data plane that does not take it (the socket is
-/// dropped either way).
-pub(super) async fn close(mut socket: WebSocket, code: u16, reason: &str) {
-    let frame = Message::Close(Some(CloseFrame {
-        code,
-        reason: reason.to_string().into(),
-    }));
-    let _ = send_within(&mut socket, frame, CLUSTERING_TIMEOUT).await;
-}
-
-/// The close for a frame or message over the inbound limit (see [`is_too_big`]).
-pub(super) async fn close_too_big(socket: WebSocket) {
-    close(socket, close_code::SIZE, "message too big").await;
-}
-
-/// Whether a read failed because the data plane's frame or message is over the inbound
-/// limit (`--cluster-max-inbound`); tungstenite refuses it from the header, unread.
-pub(super) fn is_too_big(error: &axum::Error) -> bool {
-    use tokio_tungstenite::tungstenite::Error;
-    std::error::Error::source(error)
-        .and_then(|e| e.downcast_ref::<Error>())
-        .is_some_and(|e| matches!(e, Error::Capacity(_)))
 }
 
 /// `basic_info`: the plugin names and labels, or why the first message is refused.
@@ -133,7 +88,29 @@ fn parse_basic_info(message: Option<Message>) -> Result<(Vec<String>, Value), St
     Ok((names, labels))
 }
 
-pub async fn run(
+/// Takes an admitted `/v1/outlet` upgrade; the session runs as one of the hub's.
+pub(super) fn accept(
+    upgrade: WebSocketUpgrade,
+    hub: Arc<Hub>,
+    store: Store,
+    settings: SessionSettings,
+    max_inbound: usize,
+    data_plane: DataPlane,
+) -> Response {
+    upgrade
+        .max_message_size(max_inbound)
+        .max_frame_size(max_inbound)
+        // A data plane sends a few small frames; tungstenite's 128 KiB default read
+        // buffer, zero-filled at the first read, would be most of an idle session's memory.
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| {
+            let session = run(socket, hub.clone(), store, settings, data_plane);
+            hub.track_session(session)
+        })
+}
+
+async fn run(
     mut socket: WebSocket,
     hub: Arc<Hub>,
     store: Store,
@@ -145,7 +122,7 @@ pub async fn run(
     let first = tokio::select! {
         first = tokio::time::timeout(CLUSTERING_TIMEOUT, socket.recv()) => first,
         _ = closing.cancelled() => {
-            close(socket, close_code::AWAY, SHUTTING_DOWN).await;
+            close(socket, GOING_AWAY, SHUTTING_DOWN).await;
             return;
         }
     };
@@ -161,7 +138,7 @@ pub async fn run(
         Ok(info) => info,
         Err(reason) => {
             tracing::info!(cp.id = %cp, dp.node_id = data_plane.node_id, reason, "data plane refused");
-            close(socket, close_code::POLICY, &reason).await;
+            close(socket, POLICY_VIOLATION, &reason).await;
             return;
         }
     };
@@ -193,7 +170,7 @@ pub async fn run(
             )]);
             let _ = store.upsert_node(cp, &node).await;
             tracing::info!(cp.id = %cp, dp.node_id = node.id, reason, "data plane version refused");
-            close(socket, close_code::POLICY, "kong_version_incompatible").await;
+            close(socket, POLICY_VIOLATION, "kong_version_incompatible").await;
             return;
         }
     };
@@ -202,7 +179,7 @@ pub async fn run(
         // Another data plane took the id with its own certificate since the handshake.
         Ok(false) => {
             tracing::info!(cp.id = %cp, dp.node_id = node.id, "data plane refused: node id taken");
-            close(socket, close_code::POLICY, NODE_ID_TAKEN).await;
+            close(socket, POLICY_VIOLATION, NODE_ID_TAKEN).await;
             return;
         }
         Err(e) => tracing::warn!(cp.id = %cp, error = %e, "cannot record data plane"),
@@ -240,12 +217,12 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = closing.cancelled() => {
-                close(socket, close_code::AWAY, SHUTTING_DOWN).await;
+                close(socket, GOING_AWAY, SHUTTING_DOWN).await;
                 break;
             }
             _ = &mut expiry => {
                 tracing::info!(cp.id = %cp, dp.node_id = session.node.id, "data plane certificate expired");
-                close(socket, close_code::POLICY, "the certificate has expired").await;
+                close(socket, POLICY_VIOLATION, "the certificate has expired").await;
                 break;
             }
             _ = async {
@@ -254,22 +231,13 @@ pub async fn run(
                     _ = certificate_changes.changed() => {}
                 }
             } => {
-                // Without a turn soon (the store is slow or down), this check is skipped: the
-                // session goes on answering pings and takes the next tick.
-                let still = match hub.store_turn().await {
-                    Some(_turn) => super::server::control_plane_of(&session.store, &data_plane.certificate).await,
-                    None => Err(super::server::Refusal::Busy),
-                };
+                let revoked =
+                    !admission::still_admitted(&hub, &session.store, &data_plane.certificate, cp)
+                        .await;
                 let expired = now() > data_plane.certificate.not_after;
-                // A store outage decides nothing: keep the session.
-                let revoked = match still {
-                    Ok(now_cp) => now_cp != cp,
-                    Err(super::server::Refusal::Unauthorized(_)) => true,
-                    Err(super::server::Refusal::Store(_) | super::server::Refusal::Busy) => false,
-                };
                 if revoked || expired {
                     tracing::info!(cp.id = %cp, dp.node_id = session.node.id, "data plane certificate no longer valid");
-                    close(socket, close_code::POLICY, "the certificate is no longer pinned or has expired").await;
+                    close(socket, POLICY_VIOLATION, "the certificate is no longer pinned or has expired").await;
                     break;
                 }
             }
@@ -288,7 +256,7 @@ pub async fn run(
                 let message = match message {
                     Err(_) => {
                         tracing::info!(cp.id = %cp, dp.node_id = session.node.id, "data plane stopped pinging");
-                        close(socket, close_code::AWAY, "no ping within the ping wait").await;
+                        close(socket, GOING_AWAY, "no ping within the ping wait").await;
                         break;
                     }
                     Ok(Some(Err(e))) => {
@@ -308,14 +276,14 @@ pub async fn run(
                     }
                     Message::Binary(bytes) => {
                         if !session.report(&bytes).await {
-                            close(socket, close_code::POLICY, "unknown message type").await;
+                            close(socket, POLICY_VIOLATION, "unknown message type").await;
                             break;
                         }
                     }
                     Message::Close(_) => break,
                     Message::Pong(_) => {}
                     Message::Text(_) => {
-                        close(socket, close_code::UNSUPPORTED, "text frames are not part of the protocol").await;
+                        close(socket, UNSUPPORTED_DATA, "text frames are not part of the protocol").await;
                         break;
                     }
                 }
