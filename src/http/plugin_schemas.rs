@@ -77,7 +77,7 @@ async fn list_plugin_schemas(
     let page = query
         .page(state.settings.max_page_size)
         .map_err(|fields| ApiError::invalid("Invalid query parameters", fields))?;
-    ensure_control_plane(&state, cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let (items, total) = state.store.list_plugin_schemas(cp, page).await?;
     Ok(Json(json!({
         "items": items.iter().map(item_json).collect::<Vec<_>>(),
@@ -91,7 +91,7 @@ async fn create_plugin_schema(
     ControlPlaneId(cp): ControlPlaneId,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    ensure_control_plane(&state, cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let (source, loaded) = load_upload(&state, &body, None).await?;
     let now = now_millis();
     let stored = stored(source, loaded, now);
@@ -129,7 +129,7 @@ async fn put_plugin_schema(
     Path((_, name)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    ensure_control_plane(&state, cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let (source, loaded) = load_upload(&state, &body, Some(&name)).await?;
     let stored = state
         .store
@@ -144,7 +144,7 @@ async fn delete_plugin_schema(
     ControlPlaneId(cp): ControlPlaneId,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    ensure_control_plane(&state, cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     if state
         .store
         .count_entities_named(cp, PLUGINS.name, &name)
@@ -172,7 +172,7 @@ async fn list_available_plugins(
     state: AppState,
     ControlPlaneId(cp): ControlPlaneId,
 ) -> Result<Json<Value>, ApiError> {
-    ensure_control_plane(&state, cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let (custom, _) = state
         .store
         .list_plugin_schemas(
@@ -204,12 +204,8 @@ async fn get_plugin_json_schema(
     Ok(Json(schema.merged_json))
 }
 
-async fn ensure_control_plane(state: &AppState, cp: Uuid) -> Result<(), ApiError> {
-    Ok(state.entities.ensure_control_plane(cp).await?)
-}
-
 async fn find(state: &AppState, cp: Uuid, name: &str) -> Result<StoredPluginSchema, ApiError> {
-    ensure_control_plane(state, cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     state
         .store
         .plugin_schema(cp, name)
