@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use konnektd::config::{Cli, Command, ServeArgs};
-use konnektd::domain::entity_kind::plugin_scope_key;
 use konnektd::domain::token::{TokenKind, TokenSecret};
+use konnektd::entities::plugins::plugin_scope_key;
 use konnektd::lua::compiled::{CompiledSchema, Ready, SchemaCache};
 use konnektd::lua::sandbox::Limits;
 use konnektd::schema::plugin_entity::plugin_entity_schema;
@@ -287,13 +287,9 @@ async fn bench(label: &str, database_url: &str, dir: &tempfile::TempDir) {
                 let now = chrono::Utc::now().timestamp();
                 let record = raw_record(&template, &consumers[offset + i], now);
                 async move {
-                    // The same notification the API's write sends (PostgreSQL only).
-                    let notification = konnektd::store::Notification {
-                        channel: konnektd::cluster::hub::NOTIFY_CHANNEL,
-                        payload: format!("bench:{control_plane}"),
-                    };
+                    // Sends the same notification as the API's write (PostgreSQL only).
                     store
-                        .write_entity(control_plane, &record, false, Some(&notification))
+                        .write_entity(control_plane, &record, false)
                         .await
                         .expect("raw insert");
                 }

@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicU64;
 use crate::cluster::certificates::TlsFiles;
 use crate::cluster::hub::Hub;
 use crate::domain::control_plane::Endpoints;
+use crate::entities::Entities;
 use crate::lua::compiled::SchemaCache;
 use crate::lua::runner::LuaRunner;
 use crate::store::Store;
@@ -38,10 +39,12 @@ pub struct ServerStats {
 pub struct App {
     pub store: Store,
     pub settings: Settings,
-    pub lua: LuaRunner,
-    /// Schemas kept ready for validation, with their warm Lua VMs.
-    pub schemas: Arc<SchemaCache>,
-    /// Config snapshots for the data planes; told of every committed change.
+    /// Where Lua runs (schema uploads, and validation through [`App::entities`]).
+    pub lua: Arc<LuaRunner>,
+    /// The core-entity workflow.
+    pub entities: Entities,
+    /// Config snapshots for the data planes; the store tells it of every committed
+    /// change.
     pub cluster: Arc<Hub>,
     /// The cluster certificate files (the CA is what data planes trust).
     pub cluster_tls: TlsFiles,
@@ -62,11 +65,13 @@ impl AppState {
     ) -> Self {
         // One idle VM per Lua worker is enough for each schema to never wait on another.
         let schemas = Arc::new(SchemaCache::new(MAX_CACHED_SCHEMAS, lua.concurrency()));
+        let lua = Arc::new(lua);
+        let entities = Entities::new(store.clone(), lua.clone(), schemas);
         AppState(Arc::new(App {
             store,
             settings,
             lua,
-            schemas,
+            entities,
             cluster,
             cluster_tls,
             stats: ServerStats::default(),

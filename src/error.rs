@@ -4,7 +4,7 @@
 //! A handler returns an [`ApiError`] without knowing how it will be worded on the wire.
 //! The route decides that: every router is wrapped in [`render_errors`] with its
 //! [`ErrorFamily`], which turns the error into one of Konnect's three bodies
-//! (api-contract.md §7). Errors that axum or tower-http raise themselves (no route,
+//! (docs/api.md, "Error bodies"). Errors that axum or tower-http raise themselves (no route,
 //! wrong method, body too large) are caught there too, so no plain-text error escapes.
 
 use std::sync::Arc;
@@ -17,10 +17,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::domain::field_error::FieldError;
+use crate::entities::EntityError;
 use crate::schema::errors::ErrorDetail;
 use crate::store::StoreError;
 
-/// The three error bodies Konnect uses, chosen per route (api-contract.md §7).
+/// The three error bodies Konnect uses, chosen per route (docs/api.md, "Error bodies").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorFamily {
     /// RFC 7807 `application/problem+json`: control planes, list parameters, 401/403.
@@ -49,7 +50,7 @@ pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
     /// A core-entity write Kong refuses: Koko's `validation error` or `data constraint
-    /// error` with one detail per field or entity check (api-contract.md §4.4).
+    /// error` with one detail per field or entity check (docs/api.md, "Core entities").
     #[error("{message}")]
     Rejected {
         message: String,
@@ -134,7 +135,7 @@ impl ApiError {
 
     /// The body in `family`'s shape.
     fn body(&self, rendering: &ErrorRendering, request_id: &str) -> (Value, &'static str) {
-        // 401 and 403 are the platform's answer whatever the route (api-contract.md, decision 3).
+        // 401 and 403 are the platform's answer whatever the route (docs/api.md, decision 3).
         let family = match self {
             ApiError::Unauthenticated | ApiError::Forbidden(_) => ErrorFamily::Problem,
             _ => rendering.family,
@@ -245,6 +246,25 @@ impl From<StoreError> for ApiError {
                 ApiError::Unavailable("The database is unavailable; retry shortly.".into())
             }
             other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<EntityError> for ApiError {
+    fn from(e: EntityError) -> Self {
+        // The envelope's message is the error's own text ("validation error", ...).
+        let message = e.to_string();
+        match e {
+            // Koko's 404 of a core entity has an empty message.
+            EntityError::NotFound => ApiError::NotFound(String::new()),
+            EntityError::ControlPlaneNotFound => ApiError::NotFound(message),
+            EntityError::BadRequest(text) => ApiError::BadRequest(text),
+            EntityError::Invalid(details) | EntityError::Constraint(details) => {
+                ApiError::Rejected { message, details }
+            }
+            EntityError::LuaBusy(_) => ApiError::Unavailable(message),
+            EntityError::LuaCrashed(e) => ApiError::Internal(e.into()),
+            EntityError::Store(e) => e.into(),
         }
     }
 }
@@ -399,6 +419,49 @@ mod tests {
             assert_eq!(ct, "application/problem+json");
             assert_eq!(body["title"], "Unauthenticated");
         }
+    }
+
+    #[test]
+    fn entity_errors_keep_their_statuses_and_envelopes() {
+        use crate::lua::runner::RunnerError;
+        let cases = [
+            (EntityError::NotFound, 404, ""),
+            (
+                EntityError::ControlPlaneNotFound,
+                404,
+                "control plane not found",
+            ),
+            (EntityError::BadRequest("b".into()), 400, "b"),
+            (EntityError::field("name", "x"), 400, "validation error"),
+            (
+                EntityError::constraint(ErrorDetail::field("id", "x")),
+                400,
+                "data constraint error",
+            ),
+            (
+                EntityError::from(RunnerError::Busy),
+                503,
+                "all Lua workers are busy; retry shortly",
+            ),
+            (
+                EntityError::from(RunnerError::Crashed),
+                500,
+                "Internal server error",
+            ),
+        ];
+        for (e, status, message) in cases {
+            let e = ApiError::from(e);
+            assert_eq!(e.status().as_u16(), status, "{e:?}");
+            let (body, _) = e.body(&rendering(ErrorFamily::Koko), "r");
+            assert_eq!(body["message"], message, "{e:?}");
+        }
+        let e = ApiError::from(EntityError::field("name", "required field missing"));
+        let (body, _) = e.body(&rendering(ErrorFamily::Koko), "r");
+        assert_eq!(body["details"][0]["field"], "name");
+        assert_eq!(
+            body["details"][0]["messages"],
+            json!(["required field missing"])
+        );
     }
 
     #[test]

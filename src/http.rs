@@ -1,6 +1,6 @@
 //! The HTTP edge: one route table, the middleware around it, and one file per resource.
 //!
-//! Routes are grouped by the error family their bodies use (api-contract.md §7) and by
+//! Routes are grouped by the error family their bodies use (docs/api.md, "Error bodies") and by
 //! whether they need a token. [`route_table`] lists every method and path served, and a
 //! test holds `openapi.yaml` to it.
 
@@ -10,6 +10,7 @@ mod consumers;
 mod control_planes;
 mod core_entities;
 mod data_planes;
+mod entity_list;
 pub mod extract;
 mod plugin_schemas;
 mod plugins;

@@ -105,11 +105,11 @@ async fn start_until(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.cluster_listen))?;
     let cluster_addr = cluster_listener.local_addr()?;
+    // The hub hears of changes from here on; then the other nodes' are listened to.
     let hub = Hub::new(store.clone());
-    if store.backend() == crate::store::Backend::Postgres {
-        hub.listen_to_other_nodes(database_url.clone(), std::time::Duration::from_secs(5))
-            .await;
-    }
+    store
+        .listen_to_other_nodes(database_url.clone(), std::time::Duration::from_secs(5))
+        .await;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;

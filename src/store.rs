@@ -3,8 +3,10 @@
 //! Both backends run the same SQL through sqlx's `Any` driver: `$N` placeholders, text
 //! ids, integer timestamps and JSON kept as text work alike on both. What differs per
 //! backend (connecting, pragmas, migrations) lives in [`sqlite`] and [`postgres`].
-//! Every write commits before it returns, so a 2xx built on it survives a crash.
+//! Every write commits before it returns, so a 2xx built on it survives a crash, and
+//! every write that changes what data planes get publishes itself ([`changes`]).
 
+mod changes;
 mod control_planes;
 pub mod core_entities;
 pub mod data_planes;
@@ -13,6 +15,7 @@ pub mod postgres;
 pub mod sqlite;
 mod tokens;
 
+pub use changes::{CONFIG_CHANNEL, Change, ChangeListener};
 pub use plugin_schemas::PLUGIN_SCHEMAS_CHANNEL;
 
 use std::path::Path;
@@ -95,18 +98,20 @@ pub struct Store {
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Plugin-schema sources as plugin writes look them up.
     sources: std::sync::Arc<plugin_schemas::SourceCache>,
+    /// This node's id on the change channel, and who hears of committed changes.
+    changes: std::sync::Arc<changes::Changes>,
 }
 
 /// A PostgreSQL `NOTIFY` sent inside a write's transaction, so other konnektd nodes hear
 /// of the change exactly when it commits. Ignored on SQLite.
 #[derive(Debug, Clone)]
-pub struct Notification {
-    pub channel: &'static str,
-    pub payload: String,
+struct Notification {
+    channel: &'static str,
+    payload: String,
 }
 
 /// How long a query waits for a connection by default: short enough that a request
-/// during a database outage gets its 503 within 2 s (security.md F2).
+/// during a database outage gets its 503 within 2 s (docs/security.md, "Limits").
 pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// How long a pooled connection may sit idle before it is pinged again at its next use.
@@ -161,7 +166,15 @@ impl Store {
             backend,
             writer: Default::default(),
             sources: Default::default(),
+            // Each opened store is one konnektd node on the change channel.
+            changes: std::sync::Arc::new(changes::Changes::new(uuid::Uuid::new_v4())),
         })
+    }
+
+    /// Registers `listener` for every committed [`Change`]: this node's writes, right
+    /// after they commit, and other nodes' once [`Store::listen_to_other_nodes`] runs.
+    pub fn on_change(&self, listener: ChangeListener) {
+        self.changes.listen(listener);
     }
 
     pub fn backend(&self) -> Backend {
@@ -173,29 +186,40 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
-    /// PostgreSQL `NOTIFY` outside a write (nothing on SQLite).
-    pub async fn notify(&self, notification: &Notification) -> StoreResult<()> {
-        Ok(notify_on(&self.pool, self.backend, Some(notification)).await?)
-    }
-
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Sends the notification of `change` in the write's transaction `tx`, so that the
+    /// other nodes hear of it when it commits. Pair it with [`Store::publish`].
+    async fn announce(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        change: Change,
+    ) -> Result<(), sqlx::Error> {
+        notify_on(tx, self.backend, &self.changes.notification(change)).await
+    }
+
+    /// Tells this node's listeners of `change`, once the transaction that
+    /// [announced](Store::announce) it has committed.
+    fn publish(&self, change: Change) {
+        self.changes.publish(change);
+    }
 }
 
-/// Sends `notification` on `executor` (a pool, or a transaction so it goes out on commit).
+/// Sends `notification` in a transaction, so that it goes out when the transaction commits.
 async fn notify_on<'e, E>(
     executor: E,
     backend: Backend,
-    notification: Option<&Notification>,
+    notification: &Notification,
 ) -> Result<(), sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    if let (Backend::Postgres, Some(n)) = (backend, notification) {
+    if backend == Backend::Postgres {
         sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(n.channel)
-            .bind(n.payload.clone())
+            .bind(notification.channel)
+            .bind(notification.payload.clone())
             .execute(executor)
             .await?;
     }

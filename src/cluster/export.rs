@@ -1,7 +1,8 @@
 //! A control plane's config as a data plane loads it (Kong's `export_config`,
 //! `kong/db/declarative/export.lua`): one array per entity type, foreign keys as plain
 //! ids, disabled entities and what hangs off them left out; then the `reconfigure`
-//! message, hashed and gzipped once per change (clustering-protocol.md §2.1, §3.2).
+//! message, hashed and gzipped once per change (docs/clustering.md, "Reconfigure" and
+//! "Hash").
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -14,7 +15,7 @@ use uuid::Uuid;
 
 use super::compat::{self, KongVersion};
 use super::hash::ConfigHashes;
-use crate::domain::entity_kind::{CONSUMER_GROUPS, CONSUMERS, PLUGINS, ROUTES, SERVICES};
+use crate::entities::kinds::{CONSUMER_GROUPS, CONSUMERS, PLUGINS, ROUTES, SERVICES};
 use crate::store::{Store, StoreResult};
 
 /// Plugin fields Kong OSS data planes do not know; sent only when set (Konnect's EE

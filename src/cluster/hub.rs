@@ -2,8 +2,8 @@
 //! change marks the control plane dirty, a builder task re-exports once (bursts
 //! coalesce into one rebuild that reads the latest state, so the last write is always
 //! delivered) and publishes on a `watch` channel every session of that control plane
-//! reads. On PostgreSQL, `NOTIFY` carries changes to the other konnektd nodes; a slow
-//! re-export is the safety net.
+//! reads. The hub learns of changes from the store, which publishes every committed one
+//! (this node's and, on PostgreSQL, the other nodes'); a slow re-export is the safety net.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,12 +15,9 @@ use uuid::Uuid;
 
 use super::export::{Snapshot, build_snapshot_hashed, export_config};
 use super::hash::{ConfigHashes, config_hashes};
-use crate::store::PLUGIN_SCHEMAS_CHANNEL;
 use crate::store::data_planes::Node;
-use crate::store::{Notification, Store, StoreResult};
+use crate::store::{Change, Store, StoreResult};
 
-/// The PostgreSQL channel changes travel on between konnektd nodes.
-pub const NOTIFY_CHANNEL: &str = "konnektd_config";
 /// How often a control plane with connected data planes is re-exported anyway, in case
 /// a notification was lost.
 const SAFETY_POLL: Duration = Duration::from_secs(5);
@@ -35,8 +32,6 @@ const STATUS_BATCH_INTERVAL: Duration = Duration::from_millis(100);
 const STORE_TURNS: usize = 4;
 /// How long a handshake or re-check waits for a store turn.
 const TURN_WAIT: Duration = Duration::from_secs(2);
-/// The payload other nodes receive when dp-client-certificates change.
-const CERTIFICATES: &str = "certificates";
 
 pub type SnapshotReceiver = watch::Receiver<Option<Arc<Snapshot>>>;
 
@@ -47,8 +42,6 @@ struct Channel {
 
 pub struct Hub {
     store: Store,
-    /// This konnektd process, so it can skip its own notifications.
-    node: Uuid,
     channels: Mutex<HashMap<Uuid, Channel>>,
     snapshots_built: AtomicU64,
     /// The latest status row per node, waiting for the writer: bounded by the number of
@@ -70,13 +63,13 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    /// Needs a tokio runtime: it starts the status writer.
+    /// Needs a tokio runtime: it starts the status writer. Hears of every change the
+    /// store publishes from now on.
     pub fn new(store: Store) -> Arc<Self> {
         let statuses = Arc::new(PendingStatuses::default());
         tokio::spawn(write_statuses(store.clone(), statuses.clone()));
-        Arc::new(Hub {
-            store,
-            node: Uuid::new_v4(),
+        let hub = Arc::new(Hub {
+            store: store.clone(),
             channels: Mutex::new(HashMap::new()),
             snapshots_built: AtomicU64::new(0),
             statuses,
@@ -84,7 +77,24 @@ impl Hub {
             store_turns: tokio::sync::Semaphore::new(STORE_TURNS),
             sessions: Default::default(),
             closing: Default::default(),
-        })
+        });
+        // Weak, or the store the hub holds would keep the hub alive for ever.
+        let listener = Arc::downgrade(&hub);
+        store.on_change(Arc::new(move |change| {
+            if let Some(hub) = listener.upgrade() {
+                hub.changed(change);
+            }
+        }));
+        hub
+    }
+
+    /// Reacts to a committed change, in the writer's task: wakes the control plane's
+    /// builder, or makes live sessions re-check their certificates.
+    fn changed(&self, change: Change) {
+        match change {
+            Change::Config(control_plane) => self.changed_locally(control_plane),
+            Change::Certificates => self.certificates.send_modify(|n| *n += 1),
+        }
     }
 
     /// Queues a node's status row for the next batch.
@@ -96,18 +106,6 @@ impl Hub {
             .expect("status lock")
             .insert(key, node);
         self.statuses.ready.notify_one();
-    }
-
-    /// Tells live sessions (here and on the other nodes) that pinned certificates changed.
-    pub async fn certificates_changed(&self) {
-        self.certificates.send_modify(|n| *n += 1);
-        let notification = Notification {
-            channel: NOTIFY_CHANNEL,
-            payload: format!("{}:{CERTIFICATES}", self.node),
-        };
-        if let Err(e) = self.store.notify(&notification).await {
-            tracing::warn!(error = %e, "cannot tell other nodes of a certificate change");
-        }
     }
 
     pub fn certificate_changes(&self) -> watch::Receiver<u64> {
@@ -179,16 +177,8 @@ impl Hub {
         receiver
     }
 
-    /// The notification a write sends in its transaction, so the other konnektd nodes
-    /// on this PostgreSQL rebuild when it commits (this node skips its own).
-    pub fn notification(&self, control_plane: Uuid) -> Notification {
-        Notification {
-            channel: NOTIFY_CHANNEL,
-            payload: format!("{}:{control_plane}", self.node),
-        }
-    }
-
-    /// A change seen by this node (its own, or announced by another).
+    /// A change of a control plane's config seen by this node (its own, or announced by
+    /// another): its builder re-exports.
     pub fn changed_locally(&self, control_plane: Uuid) {
         if let Some(channel) = self.channels.lock().expect("hub lock").get(&control_plane) {
             channel.dirty.notify_one();
@@ -256,71 +246,6 @@ impl Hub {
                 channels.remove(&control_plane);
                 return;
             }
-        }
-    }
-
-    /// Listens for other nodes' changes on PostgreSQL, reconnecting on failure. Returns
-    /// once listening (or after `wait` at most), so a started node misses no change.
-    pub async fn listen_to_other_nodes(self: &Arc<Self>, database_url: String, wait: Duration) {
-        let hub = self.clone();
-        let (listening, ready) = tokio::sync::oneshot::channel::<()>();
-        let mut listening = Some(listening);
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = hub.listen(&database_url, &mut listening).await {
-                    tracing::warn!(error = %e, "LISTEN for config changes failed");
-                }
-                // Whatever was missed meanwhile is caught by the safety poll.
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        });
-        let _ = tokio::time::timeout(wait, ready).await;
-    }
-
-    /// Listens on one connection until it fails.
-    async fn listen(
-        &self,
-        database_url: &str,
-        listening: &mut Option<tokio::sync::oneshot::Sender<()>>,
-    ) -> Result<(), sqlx::Error> {
-        let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
-        listener
-            .listen_all([NOTIFY_CHANNEL, PLUGIN_SCHEMAS_CHANNEL])
-            .await?;
-        if let Some(listening) = listening.take() {
-            let _ = listening.send(());
-        }
-        // Schema changes may have gone unheard until now.
-        self.store.forget_plugin_schemas(None);
-        loop {
-            match listener.try_recv().await? {
-                Some(notification) => self.heard(notification.channel(), notification.payload()),
-                // The connection dropped and sqlx reconnects on the next call: what was
-                // sent meanwhile is lost.
-                None => self.store.forget_plugin_schemas(None),
-            }
-        }
-    }
-
-    /// Acts on another node's notification.
-    fn heard(&self, channel: &str, payload: &str) {
-        if channel == PLUGIN_SCHEMAS_CHANNEL {
-            if let Ok(cp) = Uuid::parse_str(payload) {
-                self.store.forget_plugin_schemas(Some(cp));
-            }
-            return;
-        }
-        // `<node>:<control plane>`; this node already rebuilt its own.
-        let Some((node, cp)) = payload.split_once(':') else {
-            return;
-        };
-        if Uuid::parse_str(node) == Ok(self.node) {
-            return;
-        }
-        if cp == CERTIFICATES {
-            self.certificates.send_modify(|n| *n += 1);
-        } else if let Ok(cp) = Uuid::parse_str(cp) {
-            self.changed_locally(cp);
         }
     }
 }

@@ -1,8 +1,8 @@
-//! Consumer groups (SPEC-CFG `ConsumerGroups`).
+//! Consumer groups (Konnect's Control Plane Configuration API, `Consumer Groups`).
 
 use super::Api;
 use super::core_entities::{Collection, mount};
-use crate::domain::entity_kind::CONSUMER_GROUPS;
+use crate::entities::kinds::CONSUMER_GROUPS;
 
 pub static CONSUMER_GROUP: Collection = Collection {
     kind: &CONSUMER_GROUPS,

@@ -1,8 +1,8 @@
-//! Consumers (SPEC-CFG `Consumers`; looked up by id or username).
+//! Consumers (Konnect's Control Plane Configuration API, `Consumers`; looked up by id or username).
 
 use super::Api;
 use super::core_entities::{Collection, mount};
-use crate::domain::entity_kind::CONSUMERS;
+use crate::entities::kinds::CONSUMERS;
 
 pub static CONSUMER: Collection = Collection {
     kind: &CONSUMERS,

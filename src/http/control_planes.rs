@@ -124,9 +124,9 @@ async fn delete_control_plane(
     state: AppState,
     ControlPlaneId(id): ControlPlaneId,
 ) -> Result<StatusCode, ApiError> {
+    // Its pinned certificates go with it: the store's change closes its data planes'
+    // sessions.
     if state.store.delete_control_plane(id).await? {
-        // Its pinned certificates went with it: its data planes' sessions close.
-        state.cluster.certificates_changed().await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(NOT_FOUND.into()))

@@ -1,21 +1,23 @@
 //! Handlers shared by every core-entity resource, and [`mount`], which serves a
-//! collection (top-level or nested under a parent) on every URL family (api-contract.md
+//! collection (top-level or nested under a parent) on every URL family (docs/api.md,
 //! decision 1). The resource files say which collections exist; the workflow lives in
 //! [`crate::entities`].
 
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path};
+use axum::extract::Path;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use super::Api;
-use super::extract::{ControlPlaneId, JsonBody, QueryMap};
+use super::entity_list::EntityListQuery;
+use super::extract::{ControlPlaneId, JsonBody};
 use crate::app::AppState;
-use crate::domain::entity_kind::EntityKind;
-use crate::entities::Scope;
+use crate::entities::{EntityKind, Scope};
 use crate::error::{ApiError, ErrorFamily};
+use crate::schema::filled::Filled;
 
 /// Where core entities live in each URL family.
 pub const FAMILIES: &[&str] = &[
@@ -33,6 +35,38 @@ pub struct Collection {
 
 type Params = Path<HashMap<String, String>>;
 
+/// A collection as one route serves it: on its own, or under a parent.
+#[derive(Debug, Clone, Copy)]
+struct Mounted {
+    collection: &'static Collection,
+    parent: Option<&'static Collection>,
+}
+
+impl Mounted {
+    /// The parent's kind and `{id or name}`, from the path.
+    fn parent<'p>(
+        &self,
+        params: &'p HashMap<String, String>,
+    ) -> Option<(&'static EntityKind, &'p str)> {
+        self.parent.map(|p| (p.kind, item_id(params, p)))
+    }
+
+    /// The item's `{id or name}`, from the path.
+    fn item<'p>(&self, params: &'p HashMap<String, String>) -> &'p str {
+        item_id(params, self.collection)
+    }
+
+    /// Where the request operates: 404 when the control plane or the parent is missing.
+    async fn scope(
+        &self,
+        state: &AppState,
+        cp: Uuid,
+        params: &HashMap<String, String>,
+    ) -> Result<Scope, ApiError> {
+        Ok(state.entities.nested_scope(cp, self.parent(params)).await?)
+    }
+}
+
 /// Serves `collection` (under `parent` when nested) on every family: list and create on
 /// the collection, get, put, patch and delete on its items.
 pub fn mount(
@@ -40,6 +74,7 @@ pub fn mount(
     collection: &'static Collection,
     parent: Option<&'static Collection>,
 ) -> Api {
+    let at = Mounted { collection, parent };
     for family in FAMILIES {
         let base = match parent {
             None => format!("{family}/{}", collection.kind.name),
@@ -49,102 +84,167 @@ pub fn mount(
             ),
         };
         let item = format!("{base}/{{{}}}", collection.param);
-        let list = move |state: AppState,
-                         ControlPlaneId(cp): ControlPlaneId,
-                         Path(params): Params,
-                         OriginalUri(uri): OriginalUri,
-                         QueryMap(query): QueryMap| async move {
-            let scope = scope(&state, cp, parent, &params).await?;
-            let listing = state.list_entities(collection.kind, &scope, &query).await?;
-            // The next page keeps every filter of this one.
-            let next = listing.next_offset.as_ref().map(|offset| {
-                let mut params = form_urlencoded::Serializer::new(String::new());
-                params.append_pair("offset", offset);
-                let mut keys: Vec<&String> = query.keys().filter(|k| *k != "offset").collect();
-                keys.sort();
-                for key in keys {
-                    params.append_pair(key, &query[key]);
-                }
-                format!("{}?{}", uri.path(), params.finish())
-            });
-            Ok::<_, ApiError>(Json(json!({
-                "data": listing.data,
-                "next": next,
-                "offset": listing.next_offset,
-            })))
-        };
-        let create = move |state: AppState,
-                           ControlPlaneId(cp): ControlPlaneId,
-                           Path(params): Params,
-                           JsonBody(body): JsonBody| async move {
-            let parent = parent.map(|p| (p.kind, item_id(&params, p)));
-            let entity = state
-                .create_entity(collection.kind, cp, parent, body)
-                .await?;
-            Ok::<_, ApiError>((StatusCode::CREATED, Json(entity)))
-        };
-        let get = move |state: AppState,
-                        ControlPlaneId(cp): ControlPlaneId,
-                        Path(params): Params| async move {
-            let scope = scope(&state, cp, parent, &params).await?;
-            let entity = state
-                .get_entity(collection.kind, &scope, item_id(&params, collection))
-                .await?;
-            Ok::<_, ApiError>(Json(entity))
-        };
-        let put = move |state: AppState,
-                        ControlPlaneId(cp): ControlPlaneId,
-                        Path(params): Params,
-                        JsonBody(body): JsonBody| async move {
-            let scope = scope(&state, cp, parent, &params).await?;
-            let entity = state
-                .put_entity(collection.kind, &scope, item_id(&params, collection), body)
-                .await?;
-            Ok::<_, ApiError>(Json(entity))
-        };
-        let patch = move |state: AppState,
-                          ControlPlaneId(cp): ControlPlaneId,
-                          Path(params): Params,
-                          JsonBody(body): JsonBody| async move {
-            let scope = scope(&state, cp, parent, &params).await?;
-            let entity = state
-                .patch_entity(collection.kind, &scope, item_id(&params, collection), body)
-                .await?;
-            Ok::<_, ApiError>(Json(entity))
-        };
-        let delete = move |state: AppState,
-                           ControlPlaneId(cp): ControlPlaneId,
-                           Path(params): Params| async move {
-            let scope = scope(&state, cp, parent, &params).await?;
-            state
-                .delete_entity(collection.kind, &scope, item_id(&params, collection))
-                .await?;
-            Ok::<_, ApiError>(StatusCode::NO_CONTENT)
-        };
         api = api
             // List parameter errors are problems, as on every Konnect list (decision 3).
-            .at_in_family(Method::GET, &base, ErrorFamily::Problem, list)
-            .at(Method::POST, &base, create)
-            .at(Method::GET, &item, get)
-            .at(Method::PUT, &item, put)
-            .at(Method::PATCH, &item, patch)
-            .at(Method::DELETE, &item, delete);
+            .at_in_family(
+                Method::GET,
+                &base,
+                ErrorFamily::Problem,
+                move |state: AppState,
+                      ControlPlaneId(cp): ControlPlaneId,
+                      Path(params): Params,
+                      query: EntityListQuery| {
+                    list_entities(at, state, cp, params, query)
+                },
+            )
+            .at(
+                Method::POST,
+                &base,
+                move |state: AppState,
+                      ControlPlaneId(cp): ControlPlaneId,
+                      Path(params): Params,
+                      JsonBody(body): JsonBody| {
+                    create_entity(at, state, cp, params, body)
+                },
+            )
+            .at(
+                Method::GET,
+                &item,
+                move |state: AppState, ControlPlaneId(cp): ControlPlaneId, Path(params): Params| {
+                    get_entity(at, state, cp, params)
+                },
+            )
+            .at(
+                Method::PUT,
+                &item,
+                move |state: AppState,
+                      ControlPlaneId(cp): ControlPlaneId,
+                      Path(params): Params,
+                      JsonBody(body): JsonBody| {
+                    put_entity(at, state, cp, params, body)
+                },
+            )
+            .at(
+                Method::PATCH,
+                &item,
+                move |state: AppState,
+                      ControlPlaneId(cp): ControlPlaneId,
+                      Path(params): Params,
+                      JsonBody(body): JsonBody| {
+                    patch_entity(at, state, cp, params, body)
+                },
+            )
+            .at(
+                Method::DELETE,
+                &item,
+                move |state: AppState, ControlPlaneId(cp): ControlPlaneId, Path(params): Params| {
+                    delete_entity(at, state, cp, params)
+                },
+            );
     }
     api
 }
 
-fn item_id<'p>(params: &'p HashMap<String, String>, collection: &Collection) -> &'p str {
-    params.get(collection.param).map_or("", String::as_str)
+/// `GET /{collection}`: Kong's `{data, next, offset}`.
+async fn list_entities(
+    at: Mounted,
+    state: AppState,
+    cp: Uuid,
+    params: HashMap<String, String>,
+    query: EntityListQuery,
+) -> Result<Json<Value>, ApiError> {
+    let scope = at.scope(&state, cp, &params).await?;
+    let listing = state
+        .entities
+        .list_entities(at.collection.kind, &scope, query.request()?)
+        .await?;
+    let next = listing.next_offset.as_deref().map(|o| query.next_link(o));
+    Ok(Json(json!({
+        "data": listing.data,
+        "next": next,
+        "offset": listing.next_offset,
+    })))
 }
 
-async fn scope(
-    state: &AppState,
-    cp: uuid::Uuid,
-    parent: Option<&'static Collection>,
-    params: &HashMap<String, String>,
-) -> Result<Scope, ApiError> {
-    let parent = parent.map(|p| (p.kind, item_id(params, p)));
-    state.nested_scope(cp, parent).await
+/// `POST /{collection}`: 201 with the stored entity.
+async fn create_entity(
+    at: Mounted,
+    state: AppState,
+    cp: Uuid,
+    params: HashMap<String, String>,
+    body: Value,
+) -> Result<(StatusCode, Json<Filled>), ApiError> {
+    let entity = state
+        .entities
+        .create_entity(at.collection.kind, cp, at.parent(&params), body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(entity)))
+}
+
+/// `GET /{collection}/{id or name}`.
+async fn get_entity(
+    at: Mounted,
+    state: AppState,
+    cp: Uuid,
+    params: HashMap<String, String>,
+) -> Result<Json<Filled>, ApiError> {
+    let scope = at.scope(&state, cp, &params).await?;
+    let entity = state
+        .entities
+        .get_entity(at.collection.kind, &scope, at.item(&params))
+        .await?;
+    Ok(Json(entity))
+}
+
+/// `PUT /{collection}/{id or name}`: creates or replaces (Konnect answers 200 either way).
+async fn put_entity(
+    at: Mounted,
+    state: AppState,
+    cp: Uuid,
+    params: HashMap<String, String>,
+    body: Value,
+) -> Result<Json<Filled>, ApiError> {
+    let scope = at.scope(&state, cp, &params).await?;
+    let entity = state
+        .entities
+        .put_entity(at.collection.kind, &scope, at.item(&params), body)
+        .await?;
+    Ok(Json(entity))
+}
+
+/// `PATCH /{collection}/{id or name}`.
+async fn patch_entity(
+    at: Mounted,
+    state: AppState,
+    cp: Uuid,
+    params: HashMap<String, String>,
+    body: Value,
+) -> Result<Json<Filled>, ApiError> {
+    let scope = at.scope(&state, cp, &params).await?;
+    let entity = state
+        .entities
+        .patch_entity(at.collection.kind, &scope, at.item(&params), body)
+        .await?;
+    Ok(Json(entity))
+}
+
+/// `DELETE /{collection}/{id or name}`: 204 whether or not it existed.
+async fn delete_entity(
+    at: Mounted,
+    state: AppState,
+    cp: Uuid,
+    params: HashMap<String, String>,
+) -> Result<StatusCode, ApiError> {
+    let scope = at.scope(&state, cp, &params).await?;
+    state
+        .entities
+        .delete_entity(at.collection.kind, &scope, at.item(&params))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn item_id<'p>(params: &'p HashMap<String, String>, collection: &Collection) -> &'p str {
+    params.get(collection.param).map_or("", String::as_str)
 }
 
 /// `POST .../schemas/plugins/validate`: Kong's dry run of a plugin write.
@@ -153,7 +253,8 @@ pub async fn validate_plugin(
     ControlPlaneId(cp): ControlPlaneId,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    state.validate_plugin(cp, body).await?;
-    // Self-hosted Kong's text; Konnect's was not found (api-contract.md §3).
+    state.entities.validate_plugin(cp, body).await?;
+    // Self-hosted Kong's text (`kong/api/routes/kong.lua`, `/schemas/plugins/validate`);
+    // Konnect documents none.
     Ok(Json(json!({"message": "schema validation successful"})))
 }

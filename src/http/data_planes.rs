@@ -1,7 +1,8 @@
-//! What data planes need from the API (api-contract.md §5): pinned client certificates
-//! (`dp-client-certificates`, legacy error bodies), the guide's "New Data Plane Node"
-//! (`dp-client-certificates/generate`, a konnektd addition), the nodes that connected,
-//! and the config hash they should report.
+//! What data planes need from the API (docs/api.md, "Data planes"): pinned client
+//! certificates (`dp-client-certificates`, legacy error bodies), Konnect's "New Data Plane
+//! Node" (`dp-client-certificates/generate`, a konnektd addition), the nodes that
+//! connected, and the config hash they should report. Replacing or unpinning a
+//! certificate closes the sessions it no longer admits: the store publishes the change.
 
 use axum::Json;
 use axum::extract::Path;
@@ -112,7 +113,7 @@ async fn list_dp_certificates(
     state: AppState,
     ControlPlaneId(cp): ControlPlaneId,
 ) -> Result<Json<Value>, ApiError> {
-    state.ensure_control_plane(cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let certs = state.store.dp_certificates(cp).await?;
     Ok(Json(json!({
         "items": certs.iter().map(certificate_json).collect::<Vec<_>>(),
@@ -126,7 +127,7 @@ async fn create_dp_certificate(
     ControlPlaneId(cp): ControlPlaneId,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    state.ensure_control_plane(cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let cert = parse_certificate(&body, Uuid::new_v4(), chrono::Utc::now().timestamp())?;
     ensure_not_pinned_elsewhere(&state, cp, &cert).await?;
     state.store.put_dp_certificate(cp, &cert).await?;
@@ -141,7 +142,7 @@ async fn get_dp_certificate(
     ControlPlaneId(cp): ControlPlaneId,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    state.ensure_control_plane(cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let cert = state
         .store
         .dp_certificate(cp, certificate_id(&id)?)
@@ -156,15 +157,13 @@ async fn put_dp_certificate(
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    state.ensure_control_plane(cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let id = certificate_id(&id)?;
     let existing = state.store.dp_certificate(cp, id).await?;
     let created_at = existing.map_or(chrono::Utc::now().timestamp(), |c| c.created_at);
     let cert = parse_certificate(&body, id, created_at)?;
     ensure_not_pinned_elsewhere(&state, cp, &cert).await?;
     state.store.put_dp_certificate(cp, &cert).await?;
-    // A replaced certificate no longer admits the data planes of the old one.
-    state.cluster.certificates_changed().await;
     Ok(Json(json!({"item": certificate_json(&cert)})))
 }
 
@@ -174,27 +173,25 @@ async fn delete_dp_certificate(
     ControlPlaneId(cp): ControlPlaneId,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    state.ensure_control_plane(cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     if state
         .store
         .delete_dp_certificate(cp, certificate_id(&id)?)
         .await?
     {
-        // Sessions using it close (security.md §4.1).
-        state.cluster.certificates_changed().await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("dp-client-certificate not found".into()))
     }
 }
 
-/// The guide's "New Data Plane Node": a fresh key and certificate, pinned to the
-/// control plane, and the `docker run` command of the guide filled in for konnektd.
+/// Konnect's "New Data Plane Node" (Gateway Manager): a fresh key and certificate,
+/// pinned to the control plane, and its `docker run` command filled in for konnektd.
 async fn generate_dp_certificate(
     state: AppState,
     ControlPlaneId(cp): ControlPlaneId,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    state.ensure_control_plane(cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let new = new_data_plane(
         &state.store,
         cp,
@@ -239,7 +236,7 @@ async fn list_nodes(
     state: AppState,
     ControlPlaneId(cp): ControlPlaneId,
 ) -> Result<Json<Value>, ApiError> {
-    state.ensure_control_plane(cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let nodes = state.store.nodes(cp).await?;
     Ok(Json(json!({
         "items": nodes.iter().map(node_json).collect::<Vec<_>>(),
@@ -252,7 +249,7 @@ async fn get_node(
     ControlPlaneId(cp): ControlPlaneId,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    state.ensure_control_plane(cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let node = state
         .store
         .node(cp, &id)
@@ -266,7 +263,7 @@ async fn delete_node(
     ControlPlaneId(cp): ControlPlaneId,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    state.ensure_control_plane(cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     state.store.delete_node(cp, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -276,7 +273,7 @@ async fn expected_config_hash(
     state: AppState,
     ControlPlaneId(cp): ControlPlaneId,
 ) -> Result<Json<Value>, ApiError> {
-    state.ensure_control_plane(cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let hashes = state.cluster.expected_hashes(cp).await?;
     let now = chrono::Utc::now().timestamp();
     Ok(Json(json!({

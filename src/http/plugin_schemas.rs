@@ -1,6 +1,6 @@
 //! Custom plugin schemas (`plugin-schemas`), the plugins a control plane offers
 //! (`available-plugins`) and their JSON schemas (`schemas/plugins/{name}`), on every
-//! URL family (api-contract.md §1–3).
+//! URL family (docs/api.md, decisions 1 and 2, and "Plugin schemas").
 
 use axum::Json;
 use axum::extract::Path;
@@ -12,16 +12,17 @@ use super::Api;
 use super::extract::{ControlPlaneId, JsonBody, QueryMap};
 use crate::app::AppState;
 use crate::domain::bundled_plugins::BUNDLED_PLUGINS;
-use crate::domain::entity_kind::PLUGINS;
 use crate::domain::now_millis;
 use crate::domain::paging::PageRequest;
 use crate::domain::plugin_schema::{StoredPluginSchema, check_custom_name};
+use crate::entities::EntityError;
+use crate::entities::kinds::PLUGINS;
 use crate::error::{ApiError, ErrorFamily};
 use crate::lua::load::{LoadedSchema, load_plugin_schema};
-use crate::lua::runner::RunnerError;
 use crate::store::StoreError;
 
-/// Where the plugin-schemas collection lives in each URL family; the guide uses the last.
+/// Where the plugin-schemas collection lives in each URL family; Ping Identity's Konnect
+/// integration guide uses the last.
 const SCHEMA_COLLECTIONS: &[&str] = &[
     "/v2/control-planes/{controlPlaneId}/core-entities/plugin-schemas",
     "/v2/runtime-groups/{controlPlaneId}/core-entities/plugin-schemas",
@@ -42,7 +43,7 @@ const PLUGIN_JSON_SCHEMAS: &[&str] = &[
 ];
 
 /// Plugin-schema and available-plugins routes: `{"message", "request_id"}` errors,
-/// except list parameter errors, which are problems (api-contract.md, decision 3).
+/// except list parameter errors, which are problems (docs/api.md, decision 3).
 pub fn routes(mut api: Api) -> Api {
     for base in SCHEMA_COLLECTIONS {
         let item = format!("{base}/{{name}}");
@@ -76,7 +77,7 @@ async fn list_plugin_schemas(
     let page = query
         .page(state.settings.max_page_size)
         .map_err(|fields| ApiError::invalid("Invalid query parameters", fields))?;
-    ensure_control_plane(&state, cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let (items, total) = state.store.list_plugin_schemas(cp, page).await?;
     Ok(Json(json!({
         "items": items.iter().map(item_json).collect::<Vec<_>>(),
@@ -90,7 +91,7 @@ async fn create_plugin_schema(
     ControlPlaneId(cp): ControlPlaneId,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    ensure_control_plane(&state, cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let (source, loaded) = load_upload(&state, &body, None).await?;
     let now = now_millis();
     let stored = stored(source, loaded, now);
@@ -128,7 +129,7 @@ async fn put_plugin_schema(
     Path((_, name)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    ensure_control_plane(&state, cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let (source, loaded) = load_upload(&state, &body, Some(&name)).await?;
     let stored = state
         .store
@@ -143,14 +144,15 @@ async fn delete_plugin_schema(
     ControlPlaneId(cp): ControlPlaneId,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    ensure_control_plane(&state, cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     if state
         .store
         .count_entities_named(cp, PLUGINS.name, &name)
         .await?
         > 0
     {
-        // Konnect's text and code 3 (DOCS-OLD update-custom-plugin.md; the UI matches it).
+        // Konnect's text and code 3 (Konnect's custom-plugin documentation, "Update a custom
+        // plugin"; the UI matches it).
         return Err(ApiError::Rejected {
             message: "plugin schema is currently in use, please delete existing plugins using the schema and try again".into(),
             details: Vec::new(),
@@ -164,12 +166,13 @@ async fn delete_plugin_schema(
 }
 
 /// Konnect's `{"names": [...]}` (Koko `GetAvailablePluginsResponse`), plus the custom
-/// plugins' schemas, which the Ping guide promises this call shows.
+/// plugins' schemas, which Ping Identity's Konnect integration guide promises this call
+/// shows.
 async fn list_available_plugins(
     state: AppState,
     ControlPlaneId(cp): ControlPlaneId,
 ) -> Result<Json<Value>, ApiError> {
-    ensure_control_plane(&state, cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     let (custom, _) = state
         .store
         .list_plugin_schemas(
@@ -201,16 +204,8 @@ async fn get_plugin_json_schema(
     Ok(Json(schema.merged_json))
 }
 
-async fn ensure_control_plane(state: &AppState, cp: Uuid) -> Result<(), ApiError> {
-    if state.store.control_plane_exists(cp).await? {
-        Ok(())
-    } else {
-        Err(ApiError::NotFound("control plane not found".into()))
-    }
-}
-
 async fn find(state: &AppState, cp: Uuid, name: &str) -> Result<StoredPluginSchema, ApiError> {
-    ensure_control_plane(state, cp).await?;
+    state.entities.ensure_control_plane(cp).await?;
     state
         .store
         .plugin_schema(cp, name)
@@ -254,10 +249,7 @@ async fn load_upload(
         .lua
         .run(move |limits| load_plugin_schema(&lua_source, limits))
         .await
-        .map_err(|e| match e {
-            RunnerError::Busy => ApiError::Unavailable(e.to_string()),
-            RunnerError::Crashed => ApiError::Internal(e.into()),
-        })?
+        .map_err(EntityError::from)?
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     check_custom_name(&loaded.name).map_err(ApiError::BadRequest)?;
     let body_name = object.get("name").and_then(Value::as_str);

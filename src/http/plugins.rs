@@ -1,6 +1,6 @@
 //! Plugins: global, and nested under a service, route, consumer or consumer group
-//! (SPEC-CFG `Plugins`; the guide's `POST .../runtime_groups/{id}/plugins`), and the
-//! dry-run validation endpoint.
+//! (Konnect's Control Plane Configuration API, `Plugins`; Ping Identity's Konnect integration guide posts to
+//! `.../runtime_groups/{id}/plugins`), and the dry-run validation endpoint.
 
 use axum::http::Method;
 
@@ -10,7 +10,7 @@ use super::consumers::CONSUMER;
 use super::core_entities::{Collection, FAMILIES, mount, validate_plugin};
 use super::routes::ROUTE;
 use super::services::SERVICE;
-use crate::domain::entity_kind::PLUGINS;
+use crate::entities::kinds::PLUGINS;
 
 pub static PLUGIN: Collection = Collection {
     kind: &PLUGINS,

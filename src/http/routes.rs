@@ -1,9 +1,9 @@
-//! Routes, top-level and under their service (SPEC-CFG `Routes`).
+//! Routes, top-level and under their service (Konnect's Control Plane Configuration API, `Routes`).
 
 use super::Api;
 use super::core_entities::{Collection, mount};
 use super::services::SERVICE;
-use crate::domain::entity_kind::ROUTES;
+use crate::entities::kinds::ROUTES;
 
 pub static ROUTE: Collection = Collection {
     kind: &ROUTES,

@@ -1,8 +1,8 @@
-//! Services (SPEC-CFG `Services`; Kong `kong/db/schema/entities/services.lua`).
+//! Services (Konnect's Control Plane Configuration API, `Services`; Kong `kong/db/schema/entities/services.lua`).
 
 use super::Api;
 use super::core_entities::{Collection, mount};
-use crate::domain::entity_kind::SERVICES;
+use crate::entities::kinds::SERVICES;
 
 pub static SERVICE: Collection = Collection {
     kind: &SERVICES,

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row};
 use uuid::Uuid;
 
-use super::{Sql, Store, StoreError, StoreResult, from_json, notify_on, parse_uuid};
+use super::{Change, Sql, Store, StoreError, StoreResult, from_json, notify_on, parse_uuid};
 use crate::domain::control_plane::{ControlPlane, ControlPlaneFilter, ProxyUrl};
 use crate::domain::paging::PageRequest;
 
@@ -217,7 +217,8 @@ impl Store {
         Ok(true)
     }
 
-    /// Deletes a control plane and, by cascade, everything it holds.
+    /// Deletes a control plane and, by cascade, everything it holds; publishes
+    /// [`Change::Certificates`] when it existed, as its pinned certificates went with it.
     pub async fn delete_control_plane(&self, id: Uuid) -> StoreResult<bool> {
         let _writer = self.sqlite_writer().await;
         let mut tx = self.pool.begin().await?;
@@ -233,10 +234,17 @@ impl Store {
             .await?;
         // Its plugin schemas went with it.
         let notification = super::plugin_schemas::schemas_changed(id);
-        notify_on(&mut *tx, self.backend, Some(&notification)).await?;
+        notify_on(&mut *tx, self.backend, &notification).await?;
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            self.announce(&mut tx, Change::Certificates).await?;
+        }
         tx.commit().await?;
         self.forget_plugin_schemas(Some(id));
-        Ok(done.rows_affected() > 0)
+        if deleted {
+            self.publish(Change::Certificates);
+        }
+        Ok(deleted)
     }
 
     async fn attach_labels(&self, cps: &mut [ControlPlane]) -> StoreResult<()> {

@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Backend, Notification, Sql, Store, StoreError, StoreResult, from_json};
+use super::{Backend, Change, Sql, Store, StoreError, StoreResult, from_json};
 use crate::domain::entity_kind::OnDelete;
 
 /// One entity as written: its body and what the store must enforce about it.
@@ -80,7 +80,7 @@ pub struct EntityFilter {
     pub name_contains: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagFilter {
     pub tags: Vec<String>,
     pub all: bool,
@@ -117,13 +117,12 @@ fn unique_key_of(e: &sqlx::Error) -> bool {
 impl Store {
     /// Inserts (`replace = false`) or replaces an entity with its keys, references and
     /// tags, atomically. A taken id, a taken unique key or a missing target fails the
-    /// whole write.
+    /// whole write. Publishes [`Change::Config`] when it commits.
     pub async fn write_entity(
         &self,
         control_plane: Uuid,
         record: &EntityRecord,
         replace: bool,
-        notification: Option<&Notification>,
     ) -> Result<(), WriteError> {
         let cp = control_plane.to_string();
         let _writer = self.sqlite_writer().await;
@@ -210,8 +209,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        super::notify_on(&mut *tx, self.backend, notification).await?;
+        self.announce(&mut tx, Change::Config(control_plane))
+            .await?;
         tx.commit().await?;
+        self.publish(Change::Config(control_plane));
         Ok(())
     }
 
@@ -368,14 +369,13 @@ impl Store {
 
     /// Deletes an entity, first applying each referencing field's rule: cascades are
     /// deleted with it, a restricting reference fails the whole delete. Returns whether
-    /// the entity existed.
+    /// the entity existed; publishes [`Change::Config`] when it did.
     pub async fn delete_entity(
         &self,
         control_plane: Uuid,
         kind: &str,
         id: &str,
         rule: fn(&str, &str) -> OnDelete,
-        notification: Option<&Notification>,
     ) -> Result<bool, DeleteError> {
         let cp = control_plane.to_string();
         let _writer = self.sqlite_writer().await;
@@ -422,8 +422,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        super::notify_on(&mut *tx, self.backend, notification).await?;
+        self.announce(&mut tx, Change::Config(control_plane))
+            .await?;
         tx.commit().await?;
+        self.publish(Change::Config(control_plane));
         Ok(true)
     }
 }

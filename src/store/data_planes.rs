@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Store, StoreResult, from_json, parse_uuid};
+use super::{Change, Store, StoreResult, from_json, parse_uuid};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DpCertificate {
@@ -70,22 +70,48 @@ const CERT_COLUMNS: &str = "id, cert, fingerprint, subject, created_at, updated_
 const NODE_COLUMNS: &str = "id, hostname, version, config_hash, labels, compatibility, last_error, cert_fingerprint, cert_expiry, last_ping, created_at, updated_at";
 
 impl Store {
-    /// Creates or replaces a certificate (by id).
+    /// Creates or replaces a certificate (by id). Replacing one publishes
+    /// [`Change::Certificates`]: the data planes of the old certificate may no longer be
+    /// admitted. A new pin publishes nothing, so that adding data planes one by one does
+    /// not make every live session re-check its certificate each time (the periodic
+    /// re-check still runs).
     pub async fn put_dp_certificate(
         &self,
         control_plane: Uuid,
         cert: &DpCertificate,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO dp_client_certificates (control_plane_id, id, cert, fingerprint, subject, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (control_plane_id, id) DO UPDATE SET cert = excluded.cert, fingerprint = excluded.fingerprint, subject = excluded.subject, updated_at = excluded.updated_at")
-            .bind(control_plane.to_string())
-            .bind(cert.id.to_string())
+        let _writer = self.sqlite_writer().await;
+        let mut tx = self.pool.begin().await?;
+        let replaced = sqlx::query("UPDATE dp_client_certificates SET cert = $1, fingerprint = $2, subject = $3, updated_at = $4 WHERE control_plane_id = $5 AND id = $6")
             .bind(cert.cert.clone())
             .bind(cert.fingerprint.clone())
             .bind(cert.subject.clone())
-            .bind(cert.created_at)
             .bind(cert.updated_at)
-            .execute(&self.pool)
-            .await?;
+            .bind(control_plane.to_string())
+            .bind(cert.id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if replaced {
+            self.announce(&mut tx, Change::Certificates).await?;
+        } else {
+            // An upsert still: another writer may have created this id meanwhile.
+            sqlx::query("INSERT INTO dp_client_certificates (control_plane_id, id, cert, fingerprint, subject, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (control_plane_id, id) DO UPDATE SET cert = excluded.cert, fingerprint = excluded.fingerprint, subject = excluded.subject, updated_at = excluded.updated_at")
+                .bind(control_plane.to_string())
+                .bind(cert.id.to_string())
+                .bind(cert.cert.clone())
+                .bind(cert.fingerprint.clone())
+                .bind(cert.subject.clone())
+                .bind(cert.created_at)
+                .bind(cert.updated_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        if replaced {
+            self.publish(Change::Certificates);
+        }
         Ok(())
     }
 
@@ -114,15 +140,28 @@ impl Store {
         row.as_ref().map(certificate).transpose()
     }
 
+    /// Unpins a certificate; publishes [`Change::Certificates`] when there was one, so
+    /// that the sessions using it close.
     pub async fn delete_dp_certificate(&self, control_plane: Uuid, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let _writer = self.sqlite_writer().await;
+        let mut tx = self.pool.begin().await?;
+        let deleted = sqlx::query(
             "DELETE FROM dp_client_certificates WHERE control_plane_id = $1 AND id = $2",
         )
         .bind(control_plane.to_string())
         .bind(id.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if deleted {
+            self.announce(&mut tx, Change::Certificates).await?;
+        }
+        tx.commit().await?;
+        if deleted {
+            self.publish(Change::Certificates);
+        }
+        Ok(deleted)
     }
 
     /// Control planes that pinned a certificate with this fingerprint.

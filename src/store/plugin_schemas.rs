@@ -168,12 +168,7 @@ impl Store {
         let _writer = self.sqlite_writer().await;
         let mut tx = self.pool.begin().await?;
         let out = write(&mut *tx).await?;
-        notify_on(
-            &mut *tx,
-            self.backend,
-            Some(&schemas_changed(control_plane)),
-        )
-        .await?;
+        notify_on(&mut *tx, self.backend, &schemas_changed(control_plane)).await?;
         tx.commit().await?;
         self.sources.forget(Some(control_plane));
         Ok(out)

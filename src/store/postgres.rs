@@ -1,8 +1,15 @@
 //! PostgreSQL specifics. Durability is PostgreSQL's own: with the default
-//! `synchronous_commit = on` a commit returns only once its WAL is flushed.
+//! `synchronous_commit = on` a commit returns only once its WAL is flushed. `LISTEN`
+//! carries the other konnektd nodes' changes to this one.
+
+use std::time::Duration;
 
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
+use sqlx::postgres::PgListener;
+use uuid::Uuid;
+
+use super::{Backend, CONFIG_CHANNEL, PLUGIN_SCHEMAS_CHANNEL, Store};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -14,4 +21,67 @@ pub(super) async fn connect(url: &str, options: AnyPoolOptions) -> anyhow::Resul
         .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
+}
+
+impl Store {
+    /// Hears the other konnektd nodes on this PostgreSQL: their config changes reach this
+    /// node's change listeners as [`Change`]s (its own notifications skipped), and their
+    /// plugin-schema writes make it forget the sources it cached. Reconnects on failure.
+    /// Returns once listening (or after `wait` at most), so a started node misses no
+    /// change; does nothing on SQLite. Register the listeners ([`Store::on_change`])
+    /// first.
+    pub async fn listen_to_other_nodes(&self, database_url: String, wait: Duration) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let store = self.clone();
+        let (listening, ready) = tokio::sync::oneshot::channel::<()>();
+        let mut listening = Some(listening);
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = store.listen(&database_url, &mut listening).await {
+                    tracing::warn!(error = %e, "LISTEN for config changes failed");
+                }
+                // Whatever was missed meanwhile is caught by the hub's safety poll.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        let _ = tokio::time::timeout(wait, ready).await;
+    }
+
+    /// Listens on one connection until it fails.
+    async fn listen(
+        &self,
+        database_url: &str,
+        listening: &mut Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> Result<(), sqlx::Error> {
+        let mut listener = PgListener::connect(database_url).await?;
+        listener
+            .listen_all([CONFIG_CHANNEL, PLUGIN_SCHEMAS_CHANNEL])
+            .await?;
+        if let Some(listening) = listening.take() {
+            let _ = listening.send(());
+        }
+        // Schema changes may have gone unheard until now.
+        self.forget_plugin_schemas(None);
+        loop {
+            match listener.try_recv().await? {
+                Some(notification) => self.heard(notification.channel(), notification.payload()),
+                // The connection dropped and sqlx reconnects on the next call: what was
+                // sent meanwhile is lost.
+                None => self.forget_plugin_schemas(None),
+            }
+        }
+    }
+
+    /// Acts on another node's notification.
+    fn heard(&self, channel: &str, payload: &str) {
+        if channel == PLUGIN_SCHEMAS_CHANNEL {
+            if let Ok(cp) = Uuid::parse_str(payload) {
+                self.forget_plugin_schemas(Some(cp));
+            }
+        } else if let Some(change) = self.changes.heard(payload) {
+            self.publish(change);
+        }
+    }
 }

@@ -1,0 +1,115 @@
+//! Which schema validates an entity, and running work with it ready: inline when the
+//! schema is declarative and cached, else on the Lua pool with a warm VM.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::kinds::EntityKind;
+use super::{Entities, EntityError};
+use crate::domain::bundled_plugins::is_bundled;
+use crate::lua::compiled::{Builder, Ready, SchemaCache};
+use crate::schema::definition::Schema;
+use crate::schema::plugin_entity::{opaque_plugin_schema, plugin_entity_schema};
+use crate::schema::validate::{Functions, NoFunctions};
+use crate::schema::value::SchemaValue;
+
+/// Which schema validates an entity, and how to build it from the evaluated source.
+#[derive(Clone)]
+pub(super) struct SchemaChoice {
+    /// Whose schema it is: the control plane for uploads, none for konnektd's own.
+    owner: Arc<str>,
+    source: Arc<str>,
+    build: Builder,
+}
+
+/// Bundled plugins konnektd has no schema for are checked on their base fields only.
+const OPAQUE_SOURCE: &str = "return {}";
+
+fn entity_schema(value: &SchemaValue) -> Result<Schema, String> {
+    Schema::parse(value, true).map_err(|e| e.to_string())
+}
+
+impl Entities {
+    /// The kind's own schema; for a plugin, its control plane's upload of that name,
+    /// else a bundled plugin's base fields.
+    pub(super) async fn schema_choice(
+        &self,
+        kind: &'static EntityKind,
+        control_plane: Uuid,
+        input: &Value,
+    ) -> Result<SchemaChoice, EntityError> {
+        if let Some(source) = crate::lua::entities::schema_source(kind.name) {
+            return Ok(SchemaChoice {
+                owner: Arc::from(""),
+                source: Arc::from(source),
+                build: entity_schema,
+            });
+        }
+        let name = match input.get("name") {
+            None | Some(Value::Null) => {
+                return Err(EntityError::field("name", "required field missing"));
+            }
+            Some(Value::String(name)) => name,
+            Some(_) => return Err(EntityError::field("name", "expected a string")),
+        };
+        if let Some(source) = self.store.plugin_schema_source(control_plane, name).await? {
+            return Ok(SchemaChoice {
+                owner: Arc::from(control_plane.to_string().as_str()),
+                source,
+                build: plugin_entity_schema,
+            });
+        }
+        if is_bundled(name) {
+            return Ok(SchemaChoice {
+                owner: Arc::from(""),
+                source: Arc::from(OPAQUE_SOURCE),
+                build: opaque_plugin_schema,
+            });
+        }
+        // Koko's text for an unknown plugin (docs/api.md, "Core entities").
+        Err(EntityError::field(
+            "name",
+            format!("plugin({name}) does not exist"),
+        ))
+    }
+
+    /// Runs `work` with the schema ready: inline when it is declarative and cached,
+    /// else on the Lua pool with a warm VM.
+    pub(super) async fn with_schema<T, F>(
+        &self,
+        choice: &SchemaChoice,
+        work: F,
+    ) -> Result<T, EntityError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Schema, &mut dyn Functions) -> T + Send + 'static,
+    {
+        let key = SchemaCache::key_for(&choice.owner, &choice.source, choice.build);
+        if let Some(schema) = self.schemas.declarative(&key) {
+            return Ok(work(&schema, &mut NoFunctions));
+        }
+        let cache = self.schemas.clone();
+        let choice = choice.clone();
+        self.lua
+            .run(move |limits| {
+                match cache.checkout_keyed(key, &choice.source, choice.build, limits)? {
+                    Ready::Declarative(schema) => Ok(work(&schema, &mut NoFunctions)),
+                    Ready::WithLua(mut compiled) => {
+                        let schema = compiled.schema.clone();
+                        let out = work(&schema, &mut compiled);
+                        cache.checkin_keyed(key, compiled);
+                        Ok(out)
+                    }
+                }
+            })
+            .await?
+            .map_err(|e: crate::lua::sandbox::LuaError| {
+                EntityError::field(
+                    "name",
+                    format!("the plugin's schema could not be loaded: {e}"),
+                )
+            })
+    }
+}

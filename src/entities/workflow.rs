@@ -1,0 +1,396 @@
+//! The CRUD workflow every core-entity resource shares: resolve the path's id or name,
+//! check the entity (its schema, then its kind's rules), write it through the store
+//! (which publishes the change to the data planes) and answer what was stored.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::EntityError;
+use super::kinds::{self, EntityKind};
+use super::list::ListRequest;
+use super::record::{delete_refused, present, record_of, reference_id, write_refused};
+use crate::lua::compiled::SchemaCache;
+use crate::lua::runner::LuaRunner;
+use crate::schema::filled::Filled;
+use crate::schema::merge::merge_values;
+use crate::schema::validate::{Context, Engine};
+use crate::store::Store;
+use crate::store::core_entities::EntityFilter;
+
+/// The core entities of every control plane: where they are stored and what validates
+/// them.
+#[derive(Debug)]
+pub struct Entities {
+    pub(super) store: Store,
+    pub(super) lua: Arc<LuaRunner>,
+    /// Schemas kept ready for validation, with their warm Lua VMs.
+    pub(super) schemas: Arc<SchemaCache>,
+}
+
+/// Where a request operates: a control plane, and for nested collections
+/// (`/services/{id}/plugins`) the parent the entities must point at.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub control_plane: Uuid,
+    pub parent: Option<Parent>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Parent {
+    pub kind: &'static EntityKind,
+    pub id: String,
+}
+
+impl Parent {
+    /// The foreign field of a child that points at this parent (`service`).
+    pub fn field(&self) -> &'static str {
+        self.kind.singular
+    }
+}
+
+/// A page of a list: Kong's `{data, next, offset}`.
+pub struct Listing {
+    pub data: Vec<Filled>,
+    pub next_offset: Option<String>,
+}
+
+impl Entities {
+    pub fn new(store: Store, lua: Arc<LuaRunner>, schemas: Arc<SchemaCache>) -> Self {
+        Entities {
+            store,
+            lua,
+            schemas,
+        }
+    }
+
+    pub async fn ensure_control_plane(&self, control_plane: Uuid) -> Result<(), EntityError> {
+        if self.store.control_plane_exists(control_plane).await? {
+            Ok(())
+        } else {
+            Err(EntityError::ControlPlaneNotFound)
+        }
+    }
+
+    /// The id an `{id or name}` path segment names, if such an entity exists. A UUID is
+    /// only ever an id (Kong `endpoints.lua` `query_entity`).
+    pub async fn resolve_entity(
+        &self,
+        control_plane: Uuid,
+        kind: &'static EntityKind,
+        id_or_name: &str,
+    ) -> Result<Option<String>, EntityError> {
+        if Uuid::parse_str(id_or_name).is_ok() {
+            let found = self
+                .store
+                .get_entity(control_plane, kind.name, id_or_name)
+                .await?;
+            return Ok(found.map(|_| id_or_name.to_string()));
+        }
+        match kind.endpoint_key {
+            Some(key) => Ok(self
+                .store
+                .entity_id_by_key(control_plane, kind.name, key, id_or_name)
+                .await?),
+            // Koko's text for a path id that is not a UUID.
+            None => Err(EntityError::BadRequest(format!(
+                " '{id_or_name}' is not a valid uuid"
+            ))),
+        }
+    }
+
+    /// The entity an `{id or name}` path segment names, with its id, wherever it hangs:
+    /// one read for an id, two for a name.
+    async fn lookup(
+        &self,
+        kind: &'static EntityKind,
+        control_plane: Uuid,
+        id_or_name: &str,
+    ) -> Result<Option<(String, Value)>, EntityError> {
+        let id = if Uuid::parse_str(id_or_name).is_ok() {
+            id_or_name.to_string()
+        } else {
+            match self.resolve_entity(control_plane, kind, id_or_name).await? {
+                Some(id) => id,
+                None => return Ok(None),
+            }
+        };
+        let entity = self.store.get_entity(control_plane, kind.name, &id).await?;
+        Ok(entity.map(|e| (id, e)))
+    }
+
+    /// [`Self::lookup`], of an entity visible in `scope` (under its parent, if any).
+    async fn find(
+        &self,
+        kind: &'static EntityKind,
+        scope: &Scope,
+        id_or_name: &str,
+    ) -> Result<Option<(String, Value)>, EntityError> {
+        let found = self.lookup(kind, scope.control_plane, id_or_name).await?;
+        Ok(found.filter(|(_, e)| match &scope.parent {
+            None => true,
+            Some(parent) => reference_id(e.get(parent.field())) == Some(parent.id.as_str()),
+        }))
+    }
+
+    /// The scope of a nested collection: 404 when the parent does not exist.
+    pub async fn nested_scope(
+        &self,
+        control_plane: Uuid,
+        parent: Option<(&'static EntityKind, &str)>,
+    ) -> Result<Scope, EntityError> {
+        let parent = match parent {
+            None => {
+                self.ensure_control_plane(control_plane).await?;
+                None
+            }
+            // A parent found in this control plane proves the control plane exists.
+            Some((kind, id_or_name)) => {
+                match self.resolve_entity(control_plane, kind, id_or_name).await? {
+                    Some(id) => Some(Parent { kind, id }),
+                    None => {
+                        self.ensure_control_plane(control_plane).await?;
+                        return Err(EntityError::NotFound);
+                    }
+                }
+            }
+        };
+        Ok(Scope {
+            control_plane,
+            parent,
+        })
+    }
+
+    /// `POST /{collection}`: the stored entity.
+    ///
+    /// A top-level create does not look the control plane up first: the insert's foreign
+    /// key proves it exists in the write's own transaction, and only a request that fails
+    /// before the write pays for the lookup (so a missing control plane is still a 404
+    /// rather than whatever the body would have earned).
+    pub async fn create_entity(
+        &self,
+        kind: &'static EntityKind,
+        control_plane: Uuid,
+        parent: Option<(&'static EntityKind, &str)>,
+        body: Value,
+    ) -> Result<Filled, EntityError> {
+        let scope = match parent {
+            None => Scope {
+                control_plane,
+                parent: None,
+            },
+            Some(_) => self.nested_scope(control_plane, parent).await?,
+        };
+        let checked = async {
+            let input = scoped_input(kind, &scope, body)?;
+            self.check_entity(kind, &scope, input, Context::Insert)
+                .await
+        };
+        let entity = match checked.await {
+            Ok(entity) => entity,
+            Err(e) => {
+                if parent.is_none() {
+                    self.ensure_control_plane(control_plane).await?;
+                }
+                return Err(e);
+            }
+        };
+        let entity = self.write(kind, &scope, entity, false).await?;
+        Ok(present(entity))
+    }
+
+    /// `PUT /{collection}/{id or name}`: creates or replaces.
+    pub async fn put_entity(
+        &self,
+        kind: &'static EntityKind,
+        scope: &Scope,
+        id_or_name: &str,
+        body: Value,
+    ) -> Result<Filled, EntityError> {
+        let mut input = scoped_input(kind, scope, body)?;
+        // Unscoped: a PUT under another parent moves the entity and keeps its history.
+        let (id, existing) = match self.lookup(kind, scope.control_plane, id_or_name).await? {
+            Some((id, existing)) => (id, Some(existing)),
+            None => match Uuid::parse_str(id_or_name) {
+                Ok(uuid) => (uuid.to_string(), None),
+                Err(_) => (Uuid::new_v4().to_string(), None),
+            },
+        };
+        if let Value::Object(map) = &mut input {
+            map.insert("id".into(), json!(id));
+            if Uuid::parse_str(id_or_name).is_err()
+                && let Some(key) = kind.endpoint_key
+            {
+                map.insert(key.into(), json!(id_or_name));
+            }
+            if let Some(created) = existing.as_ref().and_then(|e| e.get("created_at")) {
+                map.insert("created_at".into(), created.clone());
+            }
+        }
+        let entity = self
+            .check_entity(kind, scope, input, Context::Upsert)
+            .await?;
+        let entity = self.write(kind, scope, entity, true).await?;
+        Ok(present(entity))
+    }
+
+    /// `PATCH /{collection}/{id or name}`: Kong's merge of the changes into the stored
+    /// entity, then a full check.
+    pub async fn patch_entity(
+        &self,
+        kind: &'static EntityKind,
+        scope: &Scope,
+        id_or_name: &str,
+        body: Value,
+    ) -> Result<Filled, EntityError> {
+        let changes = scoped_input(kind, scope, body)?;
+        let (id, existing) = self
+            .find(kind, scope, id_or_name)
+            .await?
+            .ok_or(EntityError::NotFound)?;
+        let choice = self
+            .schema_choice(kind, scope.control_plane, &existing)
+            .await?;
+        let stored = existing.clone();
+        let mut merged = self
+            .with_schema(&choice, move |schema, _| {
+                merge_values(schema, &changes, &stored)
+            })
+            .await?;
+        if let Value::Object(map) = &mut merged {
+            map.insert("id".into(), json!(id));
+        }
+        let entity = self
+            .check_entity(kind, scope, merged, Context::Upsert)
+            .await?;
+        let entity = self.write(kind, scope, entity, true).await?;
+        Ok(present(entity))
+    }
+
+    /// `GET /{collection}/{id or name}`.
+    pub async fn get_entity(
+        &self,
+        kind: &'static EntityKind,
+        scope: &Scope,
+        id_or_name: &str,
+    ) -> Result<Filled, EntityError> {
+        let (_, entity) = self
+            .find(kind, scope, id_or_name)
+            .await?
+            .ok_or(EntityError::NotFound)?;
+        Ok(present(entity))
+    }
+
+    /// `DELETE /{collection}/{id or name}`: done whether or not it existed.
+    pub async fn delete_entity(
+        &self,
+        kind: &'static EntityKind,
+        scope: &Scope,
+        id_or_name: &str,
+    ) -> Result<(), EntityError> {
+        let Some((id, _)) = self.find(kind, scope, id_or_name).await? else {
+            return Ok(());
+        };
+        self.store
+            .delete_entity(scope.control_plane, kind.name, &id, kinds::on_delete)
+            .await
+            .map_err(|e| delete_refused(kind, e))?;
+        Ok(())
+    }
+
+    /// `GET /{collection}`: one page, in id order.
+    pub async fn list_entities(
+        &self,
+        kind: &'static EntityKind,
+        scope: &Scope,
+        request: ListRequest,
+    ) -> Result<Listing, EntityError> {
+        let filter = EntityFilter {
+            parent: scope.parent.as_ref().map(|p| (p.field(), p.id.clone())),
+            tags: request.tags,
+            name_eq: request.name_eq,
+            name_contains: request.name_contains,
+        };
+        let page = self
+            .store
+            .list_entities(
+                scope.control_plane,
+                kind.name,
+                &filter,
+                request.offset.as_deref(),
+                request.size,
+            )
+            .await?;
+        Ok(Listing {
+            data: page.items.into_iter().map(present).collect(),
+            next_offset: page.next_after,
+        })
+    }
+
+    /// Kong's DAO check for a write: defaults and auto fields, then full validation,
+    /// then the rules of its kind outside the schema.
+    pub(super) async fn check_entity(
+        &self,
+        kind: &'static EntityKind,
+        scope: &Scope,
+        input: Value,
+        context: Context,
+    ) -> Result<Filled, EntityError> {
+        let choice = self
+            .schema_choice(kind, scope.control_plane, &input)
+            .await?;
+        let steps = self.lua.limits().pattern_steps;
+        let now = crate::domain::now_seconds();
+        let entity = self
+            .with_schema(&choice, move |schema, functions| {
+                Engine::new(functions, steps, now).check_filled(schema, input, context)
+            })
+            .await?
+            .map_err(|e| EntityError::schema(&e))?;
+        if let Some(check) = kind.check {
+            check(self, scope.control_plane, &entity).await?;
+        }
+        Ok(entity)
+    }
+
+    /// Stores `entity` and gives it back, so that the response is built from it without
+    /// a copy. The store publishes the change when it commits.
+    async fn write(
+        &self,
+        kind: &'static EntityKind,
+        scope: &Scope,
+        entity: Filled,
+        replace: bool,
+    ) -> Result<Filled, EntityError> {
+        let record = record_of(kind, &entity);
+        match self
+            .store
+            .write_entity(scope.control_plane, &record, replace)
+            .await
+        {
+            Ok(()) => Ok(entity),
+            Err(e) => Err(write_refused(kind, &record, e)),
+        }
+    }
+}
+
+/// The request body as the entity to check: an object, with a nested collection's
+/// parent forced in (Kong's nested endpoints set the foreign key from the path).
+pub(super) fn scoped_input(
+    kind: &EntityKind,
+    scope: &Scope,
+    body: Value,
+) -> Result<Value, EntityError> {
+    let Value::Object(mut map) = body else {
+        return Err(EntityError::BadRequest(
+            "request body must be a JSON object".into(),
+        ));
+    };
+    if let Some(parent) = &scope.parent
+        && kind.foreign.iter().any(|f| f.field == parent.field())
+    {
+        map.insert(parent.field().into(), json!({"id": parent.id}));
+    }
+    Ok(Value::Object(map))
+}

@@ -1,0 +1,252 @@
+//! Every committed change publishes itself: a write that changes what data planes get
+//! sends a PostgreSQL `NOTIFY` inside its own transaction (so the other konnektd nodes
+//! hear of it exactly when it commits), and after the commit tells this process's change
+//! listeners (the cluster hub) at once, in the writer's own task. Other nodes'
+//! notifications arrive at the same listeners (see `Store::listen_to_other_nodes`).
+
+use std::sync::{Arc, RwLock};
+
+use uuid::Uuid;
+
+use super::Notification;
+
+/// The PostgreSQL channel config changes travel on between konnektd nodes, as
+/// `<node>:<control plane>` or `<node>:certificates`.
+pub const CONFIG_CHANNEL: &str = "konnektd_config";
+
+/// The payload's second half when pinned dp-client-certificates changed.
+const CERTIFICATES: &str = "certificates";
+
+/// A committed change, here or on another node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// What a control plane's data planes receive changed (an entity was written or
+    /// deleted).
+    Config(Uuid),
+    /// Pinned dp-client-certificates were replaced or removed (or a control plane with
+    /// its certificates deleted): live sessions re-check theirs.
+    Certificates,
+}
+
+/// Told of every [`Change`], synchronously, right after it commits: it must not block.
+pub type ChangeListener = Arc<dyn Fn(Change) + Send + Sync>;
+
+/// This node's identity on the channel and its listeners.
+pub(super) struct Changes {
+    /// This konnektd process, so that it skips its own notifications.
+    node: Uuid,
+    listeners: RwLock<Vec<ChangeListener>>,
+}
+
+impl std::fmt::Debug for Changes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Changes")
+            .field("node", &self.node)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Changes {
+    pub(super) fn new(node: Uuid) -> Self {
+        Changes {
+            node,
+            listeners: RwLock::new(Vec::new()),
+        }
+    }
+
+    pub(super) fn listen(&self, listener: ChangeListener) {
+        self.listeners
+            .write()
+            .expect("change listeners lock")
+            .push(listener);
+    }
+
+    /// Tells every listener of `change`.
+    pub(super) fn publish(&self, change: Change) {
+        for listener in self.listeners.read().expect("change listeners lock").iter() {
+            listener(change);
+        }
+    }
+
+    /// The notification a write sends in its transaction for the other nodes.
+    pub(super) fn notification(&self, change: Change) -> Notification {
+        let subject = match change {
+            Change::Config(control_plane) => control_plane.to_string(),
+            Change::Certificates => CERTIFICATES.to_string(),
+        };
+        Notification {
+            channel: CONFIG_CHANNEL,
+            payload: format!("{}:{subject}", self.node),
+        }
+    }
+
+    /// The change another node announced on [`CONFIG_CHANNEL`]; `None` for this node's
+    /// own (it already acted on it) and for payloads it cannot read.
+    pub(super) fn heard(&self, payload: &str) -> Option<Change> {
+        let (node, subject) = payload.split_once(':')?;
+        if Uuid::parse_str(node).ok()? == self.node {
+            return None;
+        }
+        if subject == CERTIFICATES {
+            return Some(Change::Certificates);
+        }
+        Uuid::parse_str(subject).ok().map(Change::Config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_are_node_then_subject_and_own_ones_are_skipped() {
+        let (here, there) = (Changes::new(Uuid::new_v4()), Changes::new(Uuid::new_v4()));
+        let cp = Uuid::new_v4();
+        let config = here.notification(Change::Config(cp));
+        assert_eq!(config.channel, "konnektd_config");
+        assert_eq!(config.payload, format!("{}:{cp}", here.node));
+        let certificates = here.notification(Change::Certificates);
+        assert_eq!(certificates.payload, format!("{}:certificates", here.node));
+
+        assert_eq!(there.heard(&config.payload), Some(Change::Config(cp)));
+        assert_eq!(
+            there.heard(&certificates.payload),
+            Some(Change::Certificates)
+        );
+        assert_eq!(here.heard(&config.payload), None, "its own change");
+        for garbage in ["", "no-colon", "not-a-node:certificates"] {
+            assert_eq!(there.heard(garbage), None, "{garbage}");
+        }
+        assert_eq!(there.heard(&format!("{}:not-a-cp", here.node)), None);
+    }
+
+    #[test]
+    fn every_listener_hears_every_change() {
+        let changes = Changes::new(Uuid::new_v4());
+        let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+        for _ in 0..2 {
+            let heard = heard.clone();
+            changes.listen(Arc::new(move |c| heard.lock().unwrap().push(c)));
+        }
+        changes.publish(Change::Certificates);
+        assert_eq!(*heard.lock().unwrap(), [Change::Certificates; 2]);
+    }
+}
+
+/// The store's writes on SQLite: each committed change reaches the listeners once, and a
+/// write that fails or changes nothing reaches them not at all.
+#[cfg(test)]
+mod publishing {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::domain::control_plane::{ControlPlane, NewControlPlane};
+    use crate::domain::entity_kind::OnDelete;
+    use crate::store::Store;
+    use crate::store::core_entities::{EntityRecord, WriteError};
+    use crate::store::data_planes::DpCertificate;
+
+    fn service(id: &str) -> EntityRecord {
+        EntityRecord {
+            kind: "services",
+            id: id.into(),
+            name: Some(id.into()),
+            body: "{}".into(),
+            keys: vec![],
+            refs: vec![],
+            tags: vec![],
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn certificate(id: Uuid, cert: &str) -> DpCertificate {
+        DpCertificate {
+            id,
+            cert: cert.into(),
+            fingerprint: cert.into(),
+            subject: "CN=x".into(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn each_committed_change_is_published_once_and_a_failed_write_never() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::store::default_database_url(dir.path());
+        let store = Store::open(&url).await.unwrap();
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        store.on_change(Arc::new(move |c| sink.lock().unwrap().push(c)));
+        let take = || std::mem::take(&mut *heard.lock().unwrap());
+
+        let request = NewControlPlane::parse(&serde_json::json!({"name": "cp"})).unwrap();
+        let cp = ControlPlane::create(request, 0);
+        store.insert_control_plane(&cp).await.unwrap();
+        assert_eq!(take(), [], "a new control plane has no data planes yet");
+
+        store
+            .write_entity(cp.id, &service("a"), false)
+            .await
+            .unwrap();
+        assert_eq!(take(), [Change::Config(cp.id)]);
+        let taken = store.write_entity(cp.id, &service("a"), false).await;
+        assert!(matches!(taken, Err(WriteError::IdTaken)), "{taken:?}");
+        let missing = store
+            .write_entity(Uuid::new_v4(), &service("b"), false)
+            .await;
+        assert!(
+            matches!(missing, Err(WriteError::NoControlPlane)),
+            "{missing:?}"
+        );
+        assert_eq!(take(), [], "failed writes");
+        store
+            .write_entity(cp.id, &service("a"), true)
+            .await
+            .unwrap();
+        assert_eq!(take(), [Change::Config(cp.id)]);
+
+        let rule = |_: &str, _: &str| OnDelete::Restrict;
+        assert!(
+            store
+                .delete_entity(cp.id, "services", "a", rule)
+                .await
+                .unwrap()
+        );
+        assert_eq!(take(), [Change::Config(cp.id)]);
+        assert!(
+            !store
+                .delete_entity(cp.id, "services", "a", rule)
+                .await
+                .unwrap()
+        );
+        assert_eq!(take(), [], "nothing was deleted");
+
+        let id = Uuid::new_v4();
+        store
+            .put_dp_certificate(cp.id, &certificate(id, "one"))
+            .await
+            .unwrap();
+        assert_eq!(take(), [], "a new pin revokes nothing");
+        store
+            .put_dp_certificate(cp.id, &certificate(id, "two"))
+            .await
+            .unwrap();
+        assert_eq!(take(), [Change::Certificates], "a replaced pin");
+        assert_eq!(
+            store.dp_certificate(cp.id, id).await.unwrap().unwrap().cert,
+            "two"
+        );
+        assert!(store.delete_dp_certificate(cp.id, id).await.unwrap());
+        assert_eq!(take(), [Change::Certificates]);
+        assert!(!store.delete_dp_certificate(cp.id, id).await.unwrap());
+        assert_eq!(take(), []);
+
+        assert!(store.delete_control_plane(cp.id).await.unwrap());
+        assert_eq!(take(), [Change::Certificates]);
+        assert!(!store.delete_control_plane(cp.id).await.unwrap());
+        assert_eq!(take(), []);
+        store.close().await;
+    }
+}
