@@ -12,6 +12,7 @@ pub mod entities;
 pub mod error;
 pub mod http;
 pub mod lua;
+pub mod lua_pattern;
 pub mod schema;
 pub mod server;
 pub mod service;

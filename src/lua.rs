@@ -4,7 +4,8 @@
 pub mod compiled;
 pub mod entities;
 pub mod load;
-pub mod pattern;
 pub mod runner;
 pub mod sandbox;
 pub mod strlib;
+#[cfg(test)]
+mod tests;

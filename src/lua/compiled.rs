@@ -218,8 +218,8 @@ mod tests {
         .unwrap()
     }
 
-    /// ping-auth's record-level `custom_validator` runs in the warm VM, with Kong's texts
-    /// (schema-language.md §1.3).
+    /// ping-auth's record-level `custom_validator` runs in the warm VM, with the texts it
+    /// gives in Kong (`tests/fixtures/ping-auth/schema.lua`).
     #[test]
     fn ping_auth_validator_runs_in_a_kept_vm() {
         let cache = SchemaCache::new(8, 2);

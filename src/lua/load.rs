@@ -51,7 +51,8 @@ mod tests {
         load_plugin_schema(&fixture(path), Limits::default())
     }
 
-    /// schema-language.md §1.3: Kong's rendering of ping-auth 1.2.0.
+    /// Kong 3.10's rendering of ping-auth 1.2.0 (`schema_to_jsonable`), kept as
+    /// `tests/fixtures/ping-auth/schema.json`.
     #[test]
     fn ping_auth_renders_as_kong_renders_it() {
         let loaded = load("ping-auth/schema.lua").unwrap();

@@ -1,6 +1,6 @@
 //! Kong's error tables (`errors[field] = msg | nested table`, `@entity` lists) and the
 //! two ways konnektd words them: Kong's one-line `schema violation` message and the
-//! flat Koko `details` list Konnect answers with (api-contract.md §4.4, §7.3).
+//! flat Koko `details` list Konnect answers with (see "Error bodies" in `docs/api.md`).
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,6 @@
 //! Kong's plugin metaschema (`kong/db/schema/metaschema.lua`, `MetaSubSchema`) and the
 //! subschema rules of `Entity.new_subschema`, applied to an evaluated `schema.lua`.
-//! Error texts are Kong 3.10's (schema-language.md §3.1–3.2).
+//! Error texts are Kong 3.10's, from `metaschema.lua` and `kong/db/schema/entity.lua`.
 
 use super::errors::{Errors, put, put_nested, schema_violation};
 use super::value::SchemaValue;

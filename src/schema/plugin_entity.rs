@@ -1,6 +1,7 @@
 //! The schema a plugin is validated against: Kong's `plugins` entity with the plugin's
 //! own fields specialized in (`Entity.new_subschema`), plus the fields Konnect's Plugin
-//! object adds (`consumer_group`, `ordering`, `partials`; api-contract.md §4.2).
+//! object adds (`consumer_group`, `ordering`, `partials`; see "Core entities" in
+//! `docs/api.md`).
 
 use serde_json::{Value, json};
 
@@ -19,56 +20,82 @@ pub const PROTOCOLS: [&str; 8] = [
     "udp",
 ];
 
-fn base_fields() -> Vec<(String, Value)> {
-    let foreign =
-        |reference: &str| json!({"type": "foreign", "reference": reference, "default": null});
+/// One base field of the plugin entity.
+pub struct BaseField {
+    pub name: &'static str,
+    /// As Kong writes it, typedefs expanded; descriptions and functions (the
+    /// `custom_validator`s of `instance_name` and `tags`) left out.
+    pub definition: Value,
+    /// Whether Kong's own `plugins` entity has the field. Those are what
+    /// `GET /schemas/plugins/{name}` renders (`render::merged_plugin_schema_json`); the
+    /// fields Konnect's Plugin object adds are validated but not rendered.
+    pub in_kong: bool,
+}
+
+/// The plugin entity's base fields, the one table validation and rendering share: Kong
+/// 3.10's `kong/db/schema/entities/plugins.lua` (`typedefs.uuid`, `utf8_name`,
+/// `auto_timestamp_s`, `protocols`, `tags`), with Konnect's `consumer_group`, `ordering`
+/// and `partials` (the Plugin schema of Konnect's control-plane configuration API) in
+/// the order validation has always had them.
+pub fn base_fields() -> Vec<BaseField> {
+    let kong = |name, definition| BaseField {
+        name,
+        definition,
+        in_kong: true,
+    };
+    let konnect = |name, definition| BaseField {
+        name,
+        definition,
+        in_kong: false,
+    };
+    let foreign = |reference: &str| json!({"type": "foreign", "reference": reference, "default": null, "on_delete": "cascade"});
     let phases = json!({"type": "record", "required": false, "fields": [
         {"access": {"type": "array", "elements": {"type": "string"}}}
     ]});
     vec![
-        (
-            "id".into(),
-            json!({"type": "string", "uuid": true, "auto": true}),
-        ),
-        ("name".into(), json!({"type": "string", "required": true})),
-        ("instance_name".into(), json!({"type": "string"})),
-        (
-            "created_at".into(),
+        kong("id", json!({"type": "string", "uuid": true, "auto": true})),
+        kong("name", json!({"type": "string", "required": true})),
+        kong("instance_name", json!({"type": "string", "unique": true})),
+        kong(
+            "created_at",
             json!({"type": "integer", "timestamp": true, "auto": true}),
         ),
-        (
-            "updated_at".into(),
+        kong(
+            "updated_at",
             json!({"type": "integer", "timestamp": true, "auto": true}),
         ),
-        ("route".into(), foreign("routes")),
-        ("service".into(), foreign("services")),
-        ("consumer".into(), foreign("consumers")),
-        ("consumer_group".into(), foreign("consumer_groups")),
-        ("config".into(), json!({"type": "record", "abstract": true})),
-        (
-            "protocols".into(),
+        kong("route", foreign("routes")),
+        kong("service", foreign("services")),
+        kong("consumer", foreign("consumers")),
+        konnect(
+            "consumer_group",
+            json!({"type": "foreign", "reference": "consumer_groups", "default": null}),
+        ),
+        kong("config", json!({"type": "record", "abstract": true})),
+        kong(
+            "protocols",
             json!({
                 "type": "set", "required": true,
                 "default": ["grpc", "grpcs", "http", "https"],
                 "elements": {"type": "string", "one_of": PROTOCOLS},
             }),
         ),
-        (
-            "enabled".into(),
+        kong(
+            "enabled",
             json!({"type": "boolean", "required": true, "default": true}),
         ),
-        (
-            "tags".into(),
-            json!({"type": "set", "elements": {"type": "string"}}),
+        kong(
+            "tags",
+            json!({"type": "set", "elements": {"type": "string", "required": true}}),
         ),
-        (
-            "ordering".into(),
+        konnect(
+            "ordering",
             json!({"type": "record", "required": false, "fields": [
                 {"before": phases.clone()}, {"after": phases},
             ]}),
         ),
-        (
-            "partials".into(),
+        konnect(
+            "partials",
             json!({"type": "array", "required": false, "elements": {
                 "type": "record", "fields": [
                     {"id": {"type": "string", "uuid": true}},
@@ -85,7 +112,7 @@ fn base_fields() -> Vec<(String, Value)> {
 pub fn plugin_entity_schema(plugin: &SchemaValue) -> Result<Schema, String> {
     let mut fields: Vec<(String, SchemaValue)> = base_fields()
         .into_iter()
-        .map(|(name, def)| (name, from_json(&def)))
+        .map(|field| (field.name.to_string(), from_json(&field.definition)))
         .collect();
     for entry in plugin
         .get("fields")
@@ -121,4 +148,54 @@ pub fn plugin_entity_schema(plugin: &SchemaValue) -> Result<Schema, String> {
 pub fn opaque_plugin_schema(_: &SchemaValue) -> Result<Schema, String> {
     let opaque = json!({"fields": [{"config": {"type": "json", "required": true, "default": {}}}]});
     plugin_entity_schema(&from_json(&opaque))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::render::merged_plugin_schema_json;
+
+    /// Validation knows every base field; `GET /schemas/plugins/{name}` renders Kong's,
+    /// in Kong's order, with the same definitions.
+    #[test]
+    fn validation_and_rendering_share_the_base_fields() {
+        let plugin = from_json(&json!({"fields": [{"config": {"type": "record", "fields": [
+            {"a": {"type": "string"}}
+        ]}}]}));
+        let schema = plugin_entity_schema(&plugin).unwrap();
+        let validated: Vec<&str> = schema.fields.iter().map(|(n, _)| n.as_str()).collect();
+        let base: Vec<&str> = base_fields().iter().map(|f| f.name).collect();
+        assert_eq!(validated, base);
+
+        let rendered = merged_plugin_schema_json(&plugin);
+        let rendered: Vec<(&String, &Value)> = rendered["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_object().unwrap().iter().next().unwrap())
+            .collect();
+        let kong: Vec<BaseField> = base_fields().into_iter().filter(|f| f.in_kong).collect();
+        assert_eq!(
+            rendered.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            [
+                "id",
+                "name",
+                "instance_name",
+                "created_at",
+                "updated_at",
+                "route",
+                "service",
+                "consumer",
+                "config",
+                "protocols",
+                "enabled",
+                "tags"
+            ]
+        );
+        for ((name, definition), field) in rendered.into_iter().zip(&kong) {
+            if name != "config" {
+                assert_eq!(definition, &field.definition, "{name}");
+            }
+        }
+    }
 }

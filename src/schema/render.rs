@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::definition::json_number;
-use super::plugin_entity::PROTOCOLS;
+use super::plugin_entity::base_fields;
 use super::value::SchemaValue;
 
 /// Attributes whose value is a list, so an empty Lua table renders as `[]`.
@@ -56,17 +56,18 @@ pub fn merged_plugin_schema_json(schema: &SchemaValue) -> Value {
     let own = plugin_schema_json(schema);
     let own_fields = own["fields"].as_array().cloned().unwrap_or_default();
     let mut fields = Vec::new();
-    for (name, base) in base_plugin_fields() {
+    for base in base_fields().into_iter().filter(|field| field.in_kong) {
+        let name = base.name;
         let specialized = own_fields.iter().find_map(|f| f.get(name).cloned());
         let definition = match (name, specialized) {
             // The abstract base `config` is replaced, not merged.
             ("config", Some(own)) => own,
             (_, Some(Value::Object(own))) => {
-                let mut merged = base.as_object().cloned().unwrap_or_default();
+                let mut merged = base.definition.as_object().cloned().unwrap_or_default();
                 merged.extend(own);
                 Value::Object(merged)
             }
-            (_, _) => base,
+            (_, _) => base.definition,
         };
         fields.push(json!({ name: definition }));
     }
@@ -76,44 +77,6 @@ pub fn merged_plugin_schema_json(schema: &SchemaValue) -> Value {
         out.insert("entity_checks".into(), checks.clone());
     }
     Value::Object(out)
-}
-
-/// Kong 3.10's base plugin fields as its Admin API renders them (descriptions left out).
-fn base_plugin_fields() -> Vec<(&'static str, Value)> {
-    let foreign = |reference: &str| json!({"type": "foreign", "reference": reference, "default": null, "on_delete": "cascade"});
-    vec![
-        ("id", json!({"type": "string", "uuid": true, "auto": true})),
-        ("name", json!({"type": "string", "required": true})),
-        ("instance_name", json!({"type": "string", "unique": true})),
-        (
-            "created_at",
-            json!({"type": "integer", "timestamp": true, "auto": true}),
-        ),
-        (
-            "updated_at",
-            json!({"type": "integer", "timestamp": true, "auto": true}),
-        ),
-        ("route", foreign("routes")),
-        ("service", foreign("services")),
-        ("consumer", foreign("consumers")),
-        ("config", json!({"type": "record", "abstract": true})),
-        (
-            "protocols",
-            json!({
-                "type": "set", "required": true,
-                "default": ["grpc", "grpcs", "http", "https"],
-                "elements": {"type": "string", "one_of": PROTOCOLS},
-            }),
-        ),
-        (
-            "enabled",
-            json!({"type": "boolean", "required": true, "default": true}),
-        ),
-        (
-            "tags",
-            json!({"type": "set", "elements": {"type": "string", "required": true}}),
-        ),
-    ]
 }
 
 /// One `{name: definition}` entry of a `fields` list.
