@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::export::{Snapshot, build_snapshot_hashed, export_config};
 use super::hash::{ConfigHashes, config_hashes};
+use crate::domain::Timestamp;
 use crate::store::data_planes::Node;
 use crate::store::{Change, Store, StoreResult};
 
@@ -222,7 +223,7 @@ impl Hub {
                             .as_ref()
                             .is_some_and(|c| c.hashes.config == hashes.config);
                         if !unchanged {
-                            let now = crate::domain::now_seconds();
+                            let now = Timestamp::now();
                             let snapshot = Arc::new(build_snapshot_hashed(table, hashes, now));
                             self.snapshots_built.fetch_add(1, Ordering::Relaxed);
                             sender.send_replace(Some(snapshot));

@@ -11,6 +11,7 @@ use super::EntityError;
 use super::kinds::{self, EntityKind};
 use super::list::ListRequest;
 use super::record::{delete_refused, present, record_of, reference_id, write_refused};
+use crate::domain::Timestamp;
 use crate::lua::compiled::SchemaCache;
 use crate::lua::runner::LuaRunner;
 use crate::schema::filled::Filled;
@@ -341,7 +342,7 @@ impl Entities {
             .schema_choice(kind, scope.control_plane, &input)
             .await?;
         let steps = self.lua.limits().pattern_steps;
-        let now = crate::domain::now_seconds();
+        let now = Timestamp::now().seconds_f64();
         let entity = self
             .with_schema(&choice, move |schema, functions| {
                 Engine::new(functions, steps, now).check_filled(schema, input, context)

@@ -4,18 +4,18 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::http::{Method, StatusCode};
-use chrono::{SecondsFormat, TimeZone, Utc};
+use chrono::SecondsFormat;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Api;
 use super::extract::{Caller, ControlPlaneId, JsonBody, QueryMap};
 use crate::app::AppState;
+use crate::domain::Timestamp;
 use crate::domain::control_plane::{
     ControlPlane, ControlPlaneFilter, ControlPlanePatch, Endpoints, NewControlPlane,
 };
 use crate::domain::field_error::FieldError;
-use crate::domain::now_millis;
 use crate::error::ApiError;
 use crate::store::StoreError;
 
@@ -78,7 +78,7 @@ async fn create_control_plane(
         ));
     }
     let request = NewControlPlane::parse(&body).map_err(invalid_body)?;
-    let cp = ControlPlane::create(request, now_millis());
+    let cp = ControlPlane::create(request, Timestamp::now());
     state
         .store
         .insert_control_plane(&cp)
@@ -107,7 +107,7 @@ async fn update_control_plane(
 ) -> Result<Json<Value>, ApiError> {
     let patch = ControlPlanePatch::parse(&body).map_err(invalid_body)?;
     let mut cp = find(&state, id).await?;
-    patch.apply(&mut cp, now_millis());
+    patch.apply(&mut cp, Timestamp::now());
     if !state
         .store
         .update_control_plane(&cp)
@@ -237,9 +237,6 @@ fn control_plane_json(cp: &ControlPlane, endpoints: &Endpoints) -> Value {
     })
 }
 
-fn iso8601(millis: i64) -> String {
-    Utc.timestamp_millis_opt(millis)
-        .single()
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+fn iso8601(at: Timestamp) -> String {
+    at.utc().to_rfc3339_opts(SecondsFormat::Millis, true)
 }

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::Api;
 use super::extract::{ControlPlaneId, JsonBody, QueryMap};
 use crate::app::AppState;
+use crate::domain::Timestamp;
 use crate::domain::bundled_plugins::BUNDLED_PLUGINS;
-use crate::domain::now_millis;
 use crate::domain::paging::PageRequest;
 use crate::domain::plugin_schema::{StoredPluginSchema, check_custom_name};
 use crate::entities::EntityError;
@@ -93,7 +93,7 @@ async fn create_plugin_schema(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     state.entities.ensure_control_plane(cp).await?;
     let (source, loaded) = load_upload(&state, &body, None).await?;
-    let now = now_millis();
+    let now = Timestamp::now();
     let stored = stored(source, loaded, now);
     state
         .store
@@ -133,7 +133,7 @@ async fn put_plugin_schema(
     let (source, loaded) = load_upload(&state, &body, Some(&name)).await?;
     let stored = state
         .store
-        .put_plugin_schema(cp, &stored(source, loaded, now_millis()))
+        .put_plugin_schema(cp, &stored(source, loaded, Timestamp::now()))
         .await?;
     Ok(Json(json!({"item": item_json(&stored)})))
 }
@@ -271,7 +271,7 @@ async fn load_upload(
     Ok((source, loaded))
 }
 
-fn stored(source: String, loaded: LoadedSchema, now: i64) -> StoredPluginSchema {
+fn stored(source: String, loaded: LoadedSchema, now: Timestamp) -> StoredPluginSchema {
     StoredPluginSchema {
         name: loaded.name,
         lua_schema: source,
@@ -287,7 +287,7 @@ fn item_json(schema: &StoredPluginSchema) -> Value {
     json!({
         "name": schema.name,
         "lua_schema": schema.lua_schema,
-        "created_at": schema.created_at / 1000,
-        "updated_at": schema.updated_at / 1000,
+        "created_at": schema.created_at.seconds(),
+        "updated_at": schema.updated_at.seconds(),
     })
 }

@@ -7,6 +7,7 @@ use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use super::{Backend, Change, Sql, Store, StoreError, StoreResult, from_json};
+use crate::domain::Timestamp;
 use crate::domain::entity_kind::OnDelete;
 
 /// One entity as written: its body and what the store must enforce about it.
@@ -22,8 +23,8 @@ pub struct EntityRecord {
     pub keys: Vec<(String, String)>,
     pub refs: Vec<EntityRef>,
     pub tags: Vec<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,8 +153,8 @@ impl Store {
         .bind(&record.id)
         .bind(record.name.clone())
         .bind(record.body.as_str())
-        .bind(record.created_at)
-        .bind(record.updated_at)
+        .bind(record.created_at.seconds())
+        .bind(record.updated_at.seconds())
         .execute(&mut *tx)
         .await
         .map_err(|e| match &e {

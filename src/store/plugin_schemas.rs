@@ -9,6 +9,7 @@ use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use super::{Notification, Store, StoreError, StoreResult, from_json, notify_on};
+use crate::domain::Timestamp;
 use crate::domain::paging::PageRequest;
 use crate::domain::plugin_schema::{StoredPluginSchema, check_custom_name};
 
@@ -28,8 +29,8 @@ fn bind_row(
         .bind(schema.lua_schema.clone())
         .bind(schema.json.to_string())
         .bind(schema.merged_json.to_string())
-        .bind(schema.created_at)
-        .bind(schema.updated_at)
+        .bind(schema.created_at.millis())
+        .bind(schema.updated_at.millis())
 }
 
 fn from_row(row: &AnyRow) -> StoreResult<StoredPluginSchema> {
@@ -38,8 +39,8 @@ fn from_row(row: &AnyRow) -> StoreResult<StoredPluginSchema> {
         lua_schema: row.try_get("lua_schema")?,
         json: from_json(&row.try_get::<String, _>("json_schema")?)?,
         merged_json: from_json(&row.try_get::<String, _>("merged_schema")?)?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
     })
 }
 
