@@ -95,7 +95,7 @@ async fn get_control_plane(
     state: AppState,
     ControlPlaneId(id): ControlPlaneId,
 ) -> Result<Json<Value>, ApiError> {
-    let cp = find(&state, id).await?;
+    let cp = control_plane_or_404(&state, id).await?;
     Ok(Json(control_plane_json(&cp, &state.settings.endpoints)))
 }
 
@@ -106,7 +106,7 @@ async fn update_control_plane(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let patch = ControlPlanePatch::parse(&body).map_err(invalid_body)?;
-    let mut cp = find(&state, id).await?;
+    let mut cp = control_plane_or_404(&state, id).await?;
     patch.apply(&mut cp, Timestamp::now());
     if !state
         .store
@@ -133,7 +133,8 @@ async fn delete_control_plane(
     }
 }
 
-async fn find(state: &AppState, id: Uuid) -> Result<ControlPlane, ApiError> {
+/// The control plane with this id, or the API's 404.
+async fn control_plane_or_404(state: &AppState, id: Uuid) -> Result<ControlPlane, ApiError> {
     state
         .store
         .control_plane(id)

@@ -94,7 +94,7 @@ async fn create_plugin_schema(
     state.entities.ensure_control_plane(cp).await?;
     let (source, loaded) = load_upload(&state, &body, None).await?;
     let now = Timestamp::now();
-    let stored = stored(source, loaded, now);
+    let stored = schema_to_store(source, loaded, now);
     state
         .store
         .insert_plugin_schema(cp, &stored)
@@ -118,7 +118,7 @@ async fn get_plugin_schema(
     ControlPlaneId(cp): ControlPlaneId,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let schema = find(&state, cp, &name).await?;
+    let schema = plugin_schema_or_404(&state, cp, &name).await?;
     Ok(Json(json!({"item": item_json(&schema)})))
 }
 
@@ -133,7 +133,7 @@ async fn put_plugin_schema(
     let (source, loaded) = load_upload(&state, &body, Some(&name)).await?;
     let stored = state
         .store
-        .put_plugin_schema(cp, &stored(source, loaded, Timestamp::now()))
+        .put_plugin_schema(cp, &schema_to_store(source, loaded, Timestamp::now()))
         .await?;
     Ok(Json(json!({"item": item_json(&stored)})))
 }
@@ -200,11 +200,16 @@ async fn get_plugin_json_schema(
     ControlPlaneId(cp): ControlPlaneId,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let schema = find(&state, cp, &name).await?;
+    let schema = plugin_schema_or_404(&state, cp, &name).await?;
     Ok(Json(schema.merged_json))
 }
 
-async fn find(state: &AppState, cp: Uuid, name: &str) -> Result<StoredPluginSchema, ApiError> {
+/// The schema of that name in a control plane, or the API's 404 (for either).
+async fn plugin_schema_or_404(
+    state: &AppState,
+    cp: Uuid,
+    name: &str,
+) -> Result<StoredPluginSchema, ApiError> {
     state.entities.ensure_control_plane(cp).await?;
     state
         .store
@@ -271,7 +276,8 @@ async fn load_upload(
     Ok((source, loaded))
 }
 
-fn stored(source: String, loaded: LoadedSchema, now: Timestamp) -> StoredPluginSchema {
+/// The row an uploaded schema is stored as, created or updated at `now`.
+fn schema_to_store(source: String, loaded: LoadedSchema, now: Timestamp) -> StoredPluginSchema {
     StoredPluginSchema {
         name: loaded.name,
         lua_schema: source,

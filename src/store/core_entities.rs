@@ -111,7 +111,7 @@ fn key_value(value: &str) -> String {
     }
 }
 
-fn unique_key_of(e: &sqlx::Error) -> bool {
+fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
@@ -158,7 +158,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| match &e {
-            _ if unique_key_of(&e) => WriteError::IdTaken,
+            _ if is_unique_violation(&e) => WriteError::IdTaken,
             // The row's one foreign key is its control plane.
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => WriteError::NoControlPlane,
             _ => StoreError::from(e).into(),
@@ -173,7 +173,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| {
-                    if unique_key_of(&e) {
+                    if is_unique_violation(&e) {
                         WriteError::KeyTaken {
                             key: key.clone(),
                             value: value.clone(),
@@ -224,8 +224,8 @@ impl Store {
         }
     }
 
-    /// The stored body of one entity, with its `created_at`.
-    pub async fn get_entity(
+    /// The stored body of one entity (its `created_at` with it).
+    pub async fn entity_body(
         &self,
         control_plane: Uuid,
         kind: &str,

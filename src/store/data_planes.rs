@@ -40,7 +40,7 @@ fn seconds(row: &AnyRow, column: &str) -> StoreResult<Timestamp> {
     Ok(Timestamp::from_seconds(row.try_get(column)?))
 }
 
-fn certificate(row: &AnyRow) -> StoreResult<DpCertificate> {
+fn certificate_from_row(row: &AnyRow) -> StoreResult<DpCertificate> {
     Ok(DpCertificate {
         id: parse_uuid(&row.try_get::<String, _>("id")?)?,
         cert: row.try_get("cert")?,
@@ -51,7 +51,7 @@ fn certificate(row: &AnyRow) -> StoreResult<DpCertificate> {
     })
 }
 
-fn node(row: &AnyRow) -> StoreResult<Node> {
+fn node_from_row(row: &AnyRow) -> StoreResult<Node> {
     let last_error: Option<String> = row.try_get("last_error")?;
     Ok(Node {
         id: row.try_get("id")?,
@@ -125,7 +125,7 @@ impl Store {
         .bind(control_plane.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(certificate).collect()
+        rows.iter().map(certificate_from_row).collect()
     }
 
     pub async fn dp_certificate(
@@ -140,7 +140,7 @@ impl Store {
         .bind(id.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(certificate).transpose()
+        row.as_ref().map(certificate_from_row).transpose()
     }
 
     /// Unpins a certificate; publishes [`Change::Certificates`] when there was one, so
@@ -194,7 +194,7 @@ impl Store {
             .map(|r| {
                 Ok((
                     parse_uuid(&r.try_get::<String, _>("control_plane_id")?)?,
-                    certificate(r)?,
+                    certificate_from_row(r)?,
                 ))
             })
             .collect()
@@ -231,7 +231,7 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(node).transpose()
+        row.as_ref().map(node_from_row).transpose()
     }
 
     pub async fn nodes(&self, control_plane: Uuid) -> StoreResult<Vec<Node>> {
@@ -241,7 +241,7 @@ impl Store {
         .bind(control_plane.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(node).collect()
+        rows.iter().map(node_from_row).collect()
     }
 
     pub async fn delete_node(&self, control_plane: Uuid, id: &str) -> StoreResult<bool> {

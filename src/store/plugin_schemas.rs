@@ -33,7 +33,7 @@ fn bind_row(
         .bind(schema.updated_at.millis())
 }
 
-fn from_row(row: &AnyRow) -> StoreResult<StoredPluginSchema> {
+fn plugin_schema_from_row(row: &AnyRow) -> StoreResult<StoredPluginSchema> {
     Ok(StoredPluginSchema {
         name: row.try_get("name")?,
         lua_schema: row.try_get("lua_schema")?,
@@ -204,7 +204,7 @@ impl Store {
              updated_at = excluded.updated_at RETURNING {COLUMNS}"
         );
         self.write_plugin_schema(control_plane, async |conn| {
-            from_row(
+            plugin_schema_from_row(
                 &bind_row(upsert, control_plane, schema)
                     .fetch_one(conn)
                     .await?,
@@ -225,7 +225,7 @@ impl Store {
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(from_row).transpose()
+        row.as_ref().map(plugin_schema_from_row).transpose()
     }
 
     /// Only the Lua source of a control plane's schema of that name (what validating a
@@ -272,7 +272,10 @@ impl Store {
         .bind(page.offset() as i64)
         .fetch_all(&self.pool)
         .await?;
-        let items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+        let items = rows
+            .iter()
+            .map(plugin_schema_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok((items, total as u64))
     }
 
