@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use konnektd::config::{Cli, Command, ServeArgs};
+use konnektd::domain::Timestamp;
 use konnektd::domain::token::{TokenKind, TokenSecret};
 use konnektd::entities::plugins::plugin_scope_key;
 use konnektd::lua::compiled::{CompiledSchema, Ready, SchemaCache};
@@ -164,8 +165,8 @@ fn raw_record(validated: &Value, consumer: &str, now: i64) -> EntityRecord {
             id: consumer.to_string(),
         }],
         tags: vec![],
-        created_at: now,
-        updated_at: now,
+        created_at: Timestamp::from_seconds(now),
+        updated_at: Timestamp::from_seconds(now),
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::{SecondsFormat, TimeZone, Utc};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Cli, Command, DataplaneCommand, StoreArgs, TokenCommand};
-use crate::domain::now_millis;
+use crate::domain::Timestamp;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};
 use crate::service;
 use crate::store::{Store, StoreError};
@@ -125,7 +125,7 @@ async fn run_token(command: TokenCommand) -> anyhow::Result<()> {
                 NewToken::new(&name, kind, ttl_days, control_planes).map_err(anyhow::Error::msg)?;
             let store = open(&store).await?;
             let secret = TokenSecret::generate(kind);
-            let token = request.into_token(now_millis());
+            let token = request.into_token(Timestamp::now());
             match store.insert_token(&token, &secret.digest()).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict(_)) => {
@@ -138,7 +138,7 @@ async fn run_token(command: TokenCommand) -> anyhow::Result<()> {
         }
         TokenCommand::List { store } => {
             let store = open(&store).await?;
-            let now = now_millis();
+            let now = Timestamp::now();
             println!("NAME\tKIND\tSTATE\tCREATED\tEXPIRES\tLAST_USED\tCONTROL_PLANES");
             for t in store.list_tokens().await? {
                 let scope = match &t.control_planes {
@@ -154,9 +154,9 @@ async fn run_token(command: TokenCommand) -> anyhow::Result<()> {
                     t.name,
                     t.kind.as_str(),
                     t.state(now).as_str(),
-                    iso(Some(t.created_at)),
-                    iso(t.expires_at),
-                    iso(t.last_used_at),
+                    iso(Some(t.created_at.millis())),
+                    iso(t.expires_at.map(Timestamp::millis)),
+                    iso(t.last_used_at.map(Timestamp::millis)),
                     scope
                 );
             }
@@ -164,7 +164,7 @@ async fn run_token(command: TokenCommand) -> anyhow::Result<()> {
         }
         TokenCommand::Revoke { store, name } => {
             let store = open(&store).await?;
-            if store.revoke_token(&name, now_millis()).await? {
+            if store.revoke_token(&name, Timestamp::now()).await? {
                 eprintln!("revoked token {name:?}");
                 Ok(())
             } else {

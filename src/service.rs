@@ -17,8 +17,8 @@ use crate::cluster::server::ClusterConfig;
 use crate::cluster::session::SessionSettings;
 use crate::cluster::tls;
 use crate::config::ServeArgs;
+use crate::domain::Timestamp;
 use crate::domain::control_plane::Endpoints;
-use crate::domain::now_millis;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};
 use crate::lua::runner::LuaRunner;
 use crate::lua::sandbox::Limits;
@@ -196,7 +196,7 @@ async fn start_until(
 /// Makes sure someone can log in: the configured bootstrap token exists, or, on a store
 /// with no token at all, a first admin token is created and shown once in the log.
 pub async fn ensure_bootstrap_token(store: &Store, bootstrap: Option<&str>) -> anyhow::Result<()> {
-    let now = now_millis();
+    let now = Timestamp::now();
     if let Some(raw) = bootstrap.filter(|s| !s.is_empty()) {
         let secret = TokenSecret::parse(raw)
             .filter(|s| s.kind() == TokenKind::PersonalAccess)

@@ -5,6 +5,11 @@
 //! backend (connecting, pragmas, migrations) lives in [`sqlite`] and [`postgres`].
 //! Every write commits before it returns, so a 2xx built on it survives a crash, and
 //! every write that changes what data planes get publishes itself ([`changes`]).
+//!
+//! Points in time are [`Timestamp`](crate::domain::Timestamp)s above the store and
+//! integers in its tables, in one unit per table, converted where rows are bound and
+//! read: milliseconds in `tokens`, `control_planes` and `plugin_schemas`; whole seconds
+//! (Kong's unit) in `core_entities`, `dp_client_certificates` and `data_plane_nodes`.
 
 mod changes;
 mod control_planes;

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::compat::{self, KongVersion};
 use super::hash::ConfigHashes;
+use crate::domain::Timestamp;
 use crate::entities::kinds::{CONSUMER_GROUPS, CONSUMERS, PLUGINS, ROUTES, SERVICES};
 use crate::store::{Store, StoreResult};
 
@@ -168,7 +169,7 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
 pub fn build_snapshot_hashed(
     config_table: Value,
     hashes: ConfigHashes,
-    now_seconds: f64,
+    now: Timestamp,
 ) -> Snapshot {
     let mut plugins: Vec<String> = config_table
         .get("plugins")
@@ -181,7 +182,7 @@ pub fn build_snapshot_hashed(
         .unwrap_or_default();
     plugins.sort();
     plugins.dedup();
-    let payload = encode_reconfigure_at(&config_table, &hashes, now_seconds).into();
+    let payload = encode_reconfigure_at(&config_table, &hashes, now).into();
     Snapshot {
         config_table,
         hashes,
@@ -193,14 +194,13 @@ pub fn build_snapshot_hashed(
 
 /// The gzipped `reconfigure` message of a table with the given hashes.
 pub fn encode_reconfigure(config_table: &Value, hashes: &ConfigHashes) -> Vec<u8> {
-    let now = crate::domain::now_seconds();
-    encode_reconfigure_at(config_table, hashes, now)
+    encode_reconfigure_at(config_table, hashes, Timestamp::now())
 }
 
-fn encode_reconfigure_at(config_table: &Value, hashes: &ConfigHashes, now_seconds: f64) -> Vec<u8> {
+fn encode_reconfigure_at(config_table: &Value, hashes: &ConfigHashes, now: Timestamp) -> Vec<u8> {
     let message = json!({
         "type": "reconfigure",
-        "timestamp": (now_seconds * 1000.0).floor() / 1000.0,
+        "timestamp": now.seconds_f64(),
         "config_table": config_table,
         "config_hash": hashes.config,
         "hashes": hashes.to_json(),
@@ -218,16 +218,16 @@ mod tests {
     use crate::cluster::hash::config_hashes;
     use std::io::Read;
 
-    fn build_snapshot(config_table: Value, now_seconds: f64) -> Snapshot {
+    fn build_snapshot(config_table: Value) -> Snapshot {
         let hashes = config_hashes(&config_table);
-        build_snapshot_hashed(config_table, hashes, now_seconds)
+        build_snapshot_hashed(config_table, hashes, Timestamp::from_millis(1500))
     }
 
     #[test]
     fn the_payload_is_gzipped_reconfigure_json_with_kongs_hashes() {
         let table =
             json!({"_format_version": "3.0", "_transform": false, "services": [{"id": "s"}]});
-        let snapshot = build_snapshot(table.clone(), 1.5);
+        let snapshot = build_snapshot(table.clone());
         assert_eq!(&snapshot.payload[..2], &[0x1f, 0x8b]);
         let mut json = String::new();
         flate2::read::GzDecoder::new(&snapshot.payload[..])
@@ -235,6 +235,7 @@ mod tests {
             .unwrap();
         let message: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(message["type"], "reconfigure");
+        assert_eq!(message["timestamp"], 1.5);
         assert_eq!(message["config_table"], table);
         assert_eq!(message["config_hash"], config_hashes(&table).config);
         assert_eq!(message["hashes"]["services"], snapshot.hashes.services);
@@ -254,7 +255,7 @@ mod tests {
         let table = json!({"plugins": [
             {"name": "cors", "updated_at": 1, "config": {"allow_origin_absent": true, "x": 1}},
         ]});
-        let snapshot = build_snapshot(table.clone(), 1.5);
+        let snapshot = build_snapshot(table.clone());
         let version = |v: &str| KongVersion::parse(v).unwrap();
         let current = snapshot.payload_for(version("3.10.0"));
         assert_eq!(current.as_ptr(), snapshot.payload.as_ptr());
@@ -278,7 +279,7 @@ mod tests {
         );
 
         // Removals that change nothing in this config send the shared frame.
-        let plain = build_snapshot(json!({"services": [{"id": "s"}]}), 1.5);
+        let plain = build_snapshot(json!({"services": [{"id": "s"}]}));
         let for_3_9 = plain.payload_for(version("3.9.1"));
         assert_eq!(for_3_9.as_ptr(), plain.payload.as_ptr());
     }

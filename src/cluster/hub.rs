@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::export::{Snapshot, build_snapshot_hashed, export_config};
 use super::hash::{ConfigHashes, config_hashes};
+use crate::domain::Timestamp;
 use crate::store::data_planes::Node;
 use crate::store::{Change, Store, StoreResult};
 
@@ -82,17 +83,18 @@ impl Hub {
         let listener = Arc::downgrade(&hub);
         store.on_change(Arc::new(move |change| {
             if let Some(hub) = listener.upgrade() {
-                hub.changed(change);
+                hub.on_change(change);
             }
         }));
         hub
     }
 
-    /// Reacts to a committed change, in the writer's task: wakes the control plane's
-    /// builder, or makes live sessions re-check their certificates.
-    fn changed(&self, change: Change) {
+    /// Reacts to a committed change (this node's or, on PostgreSQL, another's), in the
+    /// task that heard it: marks the control plane's snapshot dirty, or makes live
+    /// sessions re-check their certificates.
+    fn on_change(&self, change: Change) {
         match change {
-            Change::Config(control_plane) => self.changed_locally(control_plane),
+            Change::Config(control_plane) => self.mark_dirty(control_plane),
             Change::Certificates => self.certificates.send_modify(|n| *n += 1),
         }
     }
@@ -177,9 +179,9 @@ impl Hub {
         receiver
     }
 
-    /// A change of a control plane's config seen by this node (its own, or announced by
-    /// another): its builder re-exports.
-    pub fn changed_locally(&self, control_plane: Uuid) {
+    /// Wakes the builder of a control plane's snapshot, if any data plane listens, to
+    /// re-export it.
+    fn mark_dirty(&self, control_plane: Uuid) {
         if let Some(channel) = self.channels.lock().expect("hub lock").get(&control_plane) {
             channel.dirty.notify_one();
         }
@@ -222,7 +224,7 @@ impl Hub {
                             .as_ref()
                             .is_some_and(|c| c.hashes.config == hashes.config);
                         if !unchanged {
-                            let now = crate::domain::now_seconds();
+                            let now = Timestamp::now();
                             let snapshot = Arc::new(build_snapshot_hashed(table, hashes, now));
                             self.snapshots_built.fetch_add(1, Ordering::Relaxed);
                             sender.send_replace(Some(snapshot));

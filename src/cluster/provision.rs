@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::certificates::{first_certificate_der, generate_data_plane_certificate};
 use super::public_url::docker_run_command;
 use super::tls::PeerCertificate;
+use crate::domain::Timestamp;
 use crate::store::Store;
 use crate::store::data_planes::DpCertificate;
 
@@ -25,7 +26,7 @@ pub struct NewDataPlane {
 pub fn dp_certificate_from_pem(
     pem: &str,
     id: Uuid,
-    created_at: i64,
+    created_at: Timestamp,
 ) -> Result<DpCertificate, String> {
     let parsed = first_certificate_der(pem)
         .and_then(|der| PeerCertificate::parse(&der).ok())
@@ -36,7 +37,7 @@ pub fn dp_certificate_from_pem(
         fingerprint: parsed.fingerprint,
         subject: parsed.subject,
         created_at,
-        updated_at: chrono::Utc::now().timestamp(),
+        updated_at: Timestamp::now(),
     })
 }
 
@@ -50,9 +51,8 @@ pub async fn new_data_plane(
     let ca_cert = std::fs::read_to_string(ca_cert_path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", ca_cert_path.display()))?;
     let (cert_pem, key) = generate_data_plane_certificate(control_plane)?;
-    let certificate =
-        dp_certificate_from_pem(&cert_pem, Uuid::new_v4(), chrono::Utc::now().timestamp())
-            .map_err(anyhow::Error::msg)?;
+    let certificate = dp_certificate_from_pem(&cert_pem, Uuid::new_v4(), Timestamp::now())
+        .map_err(anyhow::Error::msg)?;
     store
         .put_dp_certificate(control_plane, &certificate)
         .await?;

@@ -22,6 +22,7 @@ use super::websocket::{
     CLUSTERING_TIMEOUT, GOING_AWAY, POLICY_VIOLATION, UNSUPPORTED_DATA, close, close_too_big,
     is_too_big, send_within,
 };
+use crate::domain::Timestamp;
 use crate::store::Store;
 use crate::store::data_planes::Node;
 
@@ -57,10 +58,6 @@ struct Session {
     dp_version: KongVersion,
     plugins: Vec<String>,
     last_write: Instant,
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 /// `basic_info`: the plugin names and labels, or why the first message is refused.
@@ -143,6 +140,7 @@ async fn run(
         }
     };
     let previous = data_plane.previous.take();
+    let now = Timestamp::now();
     let mut node = Node {
         id: data_plane.node_id.clone(),
         hostname: data_plane.hostname.clone(),
@@ -153,9 +151,9 @@ async fn run(
         last_error: previous.as_ref().and_then(|p| p.last_error.clone()),
         cert_fingerprint: data_plane.certificate.fingerprint.clone(),
         cert_expiry: data_plane.certificate.not_after,
-        last_ping: now(),
-        created_at: previous.as_ref().map_or(now(), |p| p.created_at),
-        updated_at: now(),
+        last_ping: now,
+        created_at: previous.as_ref().map_or(now, |p| p.created_at),
+        updated_at: now,
     };
     let dp_version = match compat::check_version(
         settings.control_plane_version,
@@ -211,7 +209,9 @@ async fn run(
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + first, CERT_RECHECK);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut certificate_changes = hub.certificate_changes();
-    let expires_in = Duration::from_secs((data_plane.certificate.not_after - now()).max(0) as u64);
+    // Certificates are valid to the second: through the whole second of `not_after`.
+    let not_after = data_plane.certificate.not_after.seconds();
+    let expires_in = Duration::from_secs((not_after - Timestamp::now().seconds()).max(0) as u64);
     let expiry = tokio::time::sleep(expires_in);
     tokio::pin!(expiry);
     loop {
@@ -234,7 +234,7 @@ async fn run(
                 let revoked =
                     !admission::still_admitted(&hub, &session.store, &data_plane.certificate, cp)
                         .await;
-                let expired = now() > data_plane.certificate.not_after;
+                let expired = Timestamp::now().seconds() > not_after;
                 if revoked || expired {
                     tracing::info!(cp.id = %cp, dp.node_id = session.node.id, "data plane certificate no longer valid");
                     close(socket, POLICY_VIOLATION, "the certificate is no longer pinned or has expired").await;
@@ -362,7 +362,7 @@ impl Session {
         }
         let changed = self.node.config_hash != hash;
         self.node.config_hash = hash.to_ascii_lowercase();
-        self.node.last_ping = now();
+        self.node.last_ping = Timestamp::now();
         self.write_status(changed).await;
     }
 
@@ -391,7 +391,8 @@ impl Session {
             error.name = error["name"].as_str().unwrap_or(""),
             "data plane reported a config error"
         );
-        self.node.last_error = Some(json!({"reported_at": now(), "error": error}));
+        let reported_at = Timestamp::now().seconds();
+        self.node.last_error = Some(json!({"reported_at": reported_at, "error": error}));
         self.write_status(true).await;
         true
     }
@@ -401,7 +402,7 @@ impl Session {
         if !urgent && self.last_write.elapsed() < STATUS_WRITE_INTERVAL {
             return;
         }
-        self.node.updated_at = now();
+        self.node.updated_at = Timestamp::now();
         self.hub
             .record_status(self.control_plane, self.node.clone());
         self.last_write = Instant::now();

@@ -20,6 +20,7 @@ use rustls::{DigitallySignedStruct, DistinguishedName as TlsName, ServerConfig, 
 use rustls_pki_types::pem::PemObject;
 
 use super::certificates::{TlsFiles, fingerprint};
+use crate::domain::Timestamp;
 
 /// The rustls configuration of the cluster port: TLS 1.3, HTTP/1.1, client
 /// certificate required and checked by [`AnyClientKeyHolder`].
@@ -62,7 +63,7 @@ impl ClientCertVerifier for AnyClientKeyHolder {
         let peer = PeerCertificate::parse(end_entity).map_err(|_| {
             rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
         })?;
-        let now = now.as_secs() as i64;
+        let now = Timestamp::from_seconds(now.as_secs() as i64);
         if now < peer.not_before {
             return Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::NotValidYet,
@@ -116,8 +117,9 @@ pub struct PeerCertificate {
     pub spki: Vec<u8>,
     pub subject: String,
     pub issuer: String,
-    pub not_before: i64,
-    pub not_after: i64,
+    /// Whole seconds, as X.509 gives them.
+    pub not_before: Timestamp,
+    pub not_after: Timestamp,
 }
 
 impl PeerCertificate {
@@ -129,8 +131,8 @@ impl PeerCertificate {
             spki: cert.tbs_certificate.subject_pki.raw.to_vec(),
             subject: cert.subject().to_string(),
             issuer: cert.issuer().to_string(),
-            not_before: cert.validity().not_before.timestamp(),
-            not_after: cert.validity().not_after.timestamp(),
+            not_before: Timestamp::from_seconds(cert.validity().not_before.timestamp()),
+            not_after: Timestamp::from_seconds(cert.validity().not_after.timestamp()),
         })
     }
 

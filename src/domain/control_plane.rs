@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::Timestamp;
 use super::field_error::FieldError;
 use super::json_input::ObjectReader;
 
@@ -43,7 +44,7 @@ pub struct ProxyUrl {
     pub protocol: String,
 }
 
-/// A stored control plane. Timestamps are milliseconds since the epoch.
+/// A stored control plane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ControlPlane {
     pub id: Uuid,
@@ -54,13 +55,13 @@ pub struct ControlPlane {
     pub auth_type: String,
     pub cloud_gateway: bool,
     pub proxy_urls: Vec<ProxyUrl>,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 impl ControlPlane {
     /// A new control plane from a validated create request.
-    pub fn create(request: NewControlPlane, now: i64) -> Self {
+    pub fn create(request: NewControlPlane, now: Timestamp) -> Self {
         ControlPlane {
             // Time-ordered, so lists in creation order stay stable within a millisecond.
             id: Uuid::now_v7(),
@@ -168,7 +169,7 @@ impl ControlPlanePatch {
     }
 
     /// Applies the patch and stamps `updated_at`.
-    pub fn apply(self, cp: &mut ControlPlane, now: i64) {
+    pub fn apply(self, cp: &mut ControlPlane, now: Timestamp) {
         if let Some(name) = self.name {
             cp.name = name;
         }
@@ -412,16 +413,16 @@ mod tests {
                 &json!({"name": "a1", "description": "d", "labels": {"env": "x"}}),
             )
             .unwrap(),
-            1,
+            Timestamp::from_millis(1),
         );
         ControlPlanePatch::parse(&json!({"labels": {"team": "b"}}))
             .unwrap()
-            .apply(&mut cp, 2);
+            .apply(&mut cp, Timestamp::from_millis(2));
         assert_eq!(cp.name, "a1");
         assert_eq!(cp.description, "d");
         assert_eq!(cp.labels.get("team").map(String::as_str), Some("b"));
         assert!(!cp.labels.contains_key("env"));
-        assert_eq!((cp.created_at, cp.updated_at), (1, 2));
+        assert_eq!((cp.created_at.millis(), cp.updated_at.millis()), (1, 2));
         assert!(
             ControlPlanePatch::parse(&json!({"cluster_type": "CLUSTER_TYPE_SERVERLESS"})).is_err()
         );

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::Timestamp;
 use super::bundled_plugins::is_bundled;
 
 /// `lua_schema` larger than this is refused before any Lua runs (configurable).
@@ -13,9 +14,8 @@ pub struct StoredPluginSchema {
     pub lua_schema: String,
     pub json: Value,
     pub merged_json: Value,
-    /// Epoch milliseconds.
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// Why a schema name cannot be a custom plugin's.

@@ -3,11 +3,14 @@
 //! SHA-256 digest of a token is ever stored.
 
 use std::fmt;
+use std::time::Duration;
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+use super::Timestamp;
 
 /// Characters after the prefix.
 pub const SECRET_LEN: usize = 49;
@@ -15,7 +18,7 @@ pub const NAME_MAX: usize = 128;
 /// Konnect allows token lifetimes of 1 to 365 days (identity v3 `ttl_seconds`).
 pub const TTL_DAYS_MAX: u32 = 365;
 /// `last_used_at` is refreshed at most this often, so auth is not a write per request.
-pub const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+pub const LAST_USED_RESOLUTION: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -119,22 +122,22 @@ impl TokenState {
     }
 }
 
-/// A stored token, without its secret. Timestamps are epoch milliseconds.
+/// A stored token, without its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
     pub id: Uuid,
     pub name: String,
     pub kind: TokenKind,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
-    pub last_used_at: Option<i64>,
-    pub revoked_at: Option<i64>,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
     /// `None`: every control plane. `Some`: only these (system accounts only).
     pub control_planes: Option<Vec<Uuid>>,
 }
 
 impl Token {
-    pub fn state(&self, now: i64) -> TokenState {
+    pub fn state(&self, now: Timestamp) -> TokenState {
         if self.revoked_at.is_some() {
             TokenState::Revoked
         } else if self.expires_at.is_some_and(|at| at <= now) {
@@ -145,9 +148,9 @@ impl Token {
     }
 
     /// Whether this use should refresh `last_used_at`.
-    pub fn needs_touch(&self, now: i64) -> bool {
+    pub fn needs_touch(&self, now: Timestamp) -> bool {
         self.last_used_at
-            .is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS)
+            .is_none_or(|at| now.saturating_duration_since(at) >= LAST_USED_RESOLUTION)
     }
 
     pub fn principal(&self) -> Principal {
@@ -195,13 +198,15 @@ impl NewToken {
     }
 
     /// The stored row for this request, created at `now`.
-    pub fn into_token(self, now: i64) -> Token {
+    pub fn into_token(self, now: Timestamp) -> Token {
         Token {
             id: Uuid::new_v4(),
             name: self.name,
             kind: self.kind,
             created_at: now,
-            expires_at: self.ttl_days.map(|d| now + i64::from(d) * 86_400_000),
+            expires_at: self
+                .ttl_days
+                .map(|d| now + Duration::from_secs(u64::from(d) * 86_400)),
             last_used_at: None,
             revoked_at: None,
             control_planes: self.control_planes,
@@ -232,6 +237,10 @@ impl Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ms(millis: i64) -> Timestamp {
+        Timestamp::from_millis(millis)
+    }
 
     #[test]
     fn generated_tokens_have_konnects_shape_and_differ() {
@@ -275,11 +284,11 @@ mod tests {
     fn state_follows_revocation_then_expiry() {
         let mut t = NewToken::new("ci", TokenKind::PersonalAccess, Some(1), vec![])
             .unwrap()
-            .into_token(0);
-        assert_eq!(t.state(1), TokenState::Active);
-        assert_eq!(t.state(86_400_000), TokenState::Expired);
-        t.revoked_at = Some(5);
-        assert_eq!(t.state(6), TokenState::Revoked);
+            .into_token(ms(0));
+        assert_eq!(t.state(ms(1)), TokenState::Active);
+        assert_eq!(t.state(ms(86_400_000)), TokenState::Expired);
+        t.revoked_at = Some(ms(5));
+        assert_eq!(t.state(ms(6)), TokenState::Revoked);
     }
 
     #[test]
@@ -290,7 +299,7 @@ mod tests {
         let cp = Uuid::new_v4();
         assert!(NewToken::new("a", TokenKind::PersonalAccess, None, vec![cp]).is_err());
         let t = NewToken::new("a", TokenKind::SystemAccount, None, vec![cp]).unwrap();
-        let p = t.into_token(0).principal();
+        let p = t.into_token(ms(0)).principal();
         assert!(p.may_access(cp) && !p.may_access(Uuid::new_v4()) && p.is_limited());
     }
 
@@ -298,10 +307,10 @@ mod tests {
     fn last_used_is_refreshed_at_most_once_a_minute() {
         let mut t = NewToken::new("a", TokenKind::PersonalAccess, None, vec![])
             .unwrap()
-            .into_token(0);
-        assert!(t.needs_touch(0));
-        t.last_used_at = Some(1000);
-        assert!(!t.needs_touch(1000 + LAST_USED_RESOLUTION_MS - 1));
-        assert!(t.needs_touch(1000 + LAST_USED_RESOLUTION_MS));
+            .into_token(ms(0));
+        assert!(t.needs_touch(ms(0)));
+        t.last_used_at = Some(ms(1000));
+        assert!(!t.needs_touch(ms(1000 + 60_000 - 1)));
+        assert!(t.needs_touch(ms(1000) + LAST_USED_RESOLUTION));
     }
 }

@@ -59,7 +59,7 @@ async fn check_route_protocols(
     };
     let Some(route) = entities
         .store
-        .get_entity(control_plane, ROUTES.name, route_id)
+        .entity_body(control_plane, ROUTES.name, route_id)
         .await?
     else {
         return Ok(());

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::EntityError;
 use super::kinds::EntityKind;
+use crate::domain::Timestamp;
 use crate::schema::errors::{DetailKind, ErrorDetail};
 use crate::schema::filled::Filled;
 use crate::store::core_entities::{DeleteError, EntityRecord, EntityRef, WriteError};
@@ -23,7 +24,10 @@ pub(super) fn record_of(kind: &'static EntityKind, entity: &Filled) -> EntityRec
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    let seconds = |field: &str| entity.get(field).and_then(Value::as_i64).unwrap_or(0);
+    // Kong's entities carry whole seconds.
+    let at = |field: &str| {
+        Timestamp::from_seconds(entity.get(field).and_then(Value::as_i64).unwrap_or(0))
+    };
     let mut keys: Vec<(String, String)> = kind
         .unique
         .iter()
@@ -57,7 +61,7 @@ pub(super) fn record_of(kind: &'static EntityKind, entity: &Filled) -> EntityRec
         })
         .unwrap_or_default();
     let id = text("id").unwrap_or_default();
-    let (created_at, updated_at) = (seconds("created_at"), seconds("updated_at"));
+    let (created_at, updated_at) = (at("created_at"), at("updated_at"));
     EntityRecord {
         kind: kind.name,
         id,

@@ -11,6 +11,7 @@ use super::EntityError;
 use super::kinds::{self, EntityKind};
 use super::list::ListRequest;
 use super::record::{delete_refused, present, record_of, reference_id, write_refused};
+use crate::domain::Timestamp;
 use crate::lua::compiled::SchemaCache;
 use crate::lua::runner::LuaRunner;
 use crate::schema::filled::Filled;
@@ -73,18 +74,19 @@ impl Entities {
         }
     }
 
-    /// The id an `{id or name}` path segment names, if such an entity exists. A UUID is
-    /// only ever an id (Kong `endpoints.lua` `query_entity`).
-    pub async fn resolve_entity(
+    /// The id of the entity an `{id or name}` path segment names, anywhere in the control
+    /// plane (whatever its parent), if it exists: one read. A UUID is only ever an id
+    /// (Kong `endpoints.lua` `query_entity`).
+    async fn id_by_id_or_name(
         &self,
-        control_plane: Uuid,
         kind: &'static EntityKind,
+        control_plane: Uuid,
         id_or_name: &str,
     ) -> Result<Option<String>, EntityError> {
         if Uuid::parse_str(id_or_name).is_ok() {
             let found = self
                 .store
-                .get_entity(control_plane, kind.name, id_or_name)
+                .entity_body(control_plane, kind.name, id_or_name)
                 .await?;
             return Ok(found.map(|_| id_or_name.to_string()));
         }
@@ -100,9 +102,9 @@ impl Entities {
         }
     }
 
-    /// The entity an `{id or name}` path segment names, with its id, wherever it hangs:
-    /// one read for an id, two for a name.
-    async fn lookup(
+    /// The id and stored body of the entity an `{id or name}` path segment names, anywhere
+    /// in the control plane (whatever its parent): one read for an id, two for a name.
+    async fn entity_by_id_or_name(
         &self,
         kind: &'static EntityKind,
         control_plane: Uuid,
@@ -111,31 +113,41 @@ impl Entities {
         let id = if Uuid::parse_str(id_or_name).is_ok() {
             id_or_name.to_string()
         } else {
-            match self.resolve_entity(control_plane, kind, id_or_name).await? {
+            match self
+                .id_by_id_or_name(kind, control_plane, id_or_name)
+                .await?
+            {
                 Some(id) => id,
                 None => return Ok(None),
             }
         };
-        let entity = self.store.get_entity(control_plane, kind.name, &id).await?;
+        let entity = self
+            .store
+            .entity_body(control_plane, kind.name, &id)
+            .await?;
         Ok(entity.map(|e| (id, e)))
     }
 
-    /// [`Self::lookup`], of an entity visible in `scope` (under its parent, if any).
-    async fn find(
+    /// The id and stored body of the entity an `{id or name}` path segment names, if it is
+    /// in `scope` (under the scope's parent, for a nested collection).
+    async fn entity_in_scope(
         &self,
         kind: &'static EntityKind,
         scope: &Scope,
         id_or_name: &str,
     ) -> Result<Option<(String, Value)>, EntityError> {
-        let found = self.lookup(kind, scope.control_plane, id_or_name).await?;
+        let found = self
+            .entity_by_id_or_name(kind, scope.control_plane, id_or_name)
+            .await?;
         Ok(found.filter(|(_, e)| match &scope.parent {
             None => true,
             Some(parent) => reference_id(e.get(parent.field())) == Some(parent.id.as_str()),
         }))
     }
 
-    /// The scope of a nested collection: 404 when the parent does not exist.
-    pub async fn nested_scope(
+    /// The scope a request's path names: its control plane, and for a nested collection
+    /// the parent, by id or name, resolved to its id. 404 when either does not exist.
+    pub async fn resolve_scope(
         &self,
         control_plane: Uuid,
         parent: Option<(&'static EntityKind, &str)>,
@@ -147,7 +159,10 @@ impl Entities {
             }
             // A parent found in this control plane proves the control plane exists.
             Some((kind, id_or_name)) => {
-                match self.resolve_entity(control_plane, kind, id_or_name).await? {
+                match self
+                    .id_by_id_or_name(kind, control_plane, id_or_name)
+                    .await?
+                {
                     Some(id) => Some(Parent { kind, id }),
                     None => {
                         self.ensure_control_plane(control_plane).await?;
@@ -180,7 +195,7 @@ impl Entities {
                 control_plane,
                 parent: None,
             },
-            Some(_) => self.nested_scope(control_plane, parent).await?,
+            Some(_) => self.resolve_scope(control_plane, parent).await?,
         };
         let checked = async {
             let input = scoped_input(kind, &scope, body)?;
@@ -210,7 +225,10 @@ impl Entities {
     ) -> Result<Filled, EntityError> {
         let mut input = scoped_input(kind, scope, body)?;
         // Unscoped: a PUT under another parent moves the entity and keeps its history.
-        let (id, existing) = match self.lookup(kind, scope.control_plane, id_or_name).await? {
+        let existing = self
+            .entity_by_id_or_name(kind, scope.control_plane, id_or_name)
+            .await?;
+        let (id, existing) = match existing {
             Some((id, existing)) => (id, Some(existing)),
             None => match Uuid::parse_str(id_or_name) {
                 Ok(uuid) => (uuid.to_string(), None),
@@ -246,7 +264,7 @@ impl Entities {
     ) -> Result<Filled, EntityError> {
         let changes = scoped_input(kind, scope, body)?;
         let (id, existing) = self
-            .find(kind, scope, id_or_name)
+            .entity_in_scope(kind, scope, id_or_name)
             .await?
             .ok_or(EntityError::NotFound)?;
         let choice = self
@@ -276,7 +294,7 @@ impl Entities {
         id_or_name: &str,
     ) -> Result<Filled, EntityError> {
         let (_, entity) = self
-            .find(kind, scope, id_or_name)
+            .entity_in_scope(kind, scope, id_or_name)
             .await?
             .ok_or(EntityError::NotFound)?;
         Ok(present(entity))
@@ -289,7 +307,7 @@ impl Entities {
         scope: &Scope,
         id_or_name: &str,
     ) -> Result<(), EntityError> {
-        let Some((id, _)) = self.find(kind, scope, id_or_name).await? else {
+        let Some((id, _)) = self.entity_in_scope(kind, scope, id_or_name).await? else {
             return Ok(());
         };
         self.store
@@ -341,7 +359,7 @@ impl Entities {
             .schema_choice(kind, scope.control_plane, &input)
             .await?;
         let steps = self.lua.limits().pattern_steps;
-        let now = crate::domain::now_seconds();
+        let now = Timestamp::now().seconds_f64();
         let entity = self
             .with_schema(&choice, move |schema, functions| {
                 Engine::new(functions, steps, now).check_filled(schema, input, context)

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::domain::now_millis;
+use crate::domain::Timestamp;
 use crate::domain::token::{Principal, TokenSecret, TokenState};
 use crate::error::ApiError;
 
@@ -36,7 +36,7 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Request, Api
         .token_by_digest(&secret.digest())
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    let now = now_millis();
+    let now = Timestamp::now();
     if token.state(now) != TokenState::Active {
         return Err(ApiError::Unauthenticated);
     }

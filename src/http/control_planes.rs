@@ -4,18 +4,18 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::http::{Method, StatusCode};
-use chrono::{SecondsFormat, TimeZone, Utc};
+use chrono::SecondsFormat;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Api;
 use super::extract::{Caller, ControlPlaneId, JsonBody, QueryMap};
 use crate::app::AppState;
+use crate::domain::Timestamp;
 use crate::domain::control_plane::{
     ControlPlane, ControlPlaneFilter, ControlPlanePatch, Endpoints, NewControlPlane,
 };
 use crate::domain::field_error::FieldError;
-use crate::domain::now_millis;
 use crate::error::ApiError;
 use crate::store::StoreError;
 
@@ -78,7 +78,7 @@ async fn create_control_plane(
         ));
     }
     let request = NewControlPlane::parse(&body).map_err(invalid_body)?;
-    let cp = ControlPlane::create(request, now_millis());
+    let cp = ControlPlane::create(request, Timestamp::now());
     state
         .store
         .insert_control_plane(&cp)
@@ -95,7 +95,7 @@ async fn get_control_plane(
     state: AppState,
     ControlPlaneId(id): ControlPlaneId,
 ) -> Result<Json<Value>, ApiError> {
-    let cp = find(&state, id).await?;
+    let cp = control_plane_or_404(&state, id).await?;
     Ok(Json(control_plane_json(&cp, &state.settings.endpoints)))
 }
 
@@ -106,8 +106,8 @@ async fn update_control_plane(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let patch = ControlPlanePatch::parse(&body).map_err(invalid_body)?;
-    let mut cp = find(&state, id).await?;
-    patch.apply(&mut cp, now_millis());
+    let mut cp = control_plane_or_404(&state, id).await?;
+    patch.apply(&mut cp, Timestamp::now());
     if !state
         .store
         .update_control_plane(&cp)
@@ -133,7 +133,8 @@ async fn delete_control_plane(
     }
 }
 
-async fn find(state: &AppState, id: Uuid) -> Result<ControlPlane, ApiError> {
+/// The control plane with this id, or the API's 404.
+async fn control_plane_or_404(state: &AppState, id: Uuid) -> Result<ControlPlane, ApiError> {
     state
         .store
         .control_plane(id)
@@ -237,9 +238,6 @@ fn control_plane_json(cp: &ControlPlane, endpoints: &Endpoints) -> Value {
     })
 }
 
-fn iso8601(millis: i64) -> String {
-    Utc.timestamp_millis_opt(millis)
-        .single()
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+fn iso8601(at: Timestamp) -> String {
+    at.utc().to_rfc3339_opts(SecondsFormat::Millis, true)
 }

@@ -48,12 +48,12 @@ impl Mounted {
         &self,
         params: &'p HashMap<String, String>,
     ) -> Option<(&'static EntityKind, &'p str)> {
-        self.parent.map(|p| (p.kind, item_id(params, p)))
+        self.parent.map(|p| (p.kind, id_or_name_param(params, p)))
     }
 
     /// The item's `{id or name}`, from the path.
-    fn item<'p>(&self, params: &'p HashMap<String, String>) -> &'p str {
-        item_id(params, self.collection)
+    fn item_id_or_name<'p>(&self, params: &'p HashMap<String, String>) -> &'p str {
+        id_or_name_param(params, self.collection)
     }
 
     /// Where the request operates: 404 when the control plane or the parent is missing.
@@ -63,7 +63,10 @@ impl Mounted {
         cp: Uuid,
         params: &HashMap<String, String>,
     ) -> Result<Scope, ApiError> {
-        Ok(state.entities.nested_scope(cp, self.parent(params)).await?)
+        Ok(state
+            .entities
+            .resolve_scope(cp, self.parent(params))
+            .await?)
     }
 }
 
@@ -191,7 +194,7 @@ async fn get_entity(
     let scope = at.scope(&state, cp, &params).await?;
     let entity = state
         .entities
-        .get_entity(at.collection.kind, &scope, at.item(&params))
+        .get_entity(at.collection.kind, &scope, at.item_id_or_name(&params))
         .await?;
     Ok(Json(entity))
 }
@@ -207,7 +210,12 @@ async fn put_entity(
     let scope = at.scope(&state, cp, &params).await?;
     let entity = state
         .entities
-        .put_entity(at.collection.kind, &scope, at.item(&params), body)
+        .put_entity(
+            at.collection.kind,
+            &scope,
+            at.item_id_or_name(&params),
+            body,
+        )
         .await?;
     Ok(Json(entity))
 }
@@ -223,7 +231,12 @@ async fn patch_entity(
     let scope = at.scope(&state, cp, &params).await?;
     let entity = state
         .entities
-        .patch_entity(at.collection.kind, &scope, at.item(&params), body)
+        .patch_entity(
+            at.collection.kind,
+            &scope,
+            at.item_id_or_name(&params),
+            body,
+        )
         .await?;
     Ok(Json(entity))
 }
@@ -238,12 +251,13 @@ async fn delete_entity(
     let scope = at.scope(&state, cp, &params).await?;
     state
         .entities
-        .delete_entity(at.collection.kind, &scope, at.item(&params))
+        .delete_entity(at.collection.kind, &scope, at.item_id_or_name(&params))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn item_id<'p>(params: &'p HashMap<String, String>, collection: &Collection) -> &'p str {
+/// The `{id or name}` a collection's path parameter holds.
+fn id_or_name_param<'p>(params: &'p HashMap<String, String>, collection: &Collection) -> &'p str {
     params.get(collection.param).map_or("", String::as_str)
 }
 

@@ -14,6 +14,7 @@ use super::Api;
 use super::extract::{ControlPlaneId, JsonBody};
 use crate::app::AppState;
 use crate::cluster::provision::{dp_certificate_from_pem, new_data_plane};
+use crate::domain::Timestamp;
 use crate::error::{ApiError, ErrorFamily};
 use crate::store::data_planes::{DpCertificate, Node};
 
@@ -71,8 +72,8 @@ fn certificate_json(cert: &DpCertificate) -> Value {
     json!({
         "id": cert.id,
         "cert": cert.cert,
-        "created_at": cert.created_at,
-        "updated_at": cert.updated_at,
+        "created_at": cert.created_at.seconds(),
+        "updated_at": cert.updated_at.seconds(),
     })
 }
 
@@ -95,7 +96,11 @@ async fn ensure_not_pinned_elsewhere(
 }
 
 /// Parses `{"cert": "<PEM>"}` into a certificate record for `id`.
-fn parse_certificate(body: &Value, id: Uuid, created_at: i64) -> Result<DpCertificate, ApiError> {
+fn parse_certificate(
+    body: &Value,
+    id: Uuid,
+    created_at: Timestamp,
+) -> Result<DpCertificate, ApiError> {
     let Some(pem) = body.get("cert").and_then(Value::as_str) else {
         return Err(ApiError::BadRequest(
             "cert is required and must be a PEM string".into(),
@@ -128,7 +133,7 @@ async fn create_dp_certificate(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     state.entities.ensure_control_plane(cp).await?;
-    let cert = parse_certificate(&body, Uuid::new_v4(), chrono::Utc::now().timestamp())?;
+    let cert = parse_certificate(&body, Uuid::new_v4(), Timestamp::now())?;
     ensure_not_pinned_elsewhere(&state, cp, &cert).await?;
     state.store.put_dp_certificate(cp, &cert).await?;
     Ok((
@@ -160,7 +165,7 @@ async fn put_dp_certificate(
     state.entities.ensure_control_plane(cp).await?;
     let id = certificate_id(&id)?;
     let existing = state.store.dp_certificate(cp, id).await?;
-    let created_at = existing.map_or(chrono::Utc::now().timestamp(), |c| c.created_at);
+    let created_at = existing.map_or(Timestamp::now(), |c| c.created_at);
     let cert = parse_certificate(&body, id, created_at)?;
     ensure_not_pinned_elsewhere(&state, cp, &cert).await?;
     state.store.put_dp_certificate(cp, &cert).await?;
@@ -217,14 +222,14 @@ fn node_json(node: &Node) -> Value {
         "id": node.id,
         "version": node.version,
         "hostname": node.hostname,
-        "last_ping": node.last_ping,
+        "last_ping": node.last_ping.seconds(),
         "type": "kong-proxy",
-        "created_at": node.created_at,
-        "updated_at": node.updated_at,
+        "created_at": node.created_at.seconds(),
+        "updated_at": node.updated_at.seconds(),
         "config_hash": node.config_hash,
         "labels": node.labels,
         "compatibility_status": node.compatibility,
-        "cert_details": {"expiry_timestamp": node.cert_expiry},
+        "cert_details": {"expiry_timestamp": node.cert_expiry.seconds()},
     });
     if let Some(error) = &node.last_error {
         body["last_error"] = error.clone();
@@ -275,7 +280,7 @@ async fn expected_config_hash(
 ) -> Result<Json<Value>, ApiError> {
     state.entities.ensure_control_plane(cp).await?;
     let hashes = state.cluster.expected_hashes(cp).await?;
-    let now = chrono::Utc::now().timestamp();
+    let now = Timestamp::now().seconds();
     Ok(Json(json!({
         "expected_hash": hashes.config,
         "created_at": now,

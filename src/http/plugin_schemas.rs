@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::Api;
 use super::extract::{ControlPlaneId, JsonBody, QueryMap};
 use crate::app::AppState;
+use crate::domain::Timestamp;
 use crate::domain::bundled_plugins::BUNDLED_PLUGINS;
-use crate::domain::now_millis;
 use crate::domain::paging::PageRequest;
 use crate::domain::plugin_schema::{StoredPluginSchema, check_custom_name};
 use crate::entities::EntityError;
@@ -93,8 +93,8 @@ async fn create_plugin_schema(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     state.entities.ensure_control_plane(cp).await?;
     let (source, loaded) = load_upload(&state, &body, None).await?;
-    let now = now_millis();
-    let stored = stored(source, loaded, now);
+    let now = Timestamp::now();
+    let stored = schema_to_store(source, loaded, now);
     state
         .store
         .insert_plugin_schema(cp, &stored)
@@ -118,7 +118,7 @@ async fn get_plugin_schema(
     ControlPlaneId(cp): ControlPlaneId,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let schema = find(&state, cp, &name).await?;
+    let schema = plugin_schema_or_404(&state, cp, &name).await?;
     Ok(Json(json!({"item": item_json(&schema)})))
 }
 
@@ -133,7 +133,7 @@ async fn put_plugin_schema(
     let (source, loaded) = load_upload(&state, &body, Some(&name)).await?;
     let stored = state
         .store
-        .put_plugin_schema(cp, &stored(source, loaded, now_millis()))
+        .put_plugin_schema(cp, &schema_to_store(source, loaded, Timestamp::now()))
         .await?;
     Ok(Json(json!({"item": item_json(&stored)})))
 }
@@ -200,11 +200,16 @@ async fn get_plugin_json_schema(
     ControlPlaneId(cp): ControlPlaneId,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let schema = find(&state, cp, &name).await?;
+    let schema = plugin_schema_or_404(&state, cp, &name).await?;
     Ok(Json(schema.merged_json))
 }
 
-async fn find(state: &AppState, cp: Uuid, name: &str) -> Result<StoredPluginSchema, ApiError> {
+/// The schema of that name in a control plane, or the API's 404 (for either).
+async fn plugin_schema_or_404(
+    state: &AppState,
+    cp: Uuid,
+    name: &str,
+) -> Result<StoredPluginSchema, ApiError> {
     state.entities.ensure_control_plane(cp).await?;
     state
         .store
@@ -271,7 +276,8 @@ async fn load_upload(
     Ok((source, loaded))
 }
 
-fn stored(source: String, loaded: LoadedSchema, now: i64) -> StoredPluginSchema {
+/// The row an uploaded schema is stored as, created or updated at `now`.
+fn schema_to_store(source: String, loaded: LoadedSchema, now: Timestamp) -> StoredPluginSchema {
     StoredPluginSchema {
         name: loaded.name,
         lua_schema: source,
@@ -287,7 +293,7 @@ fn item_json(schema: &StoredPluginSchema) -> Value {
     json!({
         "name": schema.name,
         "lua_schema": schema.lua_schema,
-        "created_at": schema.created_at / 1000,
-        "updated_at": schema.updated_at / 1000,
+        "created_at": schema.created_at.seconds(),
+        "updated_at": schema.updated_at.seconds(),
     })
 }

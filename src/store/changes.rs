@@ -155,8 +155,8 @@ mod publishing {
             keys: vec![],
             refs: vec![],
             tags: vec![],
-            created_at: 0,
-            updated_at: 0,
+            created_at: Default::default(),
+            updated_at: Default::default(),
         }
     }
 
@@ -166,8 +166,8 @@ mod publishing {
             cert: cert.into(),
             fingerprint: cert.into(),
             subject: "CN=x".into(),
-            created_at: 0,
-            updated_at: 0,
+            created_at: Default::default(),
+            updated_at: Default::default(),
         }
     }
 
@@ -182,7 +182,7 @@ mod publishing {
         let take = || std::mem::take(&mut *heard.lock().unwrap());
 
         let request = NewControlPlane::parse(&serde_json::json!({"name": "cp"})).unwrap();
-        let cp = ControlPlane::create(request, 0);
+        let cp = ControlPlane::create(request, Default::default());
         store.insert_control_plane(&cp).await.unwrap();
         assert_eq!(take(), [], "a new control plane has no data planes yet");
 

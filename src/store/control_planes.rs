@@ -7,6 +7,7 @@ use sqlx::{Any, AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use super::{Change, Sql, Store, StoreError, StoreResult, from_json, notify_on, parse_uuid};
+use crate::domain::Timestamp;
 use crate::domain::control_plane::{ControlPlane, ControlPlaneFilter, ProxyUrl};
 use crate::domain::paging::PageRequest;
 
@@ -27,8 +28,8 @@ fn control_plane_from_row(row: &AnyRow) -> StoreResult<ControlPlane> {
             .into_iter()
             .map(ProxyUrl::from)
             .collect(),
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
     })
 }
 
@@ -131,8 +132,8 @@ impl Store {
         .bind(&cp.auth_type)
         .bind(i64::from(cp.cloud_gateway))
         .bind(proxy_urls_json(&cp.proxy_urls))
-        .bind(cp.created_at)
-        .bind(cp.updated_at)
+        .bind(cp.created_at.millis())
+        .bind(cp.updated_at.millis())
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::from_sqlx(e, NAME_CLASH))?;
@@ -200,7 +201,7 @@ impl Store {
         .bind(&cp.description)
         .bind(&cp.auth_type)
         .bind(proxy_urls_json(&cp.proxy_urls))
-        .bind(cp.updated_at)
+        .bind(cp.updated_at.millis())
         .bind(cp.id.to_string())
         .execute(&mut *tx)
         .await

@@ -7,6 +7,7 @@ use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use super::{Backend, Change, Sql, Store, StoreError, StoreResult, from_json};
+use crate::domain::Timestamp;
 use crate::domain::entity_kind::OnDelete;
 
 /// One entity as written: its body and what the store must enforce about it.
@@ -22,8 +23,8 @@ pub struct EntityRecord {
     pub keys: Vec<(String, String)>,
     pub refs: Vec<EntityRef>,
     pub tags: Vec<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +111,7 @@ fn key_value(value: &str) -> String {
     }
 }
 
-fn unique_key_of(e: &sqlx::Error) -> bool {
+fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
@@ -152,12 +153,12 @@ impl Store {
         .bind(&record.id)
         .bind(record.name.clone())
         .bind(record.body.as_str())
-        .bind(record.created_at)
-        .bind(record.updated_at)
+        .bind(record.created_at.seconds())
+        .bind(record.updated_at.seconds())
         .execute(&mut *tx)
         .await
         .map_err(|e| match &e {
-            _ if unique_key_of(&e) => WriteError::IdTaken,
+            _ if is_unique_violation(&e) => WriteError::IdTaken,
             // The row's one foreign key is its control plane.
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => WriteError::NoControlPlane,
             _ => StoreError::from(e).into(),
@@ -172,7 +173,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| {
-                    if unique_key_of(&e) {
+                    if is_unique_violation(&e) {
                         WriteError::KeyTaken {
                             key: key.clone(),
                             value: value.clone(),
@@ -223,8 +224,8 @@ impl Store {
         }
     }
 
-    /// The stored body of one entity, with its `created_at`.
-    pub async fn get_entity(
+    /// The stored body of one entity (its `created_at` with it).
+    pub async fn entity_body(
         &self,
         control_plane: Uuid,
         kind: &str,

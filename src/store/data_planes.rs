@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::{Change, Store, StoreResult, from_json, parse_uuid};
+use crate::domain::Timestamp;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DpCertificate {
@@ -14,9 +15,8 @@ pub struct DpCertificate {
     pub cert: String,
     pub fingerprint: String,
     pub subject: String,
-    /// Unix seconds.
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// A data plane as the control plane last saw it.
@@ -30,25 +30,28 @@ pub struct Node {
     pub compatibility: Value,
     pub last_error: Option<Value>,
     pub cert_fingerprint: String,
-    pub cert_expiry: i64,
-    /// Unix seconds.
-    pub last_ping: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub cert_expiry: Timestamp,
+    pub last_ping: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
-fn certificate(row: &AnyRow) -> StoreResult<DpCertificate> {
+fn seconds(row: &AnyRow, column: &str) -> StoreResult<Timestamp> {
+    Ok(Timestamp::from_seconds(row.try_get(column)?))
+}
+
+fn certificate_from_row(row: &AnyRow) -> StoreResult<DpCertificate> {
     Ok(DpCertificate {
         id: parse_uuid(&row.try_get::<String, _>("id")?)?,
         cert: row.try_get("cert")?,
         fingerprint: row.try_get("fingerprint")?,
         subject: row.try_get("subject")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        created_at: seconds(row, "created_at")?,
+        updated_at: seconds(row, "updated_at")?,
     })
 }
 
-fn node(row: &AnyRow) -> StoreResult<Node> {
+fn node_from_row(row: &AnyRow) -> StoreResult<Node> {
     let last_error: Option<String> = row.try_get("last_error")?;
     Ok(Node {
         id: row.try_get("id")?,
@@ -59,10 +62,10 @@ fn node(row: &AnyRow) -> StoreResult<Node> {
         compatibility: from_json(&row.try_get::<String, _>("compatibility")?)?,
         last_error: last_error.as_deref().map(from_json).transpose()?,
         cert_fingerprint: row.try_get("cert_fingerprint")?,
-        cert_expiry: row.try_get("cert_expiry")?,
-        last_ping: row.try_get("last_ping")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        cert_expiry: seconds(row, "cert_expiry")?,
+        last_ping: seconds(row, "last_ping")?,
+        created_at: seconds(row, "created_at")?,
+        updated_at: seconds(row, "updated_at")?,
     })
 }
 
@@ -86,7 +89,7 @@ impl Store {
             .bind(cert.cert.clone())
             .bind(cert.fingerprint.clone())
             .bind(cert.subject.clone())
-            .bind(cert.updated_at)
+            .bind(cert.updated_at.seconds())
             .bind(control_plane.to_string())
             .bind(cert.id.to_string())
             .execute(&mut *tx)
@@ -103,8 +106,8 @@ impl Store {
                 .bind(cert.cert.clone())
                 .bind(cert.fingerprint.clone())
                 .bind(cert.subject.clone())
-                .bind(cert.created_at)
-                .bind(cert.updated_at)
+                .bind(cert.created_at.seconds())
+                .bind(cert.updated_at.seconds())
                 .execute(&mut *tx)
                 .await?;
         }
@@ -122,7 +125,7 @@ impl Store {
         .bind(control_plane.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(certificate).collect()
+        rows.iter().map(certificate_from_row).collect()
     }
 
     pub async fn dp_certificate(
@@ -137,7 +140,7 @@ impl Store {
         .bind(id.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(certificate).transpose()
+        row.as_ref().map(certificate_from_row).transpose()
     }
 
     /// Unpins a certificate; publishes [`Change::Certificates`] when there was one, so
@@ -191,7 +194,7 @@ impl Store {
             .map(|r| {
                 Ok((
                     parse_uuid(&r.try_get::<String, _>("control_plane_id")?)?,
-                    certificate(r)?,
+                    certificate_from_row(r)?,
                 ))
             })
             .collect()
@@ -228,7 +231,7 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(node).transpose()
+        row.as_ref().map(node_from_row).transpose()
     }
 
     pub async fn nodes(&self, control_plane: Uuid) -> StoreResult<Vec<Node>> {
@@ -238,7 +241,7 @@ impl Store {
         .bind(control_plane.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(node).collect()
+        rows.iter().map(node_from_row).collect()
     }
 
     pub async fn delete_node(&self, control_plane: Uuid, id: &str) -> StoreResult<bool> {
@@ -274,8 +277,8 @@ fn upsert_node_query(
         .bind(node.compatibility.to_string())
         .bind(node.last_error.as_ref().map(Value::to_string))
         .bind(node.cert_fingerprint.clone())
-        .bind(node.cert_expiry)
-        .bind(node.last_ping)
-        .bind(node.created_at)
-        .bind(node.updated_at)
+        .bind(node.cert_expiry.seconds())
+        .bind(node.last_ping.seconds())
+        .bind(node.created_at.seconds())
+        .bind(node.updated_at.seconds())
 }

@@ -9,6 +9,7 @@ use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use super::{Notification, Store, StoreError, StoreResult, from_json, notify_on};
+use crate::domain::Timestamp;
 use crate::domain::paging::PageRequest;
 use crate::domain::plugin_schema::{StoredPluginSchema, check_custom_name};
 
@@ -28,18 +29,18 @@ fn bind_row(
         .bind(schema.lua_schema.clone())
         .bind(schema.json.to_string())
         .bind(schema.merged_json.to_string())
-        .bind(schema.created_at)
-        .bind(schema.updated_at)
+        .bind(schema.created_at.millis())
+        .bind(schema.updated_at.millis())
 }
 
-fn from_row(row: &AnyRow) -> StoreResult<StoredPluginSchema> {
+fn plugin_schema_from_row(row: &AnyRow) -> StoreResult<StoredPluginSchema> {
     Ok(StoredPluginSchema {
         name: row.try_get("name")?,
         lua_schema: row.try_get("lua_schema")?,
         json: from_json(&row.try_get::<String, _>("json_schema")?)?,
         merged_json: from_json(&row.try_get::<String, _>("merged_schema")?)?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
     })
 }
 
@@ -203,7 +204,7 @@ impl Store {
              updated_at = excluded.updated_at RETURNING {COLUMNS}"
         );
         self.write_plugin_schema(control_plane, async |conn| {
-            from_row(
+            plugin_schema_from_row(
                 &bind_row(upsert, control_plane, schema)
                     .fetch_one(conn)
                     .await?,
@@ -224,7 +225,7 @@ impl Store {
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(from_row).transpose()
+        row.as_ref().map(plugin_schema_from_row).transpose()
     }
 
     /// Only the Lua source of a control plane's schema of that name (what validating a
@@ -271,7 +272,10 @@ impl Store {
         .bind(page.offset() as i64)
         .fetch_all(&self.pool)
         .await?;
-        let items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+        let items = rows
+            .iter()
+            .map(plugin_schema_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok((items, total as u64))
     }
 

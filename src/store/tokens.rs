@@ -5,6 +5,7 @@ use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use super::{Store, StoreError, StoreResult, from_json, parse_uuid};
+use crate::domain::Timestamp;
 use crate::domain::token::{Token, TokenDigest, TokenKind};
 
 const COLUMNS: &str =
@@ -18,12 +19,17 @@ fn token_from_row(row: &AnyRow) -> StoreResult<Token> {
         name: row.try_get("name")?,
         kind: TokenKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("token kind {kind:?}")))?,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        revoked_at: row.try_get("revoked_at")?,
+        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        expires_at: millis_or_null(row, "expires_at")?,
+        last_used_at: millis_or_null(row, "last_used_at")?,
+        revoked_at: millis_or_null(row, "revoked_at")?,
         control_planes: control_planes.as_deref().map(from_json).transpose()?,
     })
+}
+
+fn millis_or_null(row: &AnyRow, column: &str) -> StoreResult<Option<Timestamp>> {
+    let millis: Option<i64> = row.try_get(column)?;
+    Ok(millis.map(Timestamp::from_millis))
 }
 
 impl Store {
@@ -41,10 +47,10 @@ impl Store {
         .bind(&token.name)
         .bind(token.kind.as_str())
         .bind(&digest.0)
-        .bind(token.created_at)
-        .bind(token.expires_at)
-        .bind(token.last_used_at)
-        .bind(token.revoked_at)
+        .bind(token.created_at.millis())
+        .bind(token.expires_at.map(Timestamp::millis))
+        .bind(token.last_used_at.map(Timestamp::millis))
+        .bind(token.revoked_at.map(Timestamp::millis))
         .bind(control_planes)
         .execute(&self.pool)
         .await
@@ -79,19 +85,19 @@ impl Store {
     }
 
     /// Revokes the active token of that name; `false` when there is none.
-    pub async fn revoke_token(&self, name: &str, now: i64) -> StoreResult<bool> {
+    pub async fn revoke_token(&self, name: &str, now: Timestamp) -> StoreResult<bool> {
         let done =
             sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
-                .bind(now)
+                .bind(now.millis())
                 .bind(name)
                 .execute(&self.pool)
                 .await?;
         Ok(done.rows_affected() > 0)
     }
 
-    pub async fn touch_token(&self, id: Uuid, now: i64) -> StoreResult<()> {
+    pub async fn touch_token(&self, id: Uuid, now: Timestamp) -> StoreResult<()> {
         sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(now)
+            .bind(now.millis())
             .bind(id.to_string())
             .execute(&self.pool)
             .await?;

@@ -1,7 +1,7 @@
 //! Bearer tokens on the API: one 401 for every bad token, scoped system accounts,
 //! immediate revocation (security.md §3.1, §3.2 API2).
 
-use konnektd::domain::now_millis;
+use konnektd::domain::Timestamp;
 use konnektd::domain::token::{NewToken, TokenKind, TokenSecret};
 use reqwest::Method;
 use serde_json::json;
@@ -21,7 +21,10 @@ both_backends!(
 async fn add_token(app: &TestApp, new: NewToken, now: i64) -> TokenSecret {
     let secret = TokenSecret::generate(new.kind);
     app.store()
-        .insert_token(&new.into_token(now), &secret.digest())
+        .insert_token(
+            &new.into_token(Timestamp::from_millis(now)),
+            &secret.digest(),
+        )
         .await
         .unwrap();
     secret
@@ -35,18 +38,18 @@ async fn every_kind_of_bad_token_gets_the_same_401(backend: Backend) {
     let expired = add_token(
         &app,
         NewToken::new("old", TokenKind::PersonalAccess, Some(1), vec![]).unwrap(),
-        now_millis() - 2 * day,
+        Timestamp::now().millis() - 2 * day,
     )
     .await;
     let revoked = add_token(
         &app,
         NewToken::new("gone", TokenKind::PersonalAccess, None, vec![]).unwrap(),
-        now_millis(),
+        Timestamp::now().millis(),
     )
     .await;
     assert!(
         app.store()
-            .revoke_token("gone", now_millis())
+            .revoke_token("gone", Timestamp::now())
             .await
             .unwrap()
     );
@@ -117,7 +120,7 @@ async fn a_revoked_token_stops_working_on_the_next_request(backend: Backend) {
     let secret = add_token(
         &app,
         NewToken::new("ci", TokenKind::PersonalAccess, Some(30), vec![]).unwrap(),
-        now_millis(),
+        Timestamp::now().millis(),
     )
     .await;
     let call = || {
@@ -127,10 +130,18 @@ async fn a_revoked_token_stops_working_on_the_next_request(backend: Backend) {
             .send()
     };
     assert_eq!(call().await.unwrap().status(), 200);
-    assert!(app.store().revoke_token("ci", now_millis()).await.unwrap());
+    assert!(
+        app.store()
+            .revoke_token("ci", Timestamp::now())
+            .await
+            .unwrap()
+    );
     assert_eq!(call().await.unwrap().status(), 401);
     assert!(
-        !app.store().revoke_token("ci", now_millis()).await.unwrap(),
+        !app.store()
+            .revoke_token("ci", Timestamp::now())
+            .await
+            .unwrap(),
         "already revoked"
     );
     app.shutdown().await;
@@ -146,7 +157,7 @@ async fn a_system_account_limited_to_one_control_plane_sees_only_it(backend: Bac
     let spat = add_token(
         &app,
         NewToken::new("robot", TokenKind::SystemAccount, None, vec![a_id]).unwrap(),
-        now_millis(),
+        Timestamp::now().millis(),
     )
     .await;
     assert!(spat.expose().starts_with("spat_"));
