@@ -14,6 +14,7 @@ pub struct Creds {
     pub key_pem: String,
 }
 
+/// Midnight UTC of a date, in unix seconds.
 pub fn unix(y: i32, m: u32, d: u32) -> i64 {
     chrono::NaiveDate::from_ymd_opt(y, m, d)
         .unwrap()
@@ -28,6 +29,7 @@ pub fn self_signed(cn: &str) -> Creds {
     self_signed_until(cn, rcgen::date_time_ymd(2035, 1, 1))
 }
 
+/// [`self_signed`], valid until `not_after`.
 pub fn self_signed_until(cn: &str, not_after: time::OffsetDateTime) -> Creds {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -177,6 +179,7 @@ pub fn test_ca(cn: &str) -> (String, Issuer<'static, KeyPair>) {
     (cert.pem(), Issuer::new(params, key))
 }
 
+/// A client certificate (EKU `clientAuth`) issued by a [`test_ca`].
 pub fn issued_by(issuer: &Issuer<'static, KeyPair>, cn: &str) -> Creds {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();

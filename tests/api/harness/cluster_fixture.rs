@@ -16,6 +16,8 @@ use super::{TestApp, status_and_json};
 /// The plugins the fake data plane announces: ping-auth and some of Kong's bundled ones.
 pub const DP_PLUGINS: &[&str] = &["cors", "key-auth", "ping-auth", "rate-limiting"];
 
+/// What [`fixture`] made: the control plane, its entities, a pinned certificate and the
+/// CA data planes trust.
 pub struct Fixture {
     pub cp: String,
     pub base: String,
@@ -26,10 +28,12 @@ pub struct Fixture {
     pub ca: String,
 }
 
+/// The cluster CA konnektd generated in its data dir.
 pub fn ca_of(dir: &std::path::Path) -> String {
     std::fs::read_to_string(dir.join("data/tls/cluster-ca.crt")).expect("cluster CA")
 }
 
+/// Pins `cert_pem` to the control plane; returns the pinned certificate's id.
 pub async fn pin(app: &TestApp, cp: &str, cert_pem: &str) -> String {
     let body = create(
         app,
@@ -123,10 +127,12 @@ impl Fixture {
     }
 }
 
+/// A new node id.
 pub fn node_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// The control plane's node list.
 pub async fn nodes(app: &TestApp, cp: &str) -> Value {
     let (status, body) =
         status_and_json(app.get(&format!("/v2/control-planes/{cp}/nodes")).await).await;
@@ -154,6 +160,7 @@ pub async fn node_when(app: &TestApp, cp: &str, id: &str, check: impl Fn(&Value)
     }
 }
 
+/// Unix seconds.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -174,12 +181,14 @@ pub fn as_exported(entity: &Value) -> Value {
     e
 }
 
+/// An object without its null members.
 pub fn without_nulls(v: &Value) -> Value {
     let mut map = v.as_object().unwrap().clone();
     map.retain(|_, v| !v.is_null());
     Value::Object(map)
 }
 
+/// An object's keys, sorted.
 pub fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
     k.sort();
@@ -222,6 +231,7 @@ pub fn check_reconfigure(message: &Value) {
     );
 }
 
+/// The groups of `hashes` that differ between two reconfigures.
 pub fn changed_groups(before: &Value, after: &Value) -> Vec<String> {
     let mut changed: Vec<String> = keys(&before["hashes"])
         .into_iter()

@@ -24,6 +24,7 @@ use super::kong_hash::ZEROS;
 /// How long the fake data plane waits for the server by default.
 pub const WAIT: Duration = Duration::from_secs(3);
 
+/// A WebSocket frame as received, its header bits kept for checking.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawFrame {
     pub fin: bool,
@@ -94,6 +95,7 @@ fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     frame
 }
 
+/// What the fake data plane makes of the next frame.
 #[derive(Debug)]
 pub enum Event {
     Config(Value),
@@ -106,6 +108,7 @@ pub enum Event {
     Other(RawFrame),
 }
 
+/// One fake data plane's session, past the WebSocket upgrade.
 pub struct Dp {
     pub stream: TlsStream<TcpStream>,
     buf: Vec<u8>,
@@ -164,6 +167,7 @@ fn client_config(ca_pem: &str, creds: Option<&Creds>, alpn: &[&[u8]]) -> rustls:
     config
 }
 
+/// A TLS connection to `addr`, trusting `ca_pem`, with `creds` as the client certificate.
 pub async fn tls_to(
     addr: SocketAddr,
     ca_pem: &str,
@@ -181,6 +185,7 @@ pub async fn tls_to(
     .await
 }
 
+/// [`tls_to`] over a TCP connection made already (a socket with options of its own).
 pub async fn tls_over(
     tcp: TcpStream,
     ca_pem: &str,
@@ -244,6 +249,7 @@ pub async fn upgrade(
     })
 }
 
+/// The v1 handshake path with its query.
 pub fn outlet(node_id: &str, hostname: &str, version: &str) -> String {
     format!("/v1/outlet?node_id={node_id}&node_hostname={hostname}&node_version={version}")
 }
