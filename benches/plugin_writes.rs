@@ -17,8 +17,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use konnektd::config::{Cli, Command, ServeArgs};
+use konnektd::config::{ServeArgs, StoreArgs};
 use konnektd::domain::Timestamp;
 use konnektd::domain::token::{TokenKind, TokenSecret};
 use konnektd::entities::plugins::plugin_scope_key;
@@ -48,32 +47,17 @@ fn ping_auth_source() -> String {
     .expect("ping-auth fixture")
 }
 
-/// `konnektd serve` with its defaults, on ephemeral ports, parsed from flags so that
-/// settings added later keep their defaults here too.
+/// `konnektd serve` with its defaults (`ServeArgs::with_defaults`), on ephemeral ports.
 fn serve_args(database_url: &str, dir: &tempfile::TempDir, bootstrap: &TokenSecret) -> ServeArgs {
-    let data_dir = dir.path().join("data");
-    let cli = Cli::try_parse_from([
-        "konnektd",
-        "serve",
-        "--data-dir",
-        data_dir.to_str().expect("utf-8 temp dir"),
-        "--database-url",
-        database_url,
-        "--listen",
-        "127.0.0.1:0",
-        "--cluster-listen",
-        "127.0.0.1:0",
-        "--bootstrap-token",
-        bootstrap.expose(),
-        "--shutdown-grace",
-        "5s",
-    ])
-    .expect("serve flags");
-    match cli.command {
-        // `Borrow` holds whether the variant boxes its args or not.
-        Command::Serve(args) => std::borrow::Borrow::<ServeArgs>::borrow(&args).clone(),
-        _ => unreachable!("parsed as serve"),
-    }
+    let mut args = ServeArgs::with_defaults(StoreArgs {
+        data_dir: dir.path().join("data"),
+        database_url: Some(database_url.to_string()),
+    });
+    args.listen = "127.0.0.1:0".parse().expect("address");
+    args.cluster_listen = "127.0.0.1:0".parse().expect("address");
+    args.bootstrap_token = Some(bootstrap.expose().to_string());
+    args.shutdown_grace = Duration::from_secs(5);
+    args
 }
 
 struct Api {

@@ -158,7 +158,7 @@ pub struct ServeArgs {
     #[arg(long, env = "KONNEKTD_CLUSTER_MAX_PAYLOAD", default_value_t = 16 << 20)]
     pub cluster_max_payload: usize,
     /// Largest frame and message a data plane may send (its hello, pings and error
-    /// reports are small); a larger one closes the session with 1009 (security.md §4).
+    /// reports are small); a larger one closes the session with 1009 (docs/security.md, data planes).
     #[arg(long, env = "KONNEKTD_CLUSTER_MAX_INBOUND", default_value_t = 1 << 20)]
     pub cluster_max_inbound: usize,
     /// The Kong version konnektd acts as for data planes: their major must match and
@@ -203,6 +203,22 @@ pub struct ServeArgs {
     /// database is down, or every connection stays busy).
     #[arg(long, env = "KONNEKTD_DATABASE_ACQUIRE_TIMEOUT", default_value = "1500ms", value_parser = humantime::parse_duration)]
     pub database_acquire_timeout: Duration,
+}
+
+impl ServeArgs {
+    /// `konnektd serve` with every setting at its default above (flags and environment
+    /// ignored), on `store`: where tests and benches start, changing only what they need.
+    pub fn with_defaults(store: StoreArgs) -> ServeArgs {
+        use clap::FromArgMatches;
+        let command =
+            ServeArgs::augment_args(clap::Command::new("serve")).mut_args(|a| a.env(None));
+        let matches = command
+            .try_get_matches_from(["serve"])
+            .expect("every serve setting has a default");
+        let mut args = ServeArgs::from_arg_matches(&matches).expect("defaults parse");
+        args.store = store;
+        args
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,7 +273,25 @@ mod tests {
         *args
     }
 
-    /// Kong's socket timeout, `CLUSTERING_TIMEOUT = 5000` ms (clustering-protocol.md §2).
+    #[test]
+    fn with_defaults_is_serve_without_flags() {
+        let parsed = serve_args(&[]);
+        let built = ServeArgs::with_defaults(parsed.store.clone());
+        assert_eq!(format!("{built:?}"), format!("{parsed:?}"));
+    }
+
+    /// The benches and the sandbox's own tests use `Limits::default()`: it must be what
+    /// `serve` runs with.
+    #[test]
+    fn the_sandboxs_default_limits_are_serves_defaults() {
+        let args = serve_args(&[]);
+        let limits = crate::lua::sandbox::Limits::default();
+        assert_eq!(limits.deadline, args.lua_timeout);
+        assert_eq!(limits.memory_bytes, args.lua_memory_limit);
+        assert_eq!(limits.pattern_steps, args.lua_pattern_steps);
+    }
+
+    /// Kong's socket timeout, `CLUSTERING_TIMEOUT = 5000` ms (kong/constants.lua).
     #[test]
     fn the_cluster_write_timeout_defaults_to_kongs_socket_timeout() {
         assert_eq!(

@@ -1,5 +1,6 @@
 //! Bearer tokens on the API: one 401 for every bad token, scoped system accounts,
-//! immediate revocation (security.md §3.1, §3.2 API2).
+//! immediate revocation (docs/security.md, tokens; OWASP API Security Top 10 2023,
+//! API2 Broken Authentication).
 
 use konnektd::domain::Timestamp;
 use konnektd::domain::token::{NewToken, TokenKind, TokenSecret};

@@ -4,11 +4,11 @@
 use serde_json::json;
 
 use crate::both_backends;
-use crate::harness::{Backend, TestApp, status_and_json};
-use crate::services::{
+use crate::harness::core_entities::{
     control_plane, create, families, fetch, field_error, ids, koko, not_found, put_json,
     unique_violation, without_generated,
 };
+use crate::harness::{Backend, TestApp, status_and_json};
 
 both_backends!(
     a_consumer_group_needs_a_name,

@@ -4,9 +4,9 @@
 use serde_json::{Value, json};
 
 use crate::both_backends;
+use crate::harness::core_entities::ping_auth_control_plane;
 use crate::harness::process::{konnektd, run};
 use crate::harness::{Backend, TestApp};
-use crate::plugins::ping_auth_control_plane;
 
 both_backends!(a_new_data_plane_connects_and_syncs_the_guides_config);
 

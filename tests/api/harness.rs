@@ -1,9 +1,18 @@
-//! Starting konnektd for a test, and talking to it.
-//!
-//! [`TestApp::spawn`] runs the server in-process on 127.0.0.1:0 with a fresh database:
-//! a temp-file SQLite, or a new database on the PostgreSQL of [`postgres`]. The
-//! [`both_backends!`] macro turns one `async fn(Backend)` into a test per backend.
+//! The one home of the suite's test infrastructure. [`TestApp::spawn`] runs konnektd
+//! in-process on 127.0.0.1:0 with a fresh database (a temp-file SQLite, or a new database
+//! on the PostgreSQL of [`postgres`], which `tests/support/postgres_cluster.rs` starts and
+//! the benches share), and [`both_backends!`] turns one `async fn(Backend)` into a test per
+//! backend; [`process`] runs konnektd as a child process instead, for signals and the CLI.
+//! [`core_entities`] holds the requests and Konnect error bodies the core-entity tests
+//! share; [`data_plane`] is a fake Kong data plane written from Kong's side of the protocol,
+//! with [`certificates`] for it, [`kong_hash`] to check its configs independently of
+//! konnektd's code, and [`cluster_fixture`] for the control plane it talks to.
 
+pub mod certificates;
+pub mod cluster_fixture;
+pub mod core_entities;
+pub mod data_plane;
+pub mod kong_hash;
 pub mod postgres;
 pub mod process;
 
@@ -24,6 +33,8 @@ pub enum Backend {
 }
 
 /// One test function per backend: `both_backends!(my_test);` for `async fn my_test(b: Backend)`.
+/// The PostgreSQL one is ignored when built with `KONNEKTD_TEST_SKIP_POSTGRES=1` (build.rs);
+/// a test that needs PostgreSQL alone carries the same `cfg_attr`.
 #[macro_export]
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {$(
@@ -33,6 +44,7 @@ macro_rules! both_backends {
                 super::$name($crate::harness::Backend::Sqlite).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(skip_postgres, ignore = "KONNEKTD_TEST_SKIP_POSTGRES=1")]
             async fn postgres() {
                 if $crate::harness::postgres::available() {
                     super::$name($crate::harness::Backend::Postgres).await
@@ -53,36 +65,18 @@ pub async fn fresh_database(backend: Backend) -> (String, TempDir) {
     (url, dir)
 }
 
-/// Settings as `konnektd serve` would have them, on an ephemeral port.
+/// Settings as `konnektd serve` would have them, on ephemeral ports, with `bootstrap` as
+/// the admin token and a shorter shutdown grace.
 pub fn serve_args(database_url: &str, dir: &TempDir, bootstrap: &TokenSecret) -> ServeArgs {
-    ServeArgs {
-        store: StoreArgs {
-            data_dir: dir.path().join("data"),
-            database_url: Some(database_url.to_string()),
-        },
-        listen: "127.0.0.1:0".parse().unwrap(),
-        cluster_listen: "127.0.0.1:0".parse().unwrap(),
-        cluster_cert: None,
-        cluster_cert_key: None,
-        cluster_ca_cert: None,
-        cluster_ping_wait: Duration::from_secs(45),
-        cluster_write_timeout: Duration::from_secs(5),
-        cluster_max_payload: 16 << 20,
-        cluster_max_inbound: 1 << 20,
-        cluster_kong_version: "3.10.0.0".into(),
-        cluster_public_url: "https://localhost:8005".into(),
-        bootstrap_token: Some(bootstrap.expose().to_string()),
-        max_body_size: 1024 * 1024,
-        max_page_size: 1000,
-        header_read_timeout: Duration::from_secs(10),
-        max_lua_schema_size: 256 * 1024,
-        lua_timeout: Duration::from_millis(500),
-        lua_memory_limit: 64 << 20,
-        lua_pattern_steps: 1_000_000,
-        lua_concurrency: 4,
-        shutdown_grace: Duration::from_secs(5),
-        database_acquire_timeout: konnektd::store::DEFAULT_ACQUIRE_TIMEOUT,
-    }
+    let mut args = ServeArgs::with_defaults(StoreArgs {
+        data_dir: dir.path().join("data"),
+        database_url: Some(database_url.to_string()),
+    });
+    args.listen = "127.0.0.1:0".parse().unwrap();
+    args.cluster_listen = "127.0.0.1:0".parse().unwrap();
+    args.bootstrap_token = Some(bootstrap.expose().to_string());
+    args.shutdown_grace = Duration::from_secs(5);
+    args
 }
 
 /// Server logs go to the test's captured output, shown only when it fails.

@@ -8,10 +8,10 @@
 use serde_json::{Value, json};
 
 use crate::both_backends;
+use crate::harness::core_entities::{entity_error, field_error, koko};
 use crate::harness::{Backend, TestApp, status_and_json};
-use crate::services::{entity_error, field_error, koko};
 
-both_backends!(kong_bundled_schemas_load_as_forks_and_validate_with_kongs_defaults_and_errors,);
+both_backends!(kong_bundled_schemas_load_as_forks_and_validate_with_kongs_defaults_and_errors);
 
 /// Bundled plugins, uploaded as `<name>-fork`.
 const BUNDLED: &[&str] = &[

@@ -402,11 +402,12 @@ async fn memory_bombs_keep_the_server_within_its_lua_memory_budget() {
     server.wait().await;
 }
 
-/// security.md F2: PostgreSQL goes away mid-traffic. Writes and reads get 503 within 2 s
+/// docs/security.md (the database goes away): PostgreSQL goes away mid-traffic. Writes and reads get 503 within 2 s
 /// (never a hang, never a 2xx); once it is back, writes succeed within 10 s with nobody doing
 /// anything; every write answered 201 is still there. On a cluster of the test's own, so
 /// the suite's shared one is never stopped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(skip_postgres, ignore = "KONNEKTD_TEST_SKIP_POSTGRES=1")]
 async fn a_postgresql_outage_answers_503_and_writes_resume_when_it_returns() {
     use crate::harness::postgres::Cluster;
     use crate::harness::{TestApp, status_and_json};

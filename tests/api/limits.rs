@@ -1,4 +1,5 @@
-//! Explicit limits: body size, header-read timeout (security.md §3.2 API4).
+//! Explicit limits: body size, header-read timeout (docs/security.md, limits; OWASP API
+//! Security Top 10 2023, API4 Unrestricted Resource Consumption).
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,5 @@
-//! `openapi.yaml` against what the server really serves (security.md API9, route census).
+//! `openapi.yaml` against what the server really serves (OWASP API Security
+//! Top 10 2023, API9 Improper Inventory Management: a route census).
 
 use std::collections::BTreeSet;
 

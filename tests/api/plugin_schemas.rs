@@ -1,5 +1,6 @@
 //! Custom plugin schemas, as the PingOne guide uploads them
-//! (ping-auth-konnect-guide.md, "Adding the ping-auth plugin to your control plane").
+//! (PingOne's "Configuring Kong Konnect for PingOne Authorize integration",
+//! docs.pingidentity.com, section "Adding the ping-auth plugin to your control plane").
 
 use std::time::{Duration, Instant};
 
@@ -358,7 +359,7 @@ async fn invalid_uploads_get_400_with_luas_or_kongs_text_and_store_nothing(backe
     app.shutdown().await;
 }
 
-/// security.md §1: escapes find nothing, resource bombs stop within the deadline (plus
+/// docs/security.md (Lua sandbox layers): escapes find nothing, resource bombs stop within the deadline (plus
 /// a margin), and the server answers afterwards.
 async fn hostile_schemas_are_contained_and_the_server_stays_up(backend: Backend) {
     let deadline = Duration::from_millis(300);
