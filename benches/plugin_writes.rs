@@ -17,15 +17,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use konnektd::config::{ServeArgs, StoreArgs};
+use konnektd::cli::args::{ServeArgs, StoreArgs};
 use konnektd::domain::Timestamp;
 use konnektd::domain::token::{TokenKind, TokenSecret};
 use konnektd::entities::plugins::plugin_scope_key;
-use konnektd::lua::compiled::{CompiledSchema, Ready, SchemaCache};
 use konnektd::lua::sandbox::Limits;
+use konnektd::lua::schema_cache::{CompiledSchema, Ready, SchemaCache};
 use konnektd::schema::plugin_entity::plugin_entity_schema;
 use konnektd::schema::validate::{Context, Engine};
-use konnektd::service;
+use konnektd::startup;
 use konnektd::store::Store;
 use konnektd::store::core_entities::{EntityRecord, EntityRef};
 use serde_json::{Value, json};
@@ -175,7 +175,7 @@ fn validated_template() -> Value {
 
 async fn bench(label: &str, database_url: &str, dir: &tempfile::TempDir) {
     let bootstrap = TokenSecret::generate(TokenKind::PersonalAccess);
-    let running = service::start(&serve_args(database_url, dir, &bootstrap))
+    let running = startup::start(&serve_args(database_url, dir, &bootstrap))
         .await
         .expect("konnektd starts");
     let api = Arc::new(Api {

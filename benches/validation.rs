@@ -31,9 +31,9 @@
 
 use std::time::{Duration, Instant};
 
-use konnektd::lua::compiled::{Ready, SchemaCache};
 use konnektd::lua::load::load_plugin_schema;
 use konnektd::lua::sandbox::Limits;
+use konnektd::lua::schema_cache::{Ready, SchemaCache};
 use konnektd::schema::definition::Schema;
 use konnektd::schema::filled::Filled;
 use konnektd::schema::plugin_entity::plugin_entity_schema;

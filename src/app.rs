@@ -8,8 +8,8 @@ use crate::cluster::certificates::TlsFiles;
 use crate::cluster::hub::Hub;
 use crate::domain::control_plane::Endpoints;
 use crate::entities::Entities;
-use crate::lua::compiled::SchemaCache;
 use crate::lua::runner::LuaRunner;
+use crate::lua::schema_cache::SchemaCache;
 use crate::store::Store;
 
 /// Page size of a list request that names none (Konnect's default).

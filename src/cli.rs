@@ -1,14 +1,16 @@
 //! What each command does: `serve` runs the service, `token` manages API tokens,
 //! `dataplane` makes data planes or acts as one.
 
+pub mod args;
+
 use chrono::{SecondsFormat, TimeZone, Utc};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{Cli, Command, DataplaneCommand, StoreArgs, TokenCommand};
 use crate::domain::Timestamp;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};
-use crate::service;
+use crate::startup;
 use crate::store::{Store, StoreError};
+use args::{Cli, Command, DataplaneCommand, StoreArgs, TokenCommand};
 
 /// Logs go to stderr, so `token create` can print the token alone on stdout.
 pub fn init_tracing() {
@@ -23,7 +25,7 @@ pub fn init_tracing() {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
-            service::start_with_signals(&args).await?.wait().await;
+            startup::start_with_signals(&args).await?.wait().await;
             tracing::info!("stopped");
             Ok(())
         }

@@ -1,6 +1,6 @@
 //! Data-plane sync: Kong's hybrid protocol v1 over mutual TLS (docs/clustering.md).
 //!
-//! - `server`: the cluster listener (accept loop, TLS handshake, the two outlets' routes).
+//! - `listener`: the cluster listener (accept loop, TLS handshake, the two outlets' routes).
 //! - `admission`: whether a connecting data plane is let in and as whom (the control plane
 //!   its certificate reaches, its node id), and the refusals' texts.
 //! - `session`: one data plane's v1 loop (`basic_info`, configs, pings, error reports).
@@ -15,7 +15,7 @@
 //!   data plane of `konnektd dataplane connect`.
 //!
 //! Imports run one way, from the listener down:
-//! - `server` → `admission`, `session`, `rpc_shim`, `tls`; nothing imports `server`.
+//! - `listener` → `admission`, `session`, `rpc_shim`, `tls`; nothing imports `listener`.
 //! - `session` → `admission`, `websocket`, `hub`, `export`, `compat`, `hash`.
 //! - `rpc_shim` → `admission`, `websocket`, `hub`.
 //! - `admission` → `tls`, `certificates`, `hub`; `tls` → `certificates`.
@@ -31,10 +31,10 @@ pub mod compat;
 pub mod export;
 pub mod hash;
 pub mod hub;
+pub mod listener;
 pub mod provision;
 pub mod public_url;
 mod rpc_shim;
-pub mod server;
 pub mod session;
 pub mod tls;
 mod websocket;

@@ -1,12 +1,12 @@
 //! konnektd: a self-hosted control plane that speaks Kong Konnect's control-plane API.
 //!
-//! Start at [`cli::run`] for the commands, [`server::serve`] for the HTTP service and
+//! Start at [`cli::run`] for the commands, [`startup::start`] for a running service, [`api_listener::serve`] for the HTTP accept loop and
 //! [`http::router`] for the API surface.
 
+pub mod api_listener;
 pub mod app;
 pub mod cli;
 pub mod cluster;
-pub mod config;
 pub mod domain;
 pub mod entities;
 pub mod error;
@@ -14,6 +14,5 @@ pub mod http;
 pub mod lua;
 pub mod lua_pattern;
 pub mod schema;
-pub mod server;
-pub mod service;
+pub mod startup;
 pub mod store;

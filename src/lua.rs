@@ -1,11 +1,11 @@
 //! The sandboxed Lua VM that evaluates uploaded `schema.lua` files and runs their
 //! validator functions. Uploaded Lua is hostile: see `sandbox` for the layers.
 
-pub mod compiled;
 pub mod entities;
 pub mod load;
 pub mod runner;
 pub mod sandbox;
+pub mod schema_cache;
 pub mod strlib;
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = konnektd::config::Cli::parse();
+    let cli = konnektd::cli::args::Cli::parse();
     konnektd::cli::init_tracing();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::kinds::EntityKind;
 use super::{Entities, EntityError};
 use crate::domain::bundled_plugins::is_bundled;
-use crate::lua::compiled::{Builder, Ready, SchemaCache};
+use crate::lua::schema_cache::{BuildSchema, Ready, SchemaCache};
 use crate::schema::definition::Schema;
 use crate::schema::plugin_entity::{opaque_plugin_schema, plugin_entity_schema};
 use crate::schema::validate::{Functions, NoFunctions};
@@ -21,7 +21,7 @@ pub(super) struct SchemaChoice {
     /// Whose schema it is: the control plane for uploads, none for konnektd's own.
     owner: Arc<str>,
     source: Arc<str>,
-    build: Builder,
+    build: BuildSchema,
 }
 
 /// Bundled plugins konnektd has no schema for are checked on their base fields only.

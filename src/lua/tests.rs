@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::lua::compiled::CompiledSchema;
 use crate::lua::sandbox::Limits;
+use crate::lua::schema_cache::CompiledSchema;
 use crate::schema::definition::Schema;
 use crate::schema::validate::tests::{errs, render, run, schema};
 use crate::schema::validate::{Context, Engine};
@@ -300,9 +300,9 @@ return { name = "sv", fields = { { config = { type = "record",
   },
   fields = { { new = { type = "string" } } } } } } }
 "#;
-    let cache = crate::lua::compiled::SchemaCache::new(2, 1);
+    let cache = crate::lua::schema_cache::SchemaCache::new(2, 1);
     let ready = cache.checkout(source, plain, Limits::default()).unwrap();
-    assert!(matches!(ready, crate::lua::compiled::Ready::WithLua(_)));
+    assert!(matches!(ready, crate::lua::schema_cache::Ready::WithLua(_)));
     let mut compiled = compile(source);
     assert_eq!(
         lua_run(&mut compiled, json!({"config": {"old": "bad"}})),

@@ -18,9 +18,9 @@ pub mod process;
 
 use std::time::Duration;
 
-use konnektd::config::{ServeArgs, StoreArgs};
+use konnektd::cli::args::{ServeArgs, StoreArgs};
 use konnektd::domain::token::{TokenKind, TokenSecret};
-use konnektd::service::{self, Running};
+use konnektd::startup::{self, Running};
 use konnektd::store::Store;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
@@ -112,7 +112,7 @@ impl TestApp {
         let bootstrap = TokenSecret::generate(TokenKind::PersonalAccess);
         let mut args = serve_args(&database_url, &dir, &bootstrap);
         tweak(&mut args);
-        let running = service::start(&args).await.expect("konnektd starts");
+        let running = startup::start(&args).await.expect("konnektd starts");
         TestApp {
             base: format!("http://{}", running.addr),
             token: bootstrap.expose().to_string(),

@@ -275,7 +275,7 @@ async fn a_cluster_kong_version_that_is_not_a_version_refuses_to_start() {
     let token = TokenSecret::generate(TokenKind::PersonalAccess);
     let mut args = crate::harness::serve_args(&url, &dir, &token);
     args.cluster_kong_version = "latest".into();
-    let error = konnektd::service::start(&args)
+    let error = konnektd::startup::start(&args)
         .await
         .err()
         .expect("refused");

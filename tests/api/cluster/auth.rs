@@ -387,7 +387,8 @@ async fn certificate_files_given_by_flag_are_served_instead_of_generated_ones(ba
     let app = TestApp::spawn_with(backend, |args| {
         let dir = args.store.data_dir.parent().unwrap().join("given");
         let files = konnektd::cluster::certificates::TlsFiles::in_data_dir(&dir);
-        konnektd::cluster::certificates::ensure_generated(&files, &["localhost".to_string()]).unwrap();
+        konnektd::cluster::certificates::ensure_generated(&files, &["localhost".to_string()])
+            .unwrap();
         args.cluster_cert = Some(files.cert.clone());
         args.cluster_cert_key = Some(files.key.clone());
         args.cluster_ca_cert = Some(files.ca_cert.clone());

@@ -246,10 +246,10 @@ pub async fn start_on(
     database_url: &str,
     dir: &tempfile::TempDir,
     token: &str,
-) -> konnektd::service::Running {
+) -> konnektd::startup::Running {
     let secret = konnektd::domain::token::TokenSecret::parse(token).unwrap();
     let args = super::serve_args(database_url, dir, &secret);
-    konnektd::service::start(&args)
+    konnektd::startup::start(&args)
         .await
         .expect("konnektd starts")
 }

@@ -82,7 +82,7 @@ async fn a_schema_change_on_one_node_holds_for_plugin_writes_on_another() {
     }
     let app = TestApp::spawn(Backend::Postgres).await;
     let secret = konnektd::domain::token::TokenSecret::parse(&app.token).unwrap();
-    let other = konnektd::service::start(&crate::harness::serve_args(
+    let other = konnektd::startup::start(&crate::harness::serve_args(
         &app.database_url,
         &app.dir,
         &secret,

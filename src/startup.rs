@@ -8,21 +8,21 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::api_listener::{self, ServerLimits};
 use crate::app::{AppState, Settings};
+use crate::cli::args::ServeArgs;
 use crate::cluster::certificates::{self, TlsFiles};
 use crate::cluster::compat::KongVersion;
 use crate::cluster::hub::Hub;
+use crate::cluster::listener::ClusterConfig;
 use crate::cluster::public_url;
-use crate::cluster::server::ClusterConfig;
 use crate::cluster::session::SessionSettings;
 use crate::cluster::tls;
-use crate::config::ServeArgs;
 use crate::domain::Timestamp;
 use crate::domain::control_plane::Endpoints;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};
 use crate::lua::runner::LuaRunner;
 use crate::lua::sandbox::Limits;
-use crate::server::{self, ServerLimits};
 use crate::store::{Store, StoreError};
 
 /// A started service. Dropping it does not stop it; call [`Running::shutdown`].
@@ -67,7 +67,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
 
 /// Starts konnektd; it stops on SIGINT or SIGTERM.
 pub async fn start_with_signals(args: &ServeArgs) -> anyhow::Result<Running> {
-    start_until(args, server::shutdown_signal()).await
+    start_until(args, api_listener::shutdown_signal()).await
 }
 
 async fn start_until(
@@ -136,7 +136,7 @@ async fn start_until(
         hub.clone(),
         tls_files.clone(),
     );
-    let cluster_task = tokio::spawn(crate::cluster::server::serve(
+    let cluster_task = tokio::spawn(crate::cluster::listener::serve(
         cluster_listener,
         state.store.clone(),
         hub,
@@ -172,7 +172,7 @@ async fn start_until(
             }
         };
         tokio::join!(
-            server::serve(listener, router, serve_state.clone(), limits, shutdown),
+            api_listener::serve(listener, router, serve_state.clone(), limits, shutdown),
             sessions
         );
         serve_state.store.close().await;

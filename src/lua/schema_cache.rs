@@ -20,7 +20,7 @@ use crate::schema::value::SchemaValue;
 
 /// Builds the validation schema from an evaluated source (plugins merge it into the
 /// base plugin entity; core entities parse it as is).
-pub type Builder = fn(&SchemaValue) -> Result<Schema, String>;
+pub type BuildSchema = fn(&SchemaValue) -> Result<Schema, String>;
 
 /// A schema with the VM holding its functions.
 pub struct CompiledSchema {
@@ -31,7 +31,7 @@ pub struct CompiledSchema {
 }
 
 impl CompiledSchema {
-    pub fn compile(source: &str, limits: Limits, build: Builder) -> Result<Self, LuaError> {
+    pub fn compile(source: &str, limits: Limits, build: BuildSchema) -> Result<Self, LuaError> {
         let sandbox = Sandbox::new(limits)?;
         let (value, functions) = sandbox.eval_schema_keeping_functions(source)?;
         let schema = build(&value).map_err(LuaError::BadResult)?;
@@ -107,13 +107,13 @@ impl SchemaCache {
         }
     }
 
-    pub fn key(source: &str, build: Builder) -> Key {
+    pub fn key(source: &str, build: BuildSchema) -> Key {
         Self::key_for("", source, build)
     }
 
     /// The key of a schema owned by `owner` (a control plane): VMs of equal sources
     /// uploaded by two owners are never shared, so neither sees the other's globals.
-    pub fn key_for(owner: &str, source: &str, build: Builder) -> Key {
+    pub fn key_for(owner: &str, source: &str, build: BuildSchema) -> Key {
         let mut hasher = Sha256::new();
         hasher.update((build as usize).to_le_bytes());
         hasher.update((owner.len() as u64).to_le_bytes());
@@ -133,7 +133,7 @@ impl SchemaCache {
     pub fn checkout(
         &self,
         source: &str,
-        build: Builder,
+        build: BuildSchema,
         limits: Limits,
     ) -> Result<Ready, LuaError> {
         self.checkout_keyed(Self::key(source, build), source, build, limits)
@@ -145,7 +145,7 @@ impl SchemaCache {
         &self,
         key: Key,
         source: &str,
-        build: Builder,
+        build: BuildSchema,
         limits: Limits,
     ) -> Result<Ready, LuaError> {
         {
@@ -169,7 +169,7 @@ impl SchemaCache {
     }
 
     /// Gives a VM back after use, unless it hit a limit.
-    pub fn checkin(&self, source: &str, build: Builder, compiled: CompiledSchema) {
+    pub fn checkin(&self, source: &str, build: BuildSchema, compiled: CompiledSchema) {
         self.checkin_keyed(Self::key(source, build), compiled)
     }
 
