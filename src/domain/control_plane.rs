@@ -1,6 +1,6 @@
-//! Control planes as the Konnect Control Planes v2 API defines them
-//! (`konnect-specs/.../control-planes/v2/openapi.yaml`, `CreateControlPlaneRequest`,
-//! `UpdateControlPlaneRequest`, `ControlPlane`).
+//! Control planes as the Konnect Control Planes v2 API defines them (Kong's public
+//! repository Kong/developer.konghq.com, `api-specs/konnect/control-planes/v2/openapi.yaml`:
+//! `CreateControlPlaneRequest`, `UpdateControlPlaneRequest`, `ControlPlane`).
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
 //! `/v2/control-planes`, against Konnect's Control Planes v2 spec
-//! (konnect-specs/developer.konghq.com/api-specs/konnect/control-planes/v2/openapi.yaml).
+//! (Kong/developer.konghq.com `api-specs/konnect/control-planes/v2/openapi.yaml`).
 
 use reqwest::Method;
 use serde_json::{Value, json};
