@@ -246,11 +246,7 @@ impl Entities {
                 map.insert("created_at".into(), created.clone());
             }
         }
-        let entity = self
-            .check_entity(kind, scope, input, Context::Upsert)
-            .await?;
-        let entity = self.write(kind, scope, entity, true).await?;
-        Ok(present(entity))
+        self.replace_checked(kind, scope, input).await
     }
 
     /// `PATCH /{collection}/{id or name}`: Kong's merge of the changes into the stored
@@ -279,8 +275,19 @@ impl Entities {
         if let Value::Object(map) = &mut merged {
             map.insert("id".into(), json!(id));
         }
+        self.replace_checked(kind, scope, merged).await
+    }
+
+    /// The end of a PUT or PATCH: the whole entity checked as an upsert, stored in
+    /// place of any entity with its id, and answered.
+    async fn replace_checked(
+        &self,
+        kind: &'static EntityKind,
+        scope: &Scope,
+        entity: Value,
+    ) -> Result<Filled, EntityError> {
         let entity = self
-            .check_entity(kind, scope, merged, Context::Upsert)
+            .check_entity(kind, scope, entity, Context::Upsert)
             .await?;
         let entity = self.write(kind, scope, entity, true).await?;
         Ok(present(entity))
