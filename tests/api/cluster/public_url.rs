@@ -42,7 +42,9 @@ async fn the_public_url_takes_the_cluster_listeners_port(backend: Backend) {
         args.cluster_listen = format!("127.0.0.1:{port}").parse().unwrap();
     })
     .await;
-    let cp = app.create_control_plane(&json!({"name": "public-url"})).await;
+    let cp = app
+        .create_control_plane(&json!({"name": "public-url"}))
+        .await;
     let expected = format!("https://localhost:{port}");
     assert_eq!(cp["config"]["control_plane_endpoint"], expected);
     assert_eq!(cp["config"]["telemetry_endpoint"], expected);
@@ -68,7 +70,9 @@ async fn an_explicit_public_url_wins_and_gets_no_note(backend: Backend) {
         args.cluster_public_url = Some("https://cp.example.com:443".into());
     })
     .await;
-    let cp = app.create_control_plane(&json!({"name": "public-url"})).await;
+    let cp = app
+        .create_control_plane(&json!({"name": "public-url"}))
+        .await;
     assert_eq!(
         cp["config"]["control_plane_endpoint"],
         "https://cp.example.com:443"
