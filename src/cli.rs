@@ -40,9 +40,12 @@ async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
             store,
             control_plane,
             cluster_public_url,
+            cluster_listen,
             cluster_ca_cert,
             out,
         } => {
+            let cluster_public_url =
+                crate::cluster::public_url::resolve(cluster_public_url.as_deref(), cluster_listen);
             let ca = cluster_ca_cert.unwrap_or_else(|| {
                 crate::cluster::certificates::TlsFiles::in_data_dir(&store.data_dir).ca_cert
             });
@@ -67,6 +70,11 @@ async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
                     "wrote cluster.crt, cluster.key and cluster-ca.crt to {}",
                     dir.display()
                 );
+            }
+            // On stderr: the script on stdout stays runnable, and the note still shows
+            // when stdout goes to a file.
+            if let Some(note) = &new.note {
+                eprintln!("{note}");
             }
             println!("{}", new.docker_run);
             Ok(())

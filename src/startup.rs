@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use crate::api_listener::{self, ServerLimits};
 use crate::app::{AppState, Settings};
 use crate::cli::args::ServeArgs;
-use crate::cluster::certificates::{self, TlsFiles};
+use crate::cluster::certificates::{self, ServerCertificate, TlsFiles};
 use crate::cluster::compat::KongVersion;
 use crate::cluster::hub::Hub;
 use crate::cluster::listener::ClusterConfig;
@@ -85,26 +85,14 @@ async fn start_until(
                 args.cluster_kong_version
             )
         })?;
-    let tls_files = match (&args.cluster_cert, &args.cluster_cert_key) {
-        (Some(cert), Some(key)) => TlsFiles {
-            ca_cert: args.cluster_ca_cert.clone().unwrap_or_else(|| cert.clone()),
-            cert: cert.clone(),
-            key: key.clone(),
-        },
-        _ => {
-            let files = TlsFiles::in_data_dir(&args.store.data_dir);
-            certificates::ensure_generated(
-                &files,
-                &public_url::server_hosts(&args.cluster_public_url),
-            )?;
-            files
-        }
-    };
-    let cluster_tls = tls::server_config(&tls_files)?;
     let cluster_listener = TcpListener::bind(args.cluster_listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.cluster_listen))?;
     let cluster_addr = cluster_listener.local_addr()?;
+    // The bound port, so `--cluster-listen 127.0.0.1:0` (the tests) still names a real one.
+    let public_url = public_url::resolve(args.cluster_public_url.as_deref(), cluster_addr);
+    let tls_files = cluster_certificates(args, &public_url)?;
+    let cluster_tls = tls::server_config(&tls_files)?;
     // The hub hears of changes from here on; then the other nodes' are listened to.
     let hub = Hub::new(store.clone());
     store
@@ -121,8 +109,8 @@ async fn start_until(
             max_page_size: args.max_page_size,
             max_lua_schema_size: args.max_lua_schema_size,
             endpoints: Endpoints {
-                control_plane: args.cluster_public_url.clone(),
-                telemetry: args.cluster_public_url.clone(),
+                control_plane: public_url.clone(),
+                telemetry: public_url,
             },
         },
         LuaRunner::new(
@@ -191,6 +179,57 @@ async fn start_until(
         task,
         cluster_task,
     })
+}
+
+/// The cluster listener's certificate files: the ones given by flag (a warning when they
+/// do not cover the public URL's host; they are the operator's to replace), or the
+/// generated ones, reissued by the same CA when the public host is new to them.
+fn cluster_certificates(args: &ServeArgs, public_url: &str) -> anyhow::Result<TlsFiles> {
+    let host = public_url::public_host(public_url);
+    if let (Some(cert), Some(key)) = (&args.cluster_cert, &args.cluster_cert_key) {
+        let pem = std::fs::read_to_string(cert)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", cert.display()))?;
+        if !certificates::uncovered(&pem, &[host.to_string()])?.is_empty() {
+            tracing::warn!(
+                cert = %cert.display(),
+                host,
+                "the cluster certificate {} does not cover {host}, the host of the cluster \
+                 public URL: data planes connecting with server name {host} will refuse it",
+                cert.display()
+            );
+        }
+        return Ok(TlsFiles {
+            ca_cert: args.cluster_ca_cert.clone().unwrap_or_else(|| cert.clone()),
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
+    let files = TlsFiles::in_data_dir(&args.store.data_dir);
+    match certificates::ensure_generated(&files, &public_url::server_hosts(public_url))? {
+        ServerCertificate::Kept => {}
+        ServerCertificate::Created => tracing::info!(
+            cert = %files.cert.display(),
+            "made the cluster CA and server certificate for {host}"
+        ),
+        ServerCertificate::Regenerated { missing } => tracing::warn!(
+            cert = %files.cert.display(),
+            host,
+            "the cluster server certificate did not cover {}: reissued it for {host}, \
+             signed by the same CA ({}), so data planes keep trusting it",
+            missing.join(", "),
+            files.ca_cert.display()
+        ),
+        ServerCertificate::NotCovered { missing } => tracing::warn!(
+            cert = %files.cert.display(),
+            host,
+            "the cluster server certificate does not cover {}, and the CA key {} is gone, \
+             so it cannot be reissued: data planes connecting with server name {host} will \
+             refuse it",
+            missing.join(", "),
+            files.ca_cert.with_extension("key").display()
+        ),
+    }
+    Ok(files)
 }
 
 /// Makes sure someone can log in: the configured bootstrap token exists, or, on a store

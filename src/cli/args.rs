@@ -42,13 +42,19 @@ pub enum DataplaneCommand {
         store: StoreArgs,
         #[arg(long = "control-plane")]
         control_plane: Uuid,
-        /// The URL data planes use to reach the cluster listener.
+        /// The URL data planes use to reach the cluster listener; when unset,
+        /// `https://localhost:<port of --cluster-listen>`. Set it to a host a container
+        /// can reach: inside one, `localhost` is the container itself.
+        #[arg(long, env = "KONNEKTD_CLUSTER_PUBLIC_URL")]
+        cluster_public_url: Option<String>,
+        /// The server's cluster listener, whose port the public URL takes when
+        /// `--cluster-public-url` is unset.
         #[arg(
             long,
-            env = "KONNEKTD_CLUSTER_PUBLIC_URL",
-            default_value = "https://localhost:8005"
+            env = "KONNEKTD_CLUSTER_LISTEN",
+            default_value = "127.0.0.1:8005"
         )]
-        cluster_public_url: String,
+        cluster_listen: SocketAddr,
         /// The CA data planes trust; `<data-dir>/tls/cluster-ca.crt` when unset.
         #[arg(long, env = "KONNEKTD_CLUSTER_CA_CERT")]
         cluster_ca_cert: Option<PathBuf>,
@@ -122,13 +128,12 @@ pub struct ServeArgs {
     /// Address of the HTTP API.
     #[arg(long, env = "KONNEKTD_LISTEN", default_value = "127.0.0.1:8001")]
     pub listen: SocketAddr,
-    /// The URL data planes use to reach the cluster listener (`control_plane_endpoint`).
-    #[arg(
-        long,
-        env = "KONNEKTD_CLUSTER_PUBLIC_URL",
-        default_value = "https://localhost:8005"
-    )]
-    pub cluster_public_url: String,
+    /// The URL data planes use to reach the cluster listener (`control_plane_endpoint`,
+    /// `telemetry_endpoint`, the `docker run`); when unset,
+    /// `https://localhost:<port of --cluster-listen>`. The generated server certificate
+    /// is reissued (same CA) to cover its host.
+    #[arg(long, env = "KONNEKTD_CLUSTER_PUBLIC_URL")]
+    pub cluster_public_url: Option<String>,
     /// Address of the cluster listener data planes connect to (mutual TLS).
     #[arg(
         long,

@@ -7,7 +7,7 @@ use std::path::Path;
 use uuid::Uuid;
 
 use super::certificates::{first_certificate_der, generate_data_plane_certificate};
-use super::public_url::docker_run_command;
+use super::public_url::{docker_run_command, loopback_note};
 use super::tls::PeerCertificate;
 use crate::domain::Timestamp;
 use crate::store::Store;
@@ -20,6 +20,8 @@ pub struct NewDataPlane {
     pub key: String,
     pub ca_cert: String,
     pub docker_run: String,
+    /// Why the `docker run` will not reach konnektd as it stands (a loopback public host).
+    pub note: Option<String>,
 }
 
 /// A certificate record from PEM, or why it is not one.
@@ -62,5 +64,6 @@ pub async fn new_data_plane(
         key,
         ca_cert,
         docker_run,
+        note: loopback_note(cluster_public_url),
     })
 }

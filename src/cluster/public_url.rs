@@ -1,6 +1,23 @@
-//! What the cluster's public URL (`--cluster-public-url`) gives: the host names the
-//! server certificate covers, the address and server name data planes connect with, and
-//! the `docker run` that starts a data plane against this konnektd.
+//! What the cluster's public URL (`--cluster-public-url`) gives: its default from the
+//! cluster listener, the host names the server certificate covers, the address and server
+//! name data planes connect with, and the `docker run` that starts a data plane against
+//! this konnektd (with a note when its host is a loopback name).
+
+use std::net::SocketAddr;
+
+/// The public URL: the one given, else `https://localhost:<port of the cluster
+/// listener>`, so a listener moved off 8005 is still where data planes are sent.
+pub fn resolve(explicit: Option<&str>, cluster_listen: SocketAddr) -> String {
+    match explicit.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) => url.to_string(),
+        None => format!("https://localhost:{}", cluster_listen.port()),
+    }
+}
+
+/// The host of the public URL (`https://[::1]:8005` → `::1`).
+pub fn public_host(cluster_public_url: &str) -> &str {
+    host_of(authority(cluster_public_url))
+}
 
 /// The `host[:port]` of a URL (`https://cp.example.com:8005/x` → `cp.example.com:8005`).
 fn authority(url: &str) -> &str {
@@ -19,7 +36,7 @@ pub fn host_of(authority: &str) -> &str {
 /// The host names the server certificate covers: the public URL's host, `localhost`
 /// and `127.0.0.1`.
 pub fn server_hosts(cluster_public_url: &str) -> Vec<String> {
-    let host = host_of(authority(cluster_public_url)).to_string();
+    let host = public_host(cluster_public_url).to_string();
     let mut hosts = vec![];
     for h in [host, "localhost".into(), "127.0.0.1".into()] {
         if !h.is_empty() && !hosts.contains(&h) {
@@ -76,6 +93,25 @@ pub fn docker_run_command(cluster_public_url: &str, cert: &str, key: &str, ca: &
     lines.join(" \\\n")
 }
 
+/// A note for the `docker run` when the public host is a loopback name: inside a
+/// container that name is the container itself, so the data plane would dial itself.
+pub fn loopback_note(cluster_public_url: &str) -> Option<String> {
+    let host = public_host(cluster_public_url);
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    loopback.then(|| {
+        format!(
+            "note: the cluster public URL's host is {host}, and inside a container {host} is \
+             the container itself, so this docker run cannot reach konnektd; restart konnektd \
+             (or rerun this) with --cluster-public-url set to a host the container can reach, \
+             e.g. https://host.docker.internal:<port> on Docker Desktop or \
+             https://<this host's address>:<port>"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +130,32 @@ mod tests {
             server_hosts("https://[::1]:8005"),
             ["::1", "localhost", "127.0.0.1"]
         );
+    }
+
+    #[test]
+    fn the_public_url_defaults_to_the_cluster_listeners_port() {
+        let listen = "127.0.0.1:18405".parse().unwrap();
+        assert_eq!(resolve(None, listen), "https://localhost:18405");
+        assert_eq!(
+            resolve(Some("https://cp.example.com:443"), listen),
+            "https://cp.example.com:443"
+        );
+    }
+
+    #[test]
+    fn loopback_hosts_get_a_note_and_others_none() {
+        for url in [
+            "https://localhost:8005",
+            "https://LOCALHOST",
+            "https://127.0.0.1:8005",
+            "https://[::1]:8005",
+        ] {
+            let note = loopback_note(url).unwrap_or_else(|| panic!("{url}"));
+            assert!(note.contains("--cluster-public-url"), "{note}");
+            assert!(note.contains("host.docker.internal"), "{note}");
+        }
+        assert_eq!(loopback_note("https://konnektd.internal:8005"), None);
+        assert_eq!(loopback_note("https://10.0.0.5:8005"), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::Api;
 use super::extract::{ControlPlaneId, JsonBody};
 use crate::app::AppState;
-use crate::cluster::provision::{dp_certificate_from_pem, new_data_plane};
+use crate::cluster::provision::{NewDataPlane, dp_certificate_from_pem, new_data_plane};
 use crate::domain::Timestamp;
 use crate::error::{ApiError, ErrorFamily};
 use crate::store::data_planes::{DpCertificate, Node};
@@ -211,9 +211,18 @@ async fn generate_dp_certificate(
             "item": certificate_json(&new.certificate),
             "key": new.key,
             "ca_cert": new.ca_cert,
-            "docker_run": new.docker_run,
+            "docker_run": docker_run_text(&new),
         })),
     ))
+}
+
+/// The `docker run`, after its note (as shell comment lines, so the text still runs)
+/// when the public host is a loopback name.
+fn docker_run_text(new: &NewDataPlane) -> String {
+    match &new.note {
+        Some(note) => format!("# {note}\n{}", new.docker_run),
+        None => new.docker_run.clone(),
+    }
 }
 
 /// Konnect's node object (control-planes-config `Node`).

@@ -50,8 +50,9 @@ async fn creating_returns_the_control_plane_with_defaults_and_endpoints(backend:
             "description": "",
             "labels": {"env": "test"},
             "config": {
-                "control_plane_endpoint": "https://localhost:8005",
-                "telemetry_endpoint": "https://localhost:8005",
+                // The cluster listener's port (the harness binds 127.0.0.1:0).
+                "control_plane_endpoint": format!("https://localhost:{}", app.cluster_addr().port()),
+                "telemetry_endpoint": format!("https://localhost:{}", app.cluster_addr().port()),
                 "cluster_type": "CLUSTER_TYPE_CONTROL_PLANE",
                 "auth_type": "pinned_client_certs",
                 "cloud_gateway": false,
