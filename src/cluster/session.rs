@@ -164,7 +164,7 @@ async fn run(
             node.compatibility = compat::compatibility(vec![compat::issue(
                 "kong_version_incompatible",
                 reason.clone(),
-                "Run a data plane whose major version equals the control plane's and whose minor version is not newer.",
+                "Run a data plane whose major version equals the control plane's.",
             )]);
             let _ = store.upsert_node(cp, &node).await;
             tracing::info!(cp.id = %cp, dp.node_id = node.id, reason, "data plane version refused");
