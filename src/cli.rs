@@ -6,6 +6,7 @@ pub mod args;
 use chrono::{SecondsFormat, TimeZone, Utc};
 use tracing_subscriber::EnvFilter;
 
+use crate::cluster::client::{Event, NO_CONFIG_NOTICE};
 use crate::domain::Timestamp;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};
 use crate::startup;
@@ -91,6 +92,8 @@ async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
             plugins,
             ping_interval,
             exit_after,
+            print_config,
+            reconnect_delay,
         } => {
             let server_name = server_name
                 .unwrap_or_else(|| crate::cluster::public_url::host_of(&address).to_string());
@@ -106,8 +109,38 @@ async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
                 plugins,
                 ping_interval,
                 exit_after,
+                reconnect_delay,
             };
-            crate::cluster::client::connect(&options, |config| println!("{config}")).await?;
+            let node_id = options.node_id;
+            let report = |event: Event<'_>| match event {
+                Event::Config(config) => {
+                    println!("{config}");
+                    if print_config {
+                        println!("{}", config.message);
+                    }
+                }
+                // The v1 protocol gives a data plane no reason; the node row has it.
+                Event::NoConfig => eprintln!(
+                    "no config: the control plane did not send one within {}s; the node's \
+                     compatibility_status (GET /v2/control-planes/<id>/nodes/{node_id}) says \
+                     why, e.g. a configured plugin missing from --plugins",
+                    NO_CONFIG_NOTICE.as_secs()
+                ),
+                Event::Retrying { reason, delay } => eprintln!(
+                    "disconnected: {reason}; reconnecting in {:.1}s",
+                    delay.as_secs_f64()
+                ),
+            };
+            tokio::select! {
+                ended = crate::cluster::client::connect(&options, report) => {
+                    ended?;
+                }
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("interrupted");
+                    // 128 + SIGINT, as a shell reports a process a Ctrl-C stopped.
+                    std::process::exit(130);
+                }
+            }
             Ok(())
         }
     }

@@ -62,7 +62,11 @@ pub enum DataplaneCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// A small data plane: connects, prints each config it receives, pings with it.
+    /// A small data plane: connects, prints each config it receives (`config <hash>
+    /// <type>=<count>...` on stdout), pings with its hash, and reconnects when the
+    /// connection drops. Exits 0 after `--exit-after` configs, non-zero on a refusal that
+    /// retrying cannot fix (a 4xx at the upgrade such as 401 for an unpinned certificate,
+    /// or a 1008 close such as `kong_version_incompatible`) or on Ctrl-C.
     Connect {
         /// `host:port` of the cluster listener.
         #[arg(long, default_value = "localhost:8005")]
@@ -70,28 +74,43 @@ pub enum DataplaneCommand {
         /// TLS server name; the host of `--address` when unset.
         #[arg(long)]
         server_name: Option<String>,
+        /// The data plane's certificate (PEM), as `dataplane new --out` writes it.
         #[arg(long)]
         cert: PathBuf,
+        /// The certificate's private key (PEM).
         #[arg(long)]
         key: PathBuf,
+        /// The CA the cluster listener's certificate must chain to (`cluster-ca.crt`).
         #[arg(long)]
         ca_cert: PathBuf,
         /// Node id; a new one when unset.
         #[arg(long)]
         node_id: Option<Uuid>,
+        /// The hostname the node shows in the nodes API.
         #[arg(long, default_value = "konnektd-dataplane")]
         hostname: String,
         /// The Kong version to claim.
         #[arg(long, default_value = "3.10.0.0")]
         version: String,
-        /// Plugins to announce in `basic_info` (comma-separated).
+        /// Plugins to announce in `basic_info` (comma-separated). A plugin the control
+        /// plane's config uses but this list lacks means no config is sent.
         #[arg(long, value_delimiter = ',', default_value = "ping-auth")]
         plugins: Vec<String>,
+        /// How often to ping with the current hash (Kong's data plane: every 30 s).
         #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
         ping_interval: Duration,
         /// Exit after this many configs.
         #[arg(long)]
         exit_after: Option<usize>,
+        /// Also print each config received: the whole inflated `reconfigure` message
+        /// (`config_table`, `config_hash`, `hashes`) as one line of compact JSON, on the
+        /// line after its `config <hash> ...` line.
+        #[arg(long)]
+        print_config: bool,
+        /// After the connection drops, wait a random time between this and twice this
+        /// before reconnecting (Kong's data plane waits 5 to 10 s).
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        reconnect_delay: Duration,
     },
 }
 

@@ -36,8 +36,15 @@ impl KongVersion {
     }
 }
 
-/// Kong's rule: the data plane's major must equal the control plane's, its minor must
-/// not be newer. `Err` is the reason, shown on the node.
+/// Which data plane versions may connect. The major must equal the control plane's, as
+/// in Kong (`kong/clustering/compat/init.lua` `check_kong_version_compatibility`). Kong's
+/// own control plane also refuses a newer minor (`minor_cp < minor_dp`); Konnect, which
+/// konnektd stands in for, accepts every supported Kong release of its major
+/// (developer.konghq.com `konnect-platform/compatibility`, "Kong Gateway version
+/// compatibility": 3.4 to 3.14 against one control plane), so a newer minor is accepted
+/// and gets the control plane's config as it is: a newer data plane reads an older
+/// config, as Kong's data planes read one exported before their upgrade. Older minors
+/// get the removal table below. `Err` is the reason, shown on the node.
 pub fn check_version(control_plane: KongVersion, data_plane: &str) -> Result<KongVersion, String> {
     let Some(dp) = KongVersion::parse(data_plane) else {
         return Err(format!(
@@ -49,13 +56,6 @@ pub fn check_version(control_plane: KongVersion, data_plane: &str) -> Result<Kon
             "data plane major version {} differs from control plane major version {}",
             dp.major(),
             control_plane.major()
-        ));
-    }
-    if dp.minor() > control_plane.minor() {
-        return Err(format!(
-            "data plane minor version {} is newer than control plane minor version {}",
-            dp.minor(),
-            control_plane.minor()
         ));
     }
     Ok(dp)
@@ -197,12 +197,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kongs_version_rule() {
+    fn konnects_version_rule_same_major_any_minor() {
         let cp = KongVersion::parse("3.10.0").unwrap();
         assert!(check_version(cp, "3.10.0.2").is_ok());
         assert!(check_version(cp, "3.4.1").is_ok());
         assert!(check_version(cp, "3.10.0-enterprise-edition").is_ok());
-        assert!(check_version(cp, "3.11.0").unwrap_err().contains("newer"));
+        // Konnect accepts newer minors of the same major; Kong's own control plane does not.
+        assert!(check_version(cp, "3.11.0.0").is_ok());
+        assert!(check_version(cp, "3.14.1").is_ok());
+        assert!(check_version(cp, "2.8.0.0").unwrap_err().contains("major"));
         assert!(check_version(cp, "4.0.0").unwrap_err().contains("major"));
         assert!(check_version(cp, "banana").is_err());
     }

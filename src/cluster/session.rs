@@ -57,6 +57,8 @@ struct Session {
     control_plane: Uuid,
     dp_version: KongVersion,
     plugins: Vec<String>,
+    /// Configured plugins this data plane lacks, as last logged.
+    missing_plugins: Vec<String>,
     last_write: Instant,
 }
 
@@ -164,7 +166,7 @@ async fn run(
             node.compatibility = compat::compatibility(vec![compat::issue(
                 "kong_version_incompatible",
                 reason.clone(),
-                "Run a data plane whose major version equals the control plane's and whose minor version is not newer.",
+                "Run a data plane whose major version equals the control plane's.",
             )]);
             let _ = store.upsert_node(cp, &node).await;
             tracing::info!(cp.id = %cp, dp.node_id = node.id, reason, "data plane version refused");
@@ -192,6 +194,7 @@ async fn run(
         control_plane: cp,
         dp_version,
         plugins,
+        missing_plugins: Vec::new(),
         last_write: Instant::now(),
     };
     let mut snapshots = hub.subscribe(cp);
@@ -311,6 +314,11 @@ impl Session {
             .collect();
         let compatible = issues.is_empty();
         let compatibility = compat::compatibility(issues);
+        let missing: Vec<String> = missing.into_iter().cloned().collect();
+        if missing != self.missing_plugins {
+            self.log_missing_plugins(&missing);
+            self.missing_plugins = missing;
+        }
         if compatibility != self.node.compatibility {
             self.node.compatibility = compatibility;
             self.write_status(true).await;
@@ -350,6 +358,31 @@ impl Session {
                 );
                 false
             }
+        }
+    }
+
+    /// Logged once per change of the set, not per snapshot or ping: the data plane itself
+    /// is told nothing (the v1 protocol has no message for it), so the operator learns it
+    /// here and from the node's compatibility_status. Kong's control plane warns likewise
+    /// ("configured <name> plugin is missing from data plane",
+    /// `kong/clustering/compat/init.lua` `check_configuration_compatibility`).
+    fn log_missing_plugins(&self, missing: &[String]) {
+        if missing.is_empty() {
+            tracing::info!(
+                cp.id = %self.control_plane,
+                dp.node_id = self.node.id,
+                dp.hostname = self.node.hostname,
+                "data plane now has every configured plugin; it gets the config"
+            );
+        } else {
+            tracing::warn!(
+                cp.id = %self.control_plane,
+                dp.node_id = self.node.id,
+                dp.hostname = self.node.hostname,
+                missing_plugins = missing.join(","),
+                "data plane lacks configured plugins and gets no config until it has them \
+                 (install them and add them to KONG_PLUGINS, or remove them from the configuration)"
+            );
         }
     }
 

@@ -1,5 +1,8 @@
 //! `konnektd dataplane new` and `konnektd dataplane connect` against a running server:
-//! the guide's "New Data Plane Node" step and a data plane syncing the ping-auth config.
+//! the guide's "New Data Plane Node" step and a data plane syncing the ping-auth config;
+//! `connect` holds what `dataplane connect` does over time (no config, restarts, refusals).
+
+mod connect;
 
 use serde_json::{Value, json};
 

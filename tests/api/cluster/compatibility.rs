@@ -1,6 +1,7 @@
 //! Data planes that cannot take the config as it is: a missing plugin, another major
-//! version, an older minor (Kong's removed fields), a config over the payload limit
-//! (docs/clustering.md, "Compatibility").
+//! version, an older minor (Kong's removed fields), a config over the payload limit; and
+//! newer minors of the same major, which take it as it is (docs/clustering.md,
+//! "Compatibility").
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use crate::harness::{Backend, TestApp};
 both_backends!(
     a_data_plane_without_a_configured_plugin_gets_no_config_but_stays,
     a_data_plane_of_another_major_version_is_closed_and_marked,
+    newer_minors_of_the_same_major_sync_as_konnects_compatibility_page_allows,
     an_older_data_plane_loses_removed_fields_but_keeps_the_hash,
     a_config_over_the_payload_limit_is_not_sent_and_the_node_says_why,
 );
@@ -52,42 +54,72 @@ async fn a_data_plane_without_a_configured_plugin_gets_no_config_but_stays(backe
     dp.ping_pong(ZEROS).await;
 }
 
-/// `node_version=4.0.0` gets a close frame (1008) after basic_info and its node row is
-/// marked `kong_version_incompatible`.
+/// Another major (`4.0.0.0`, `2.8.0.0`) gets a close frame (1008) after basic_info and
+/// its node row is marked `kong_version_incompatible`: Kong's rule
+/// (`kong/clustering/compat/init.lua` `check_kong_version_compatibility`, `major_cp ~=
+/// major_dp`), which Konnect keeps.
 async fn a_data_plane_of_another_major_version_is_closed_and_marked(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let f = fixture(&app).await;
-    let n = node_id();
-    let mut dp = f.dp(app.cluster_addr(), &n, "4.0.0").await;
-    dp.basic_info(DP_PLUGINS).await;
-    dp.ping(ZEROS).await;
-    let close = dp.closed(WAIT).await.expect("a close frame");
-    assert_eq!(close, (1008, "kong_version_incompatible".to_string()));
-    assert!(
-        dp.frames.iter().all(|f| f.opcode != 0x2),
-        "no config was sent"
-    );
-    let node = node_when(&app, &f.cp, &n, |_| true).await;
-    assert_eq!(node["version"], "4.0.0");
-    assert_eq!(
-        node["compatibility_status"]["state"],
-        "COMPATIBILITY_STATE_INCOMPATIBLE"
-    );
-    assert_eq!(
-        node["compatibility_status"]["issues"][0]["code"],
-        "kong_version_incompatible"
-    );
-    assert_eq!(
-        node["compatibility_status"]["issues"][0]["description"],
-        "data plane major version 4 differs from control plane major version 3"
-    );
-    assert_eq!(
-        node["compatibility_status"]["issues"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    for (version, major) in [("4.0.0.0", 4), ("2.8.0.0", 2)] {
+        let n = node_id();
+        let mut dp = f.dp(app.cluster_addr(), &n, version).await;
+        dp.basic_info(DP_PLUGINS).await;
+        dp.ping(ZEROS).await;
+        let close = dp.closed(WAIT).await.expect("a close frame");
+        assert_eq!(close, (1008, "kong_version_incompatible".to_string()));
+        assert!(
+            dp.frames.iter().all(|f| f.opcode != 0x2),
+            "no config was sent to {version}"
+        );
+        let node = node_when(&app, &f.cp, &n, |_| true).await;
+        assert_eq!(node["version"], version);
+        assert_eq!(
+            node["compatibility_status"]["state"],
+            "COMPATIBILITY_STATE_INCOMPATIBLE"
+        );
+        let issues = node["compatibility_status"]["issues"].as_array().unwrap();
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0]["code"], "kong_version_incompatible");
+        assert_eq!(
+            issues[0]["description"],
+            format!("data plane major version {major} differs from control plane major version 3")
+        );
+    }
+}
+
+/// Konnect accepts every supported Kong release of the control plane's major
+/// (developer.konghq.com, `konnect-platform/compatibility`: 3.11 to 3.14 beside 3.10),
+/// where Kong's own control plane refuses a newer minor
+/// (`kong/clustering/compat/init.lua`, `minor_cp < minor_dp`). A 3.11 or 3.12 data plane
+/// against konnektd's 3.10 gets the very config a 3.10 one gets (a newer data plane reads
+/// an older config), pings its hash and is fully compatible.
+async fn newer_minors_of_the_same_major_sync_as_konnects_compatibility_page_allows(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app).await;
+    let mut current = f.dp(app.cluster_addr(), &node_id(), "3.10.0.0").await;
+    let reference = current.first_config(DP_PLUGINS).await;
+    for version in ["3.11.0.0", "3.12.1.0"] {
+        let n = node_id();
+        let mut dp = f.dp(app.cluster_addr(), &n, version).await;
+        let config = dp.first_config(DP_PLUGINS).await;
+        assert_eq!(config["config_hash"], reference["config_hash"], "{version}");
+        assert_eq!(config["hashes"], reference["hashes"], "{version}");
+        assert_eq!(
+            config["config_table"], reference["config_table"],
+            "{version}"
+        );
+        let hash = config["config_hash"].as_str().unwrap().to_string();
+        dp.ping_pong(&hash).await;
+        let node = node_when(&app, &f.cp, &n, |node| node["config_hash"] == hash).await;
+        assert_eq!(node["version"], version);
+        assert_eq!(
+            node["compatibility_status"],
+            json!({"state": "COMPATIBILITY_STATE_FULLY_COMPATIBLE", "issues": []})
+        );
+    }
 }
 
 /// an older DP gets the fields of Kong's removed-fields table stripped but the same
