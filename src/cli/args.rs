@@ -101,11 +101,18 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    /// The URL to open, creating the data dir for the embedded default.
+    /// The database URL given by flag or environment; `None` means the SQLite file in
+    /// the data dir.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref().filter(|url| !url.is_empty())
+    }
+
+    /// The URL `serve` opens, creating the data dir for the embedded default. The other
+    /// commands never create it (`cli::open_store`).
     pub fn resolve_url(&self) -> anyhow::Result<String> {
-        match &self.database_url {
-            Some(url) if !url.is_empty() => Ok(url.clone()),
-            _ => {
+        match self.database_url() {
+            Some(url) => Ok(url.to_string()),
+            None => {
                 std::fs::create_dir_all(&self.data_dir).map_err(|e| {
                     anyhow::anyhow!("cannot create data dir {}: {e}", self.data_dir.display())
                 })?;
