@@ -2,6 +2,7 @@
 //! `dataplane` makes data planes or acts as one.
 
 pub mod args;
+mod open_store;
 
 use chrono::{SecondsFormat, TimeZone, Utc};
 use tracing_subscriber::EnvFilter;
@@ -10,8 +11,9 @@ use crate::cluster::client::{Event, NO_CONFIG_NOTICE};
 use crate::domain::Timestamp;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};
 use crate::startup;
-use crate::store::{Store, StoreError};
-use args::{Cli, Command, DataplaneCommand, StoreArgs, TokenCommand};
+use crate::store::StoreError;
+use args::{Cli, Command, DataplaneCommand, TokenCommand};
+use open_store::open;
 
 /// Logs go to stderr, so `token create` can print the token alone on stdout.
 pub fn init_tracing() {
@@ -146,10 +148,6 @@ async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn open(store: &StoreArgs) -> anyhow::Result<Store> {
-    Store::open(&store.resolve_url()?).await
-}
-
 async fn run_token(command: TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create {
@@ -167,6 +165,15 @@ async fn run_token(command: TokenCommand) -> anyhow::Result<()> {
             let request =
                 NewToken::new(&name, kind, ttl_days, control_planes).map_err(anyhow::Error::msg)?;
             let store = open(&store).await?;
+            // A token scoped to a control plane that is not there would open nothing; the
+            // id is more likely a typo or another store's.
+            for id in request.control_planes.iter().flatten() {
+                anyhow::ensure!(
+                    store.control_plane_exists(*id).await?,
+                    "no control plane {id} in this store: `GET /v2/control-planes` on the \
+                     server lists the ids"
+                );
+            }
             let secret = TokenSecret::generate(kind);
             let token = request.into_token(Timestamp::now());
             match store.insert_token(&token, &secret.digest()).await {

@@ -15,6 +15,7 @@ mod changes;
 mod control_planes;
 pub mod core_entities;
 pub mod data_planes;
+pub mod existing;
 mod plugin_schemas;
 pub mod postgres;
 pub mod sqlite;

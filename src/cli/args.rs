@@ -40,6 +40,7 @@ pub enum DataplaneCommand {
     New {
         #[command(flatten)]
         store: StoreArgs,
+        /// Id of the control plane the data plane serves; the certificate is pinned to it.
         #[arg(long = "control-plane")]
         control_plane: Uuid,
         /// The URL data planes use to reach the cluster listener; when unset,
@@ -74,19 +75,20 @@ pub enum DataplaneCommand {
         /// TLS server name; the host of `--address` when unset.
         #[arg(long)]
         server_name: Option<String>,
-        /// The data plane's certificate (PEM), as `dataplane new --out` writes it.
+        /// Client certificate (PEM), `cluster.crt` from `dataplane new --out`.
         #[arg(long)]
         cert: PathBuf,
-        /// The certificate's private key (PEM).
+        /// Private key (PEM) of `--cert`, `cluster.key` from `dataplane new --out`.
         #[arg(long)]
         key: PathBuf,
-        /// The CA the cluster listener's certificate must chain to (`cluster-ca.crt`).
+        /// CA (PEM) the cluster listener's certificate must chain to, `cluster-ca.crt`
+        /// from `dataplane new --out`.
         #[arg(long)]
         ca_cert: PathBuf,
         /// Node id; a new one when unset.
         #[arg(long)]
         node_id: Option<Uuid>,
-        /// The hostname the node shows in the nodes API.
+        /// Host name reported to the control plane (shown by the nodes API).
         #[arg(long, default_value = "konnektd-dataplane")]
         hostname: String,
         /// The Kong version to claim.
@@ -96,7 +98,7 @@ pub enum DataplaneCommand {
         /// plane's config uses but this list lacks means no config is sent.
         #[arg(long, value_delimiter = ',', default_value = "ping-auth")]
         plugins: Vec<String>,
-        /// How often to ping with the current hash (Kong's data plane: every 30 s).
+        /// Time between pings carrying the config hash (Kong's data planes ping every 30 s).
         #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
         ping_interval: Duration,
         /// Exit after this many configs.
@@ -117,20 +119,29 @@ pub enum DataplaneCommand {
 /// Where state lives; shared by every command.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// Directory for the embedded database and generated files.
+    /// Directory for the embedded database and generated files. `serve` creates it;
+    /// the other commands use the one `serve` made and refuse a missing one.
     #[arg(long, env = "KONNEKTD_DATA_DIR", default_value = "./konnektd-data")]
     pub data_dir: PathBuf,
     /// `sqlite://...` or `postgres://...`; unset means a SQLite file in the data dir.
+    /// Only `serve` creates or migrates the database.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 }
 
 impl StoreArgs {
-    /// The URL to open, creating the data dir for the embedded default.
+    /// The database URL given by flag or environment; `None` means the SQLite file in
+    /// the data dir.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref().filter(|url| !url.is_empty())
+    }
+
+    /// The URL `serve` opens, creating the data dir for the embedded default. The other
+    /// commands never create it (`cli::open_store`).
     pub fn resolve_url(&self) -> anyhow::Result<String> {
-        match &self.database_url {
-            Some(url) if !url.is_empty() => Ok(url.clone()),
-            _ => {
+        match self.database_url() {
+            Some(url) => Ok(url.to_string()),
+            None => {
                 std::fs::create_dir_all(&self.data_dir).map_err(|e| {
                     anyhow::anyhow!("cannot create data dir {}: {e}", self.data_dir.display())
                 })?;
@@ -251,6 +262,7 @@ pub enum TokenCommand {
     Create {
         #[command(flatten)]
         store: StoreArgs,
+        /// Name of the token, unique among active tokens; `token revoke` takes it.
         #[arg(long)]
         name: String,
         /// Lifetime in days (1 to 365); no expiry when omitted.
@@ -259,7 +271,8 @@ pub enum TokenCommand {
         /// Make a system-account (`spat_`) token instead of a personal one (`kpat_`).
         #[arg(long)]
         system_account: bool,
-        /// Limit a system-account token to this control plane (repeatable).
+        /// Limit a system-account token to this control plane (repeatable); an id that
+        /// names no control plane is refused.
         #[arg(long = "control-plane", requires = "system_account")]
         control_planes: Vec<Uuid>,
     },
@@ -272,6 +285,7 @@ pub enum TokenCommand {
     Revoke {
         #[command(flatten)]
         store: StoreArgs,
+        /// Name of the token to revoke, as `token list` shows it.
         name: String,
     },
 }
@@ -287,6 +301,58 @@ mod tests {
             serve_args(&[]).database_acquire_timeout,
             crate::store::DEFAULT_ACQUIRE_TIMEOUT
         );
+    }
+
+    /// Every flag and argument of every command shows a line in `--help`, and a file a
+    /// help text cites is one in this repository (an operator has no other).
+    #[test]
+    fn every_argument_has_help_that_cites_only_files_in_the_repository() {
+        use clap::CommandFactory;
+        fn walk(command: &clap::Command, path: &str, problems: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            let mut texts: Vec<String> = command
+                .get_about()
+                .map(|a| a.to_string())
+                .into_iter()
+                .collect();
+            if command.get_about().is_none() && path != "konnektd" {
+                problems.push(format!("`{path}` has no about"));
+            }
+            for arg in command.get_arguments() {
+                if matches!(arg.get_id().as_str(), "help" | "version") {
+                    continue;
+                }
+                match arg.get_help().or(arg.get_long_help()) {
+                    Some(help) => texts.push(help.to_string()),
+                    None => {
+                        problems.push(format!("`{path}` argument {} has no help", arg.get_id()))
+                    }
+                }
+            }
+            for text in texts {
+                for word in text.split(|c: char| c.is_whitespace() || "`(),;\"'".contains(c)) {
+                    let word = word.trim_end_matches(['.', ':']);
+                    let cites_a_file = [".md", ".rs", ".lua", ".toml", ".sql"]
+                        .iter()
+                        .any(|ext| word.ends_with(ext));
+                    if cites_a_file
+                        && !std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                            .join(word)
+                            .is_file()
+                    {
+                        problems.push(format!(
+                            "`{path}` cites {word}, not a file of the repository"
+                        ));
+                    }
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, path.trim_start(), problems);
+            }
+        }
+        let mut problems = Vec::new();
+        walk(&Cli::command(), "", &mut problems);
+        assert!(problems.is_empty(), "{problems:#?}");
     }
 
     fn serve_args(args: &[&str]) -> ServeArgs {

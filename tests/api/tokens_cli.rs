@@ -54,6 +54,33 @@ async fn the_token_commands_work_while_the_server_runs(backend: Backend) {
     .await;
     assert!(!ok, "--control-plane needs --system-account");
 
+    // A scope naming no control plane would open nothing: refused, naming the id; a
+    // malformed one is refused by the argument parser.
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let robot = |cp: &str| {
+        [
+            "token",
+            "create",
+            "--name",
+            "robot",
+            "--system-account",
+            "--control-plane",
+            cp,
+        ]
+        .map(String::from)
+    };
+    let args = robot(&unknown);
+    let (ok, stdout, stderr) = run(cli(), &args.each_ref().map(String::as_str)).await;
+    assert!(!ok && stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains(&format!("no control plane {unknown}")),
+        "{stderr}"
+    );
+    let args = robot("not-a-uuid");
+    let (ok, _, stderr) = run(cli(), &args.each_ref().map(String::as_str)).await;
+    assert!(!ok, "a malformed id is refused");
+    assert!(stderr.contains("invalid value 'not-a-uuid'"), "{stderr}");
+
     let cp = app.create_control_plane(&json!({"name": "scoped"})).await;
     let cp_id = cp["id"].as_str().unwrap();
     let (ok, stdout, stderr) = run(
