@@ -10,6 +10,7 @@ mod consumer_groups;
 mod consumers;
 mod control_planes;
 mod dataplane_cli;
+mod error_messages;
 mod lifecycle;
 mod limits;
 mod migrations;
