@@ -5,6 +5,7 @@ mod harness;
 mod kong_bundled;
 
 mod auth;
+mod auth_log;
 mod cluster;
 mod consumer_groups;
 mod consumers;
