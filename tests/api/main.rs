@@ -20,5 +20,6 @@ mod plugin_schemas;
 mod plugins;
 mod routes;
 mod services;
+mod startup_errors;
 mod status;
 mod tokens_cli;
