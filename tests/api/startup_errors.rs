@@ -12,8 +12,9 @@ use crate::harness::{Backend, fresh_database};
 
 both_backends!(a_database_konnektd_cannot_use_is_named_with_the_cause,);
 
-/// `konnektd serve` with this store, run as `uid_0_becomes` when started by root (file
-/// permissions do not stop root), or as is; `None` when that cannot be arranged.
+/// `konnektd serve`'s command with this store. With `drop_root`, a test run as root runs
+/// it as nobody (65534) through setpriv, since file permissions do not stop root; `None`
+/// when that cannot be arranged.
 fn serve_command(
     database_url: &str,
     data_dir: &std::path::Path,
@@ -112,14 +113,14 @@ async fn read_only_sqlite_paths_name_the_path_and_the_os_error() {
     );
 }
 
-/// `postgres://<user>@host/...` with another user and password.
+/// `url` with this user and password in place of its own userinfo.
 fn with_credentials(url: &str, user: &str, password: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap();
-    let rest = match rest.split_once('@') {
-        Some((_, host)) if !host.contains('/') || host.find('/') > rest.find('@') => host,
-        _ => rest,
-    };
-    format!("{scheme}://{user}:{password}@{rest}")
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}://{user}:{password}@{host}{path}")
 }
 
 /// A closed port, an unknown database and an unknown role on the test server: each
