@@ -12,6 +12,7 @@
 //! (Kong's unit) in `core_entities`, `dp_client_certificates` and `data_plane_nodes`.
 
 mod changes;
+mod connect_errors;
 mod control_planes;
 pub mod core_entities;
 pub mod data_planes;

@@ -95,9 +95,12 @@ impl Entities {
                 .store
                 .entity_id_by_key(control_plane, kind.name, key, id_or_name)
                 .await?),
-            // Koko's text for a path id that is not a UUID.
+            // A 400 in Koko's envelope (Kong/koko's GetPlugin reads by id only; the words
+            // are konnektd's own) that says why: this kind has no endpoint key, so a name
+            // never fits here.
             None => Err(EntityError::BadRequest(format!(
-                " '{id_or_name}' is not a valid uuid"
+                "'{id_or_name}' is not a valid uuid: {} are addressed by id only",
+                kind.name
             ))),
         }
     }

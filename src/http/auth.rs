@@ -1,8 +1,10 @@
 //! Bearer-token authentication for every route but `/status`.
 //!
 //! Missing, malformed, unknown, expired and revoked tokens all get the same 401, and a
-//! malformed one is refused before any database lookup. Nothing is cached, so a
-//! revocation (even by the CLI in another process) holds from the next request on.
+//! malformed one is refused before any database lookup. The client learns nothing more;
+//! the operator gets the reason in a debug line (with the token's name when it has one,
+//! never the token). Nothing is cached, so a revocation (even by the CLI in another
+//! process) holds from the next request on.
 
 use axum::extract::{FromRequestParts, RawPathParams, Request, State};
 use axum::http::header;
@@ -13,7 +15,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::domain::Timestamp;
 use crate::domain::token::{Principal, TokenSecret, TokenState};
-use crate::error::ApiError;
+use crate::error::{ApiError, RequestId};
 
 /// Path parameters that name a control plane, in every URL family.
 const CONTROL_PLANE_PARAMS: &[&str] = &["controlPlaneId"];
@@ -29,16 +31,53 @@ pub async fn require_token(
     }
 }
 
+/// Why a request got the 401, for the log only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Missing,
+    Malformed,
+    Unknown,
+    Expired,
+    Revoked,
+}
+
+impl Refusal {
+    fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Missing => "missing",
+            Refusal::Malformed => "malformed",
+            Refusal::Unknown => "unknown",
+            Refusal::Expired => "expired",
+            Refusal::Revoked => "revoked",
+        }
+    }
+}
+
+/// Logs why at debug level and answers the one 401.
+fn refuse(request: &Request, reason: Refusal, token_name: Option<&str>) -> ApiError {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.as_str());
+    tracing::debug!(
+        request.id = request_id.unwrap_or(""),
+        reason = reason.as_str(),
+        token.name = token_name,
+        "token refused"
+    );
+    ApiError::Unauthenticated
+}
+
 async fn authenticate(state: &AppState, request: Request) -> Result<Request, ApiError> {
-    let secret = bearer_token(&request).ok_or(ApiError::Unauthenticated)?;
-    let token = state
-        .store
-        .token_by_digest(&secret.digest())
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
+    let secret = bearer_token(&request).map_err(|reason| refuse(&request, reason, None))?;
+    let Some(token) = state.store.token_by_digest(&secret.digest()).await? else {
+        return Err(refuse(&request, Refusal::Unknown, None));
+    };
     let now = Timestamp::now();
-    if token.state(now) != TokenState::Active {
-        return Err(ApiError::Unauthenticated);
+    match token.state(now) {
+        TokenState::Active => {}
+        TokenState::Expired => return Err(refuse(&request, Refusal::Expired, Some(&token.name))),
+        TokenState::Revoked => return Err(refuse(&request, Refusal::Revoked, Some(&token.name))),
     }
     if token.needs_touch(now) {
         let store = state.store.clone();
@@ -73,15 +112,16 @@ fn check_scope(principal: &Principal, raw_id: &str) -> Result<(), ApiError> {
 }
 
 /// `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 7235).
-fn bearer_token(request: &Request) -> Option<TokenSecret> {
+fn bearer_token(request: &Request) -> Result<TokenSecret, Refusal> {
     let value = request
         .headers()
-        .get(header::AUTHORIZATION)?
+        .get(header::AUTHORIZATION)
+        .ok_or(Refusal::Missing)?
         .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
+        .map_err(|_| Refusal::Malformed)?;
+    let (scheme, token) = value.split_once(' ').ok_or(Refusal::Malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
+        return Err(Refusal::Malformed);
     }
-    TokenSecret::parse(token.trim())
+    TokenSecret::parse(token.trim()).ok_or(Refusal::Malformed)
 }

@@ -51,13 +51,25 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 vec![FieldError::invalid("body", "cannot be blank")],
             ));
         }
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|_| {
-            ApiError::invalid(
-                "Invalid request format",
-                vec![FieldError::invalid("body", "request format is invalid")],
-            )
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            let text = invalid_json(&e);
+            ApiError::invalid(text.clone(), vec![FieldError::invalid("body", text)])
         })
     }
+}
+
+/// "Invalid JSON at line 3, column 14: expected `,` or `}`": where the parser stopped, so
+/// a client can find the typo in a long body.
+fn invalid_json(e: &serde_json::Error) -> String {
+    // serde_json's text is "<what> at line L column C"; keep <what>, word the position.
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let what = text.strip_suffix(&suffix).unwrap_or(&text);
+    format!(
+        "Invalid JSON at line {}, column {}: {what}",
+        e.line(),
+        e.column()
+    )
 }
 
 /// The `{controlPlaneId}` of a path, as a UUID.
@@ -127,5 +139,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .cloned()
             .map(Caller)
             .ok_or(ApiError::Unauthenticated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_error(text: &str) -> String {
+        invalid_json(&serde_json::from_str::<Value>(text).unwrap_err())
+    }
+
+    #[test]
+    fn invalid_json_names_line_and_column_once() {
+        assert_eq!(
+            parse_error("{\n  \"name\": \"a\",\n  \"host\": \"b\" \"port\": 1\n}"),
+            "Invalid JSON at line 3, column 15: expected `,` or `}`"
+        );
+        assert_eq!(
+            parse_error("{\"name\": "),
+            "Invalid JSON at line 1, column 9: EOF while parsing a value"
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use sqlx::Connection;
 use sqlx::sqlite::SqliteConnectOptions;
 
+use super::connect_errors::redact_url;
 use super::{Backend, Store};
 
 /// Why [`Store::open_existing`] did not open a store.
@@ -37,7 +38,7 @@ impl Store {
         let Some(applied) = applied else {
             return Err(NotOpened::Missing(format!(
                 "{} has no konnektd tables",
-                without_password(url)
+                redact_url(url)
             )));
         };
         let migrator = match backend {
@@ -52,7 +53,7 @@ impl Store {
         if !pending.is_empty() {
             return Err(NotOpened::Missing(format!(
                 "{} lacks migrations {pending:?} of this konnektd version",
-                without_password(url)
+                redact_url(url)
             )));
         }
         // Everything is applied, so the ordinary open migrates nothing; it keeps one
@@ -100,7 +101,7 @@ async fn sqlite_migrations(url: &str) -> Result<Option<Vec<i64>>, NotOpened> {
 /// The migrations applied to an existing PostgreSQL database; `None` when it has no
 /// konnektd tables. A database that does not exist is [`NotOpened::Missing`].
 async fn postgres_migrations(url: &str) -> Result<Option<Vec<i64>>, NotOpened> {
-    let shown = without_password(url);
+    let shown = redact_url(url);
     let mut conn = match sqlx::PgConnection::connect(url).await {
         Ok(conn) => conn,
         // invalid_catalog_name: the server is there, the database is not.
@@ -129,56 +130,4 @@ async fn postgres_migrations(url: &str) -> Result<Option<Vec<i64>>, NotOpened> {
     };
     let _ = conn.close().await;
     Ok(applied)
-}
-
-/// `url` without its password, in the user info or a `password=` parameter, for messages.
-pub fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-            format!("{user}@{host}")
-        }
-        None => authority.to_string(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let kept: Vec<&str> = query
-                .split('&')
-                .filter(|pair| !pair.to_ascii_lowercase().starts_with("password="))
-                .collect();
-            if kept.is_empty() {
-                path.to_string()
-            } else {
-                format!("{path}?{}", kept.join("&"))
-            }
-        }
-        None => tail.to_string(),
-    };
-    format!("{scheme}://{authority}{tail}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_password;
-
-    #[test]
-    fn the_password_is_left_out_of_a_url_shown_in_a_message() {
-        assert_eq!(
-            without_password("postgres://kong:s3cret@db:5432/konnektd?sslmode=require"),
-            "postgres://kong@db:5432/konnektd?sslmode=require"
-        );
-        assert_eq!(
-            without_password("postgres://db/konnektd?user=kong&password=s3cret"),
-            "postgres://db/konnektd?user=kong"
-        );
-        assert_eq!(
-            without_password("sqlite:///var/lib/konnektd/konnektd.db?mode=rwc"),
-            "sqlite:///var/lib/konnektd/konnektd.db?mode=rwc"
-        );
-    }
 }

@@ -4,23 +4,52 @@
 
 use std::time::Duration;
 
-use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgConnection, PgListener};
+use sqlx::{AnyPool, Connection};
 use uuid::Uuid;
 
+use super::connect_errors::redact_url;
 use super::{Backend, CONFIG_CHANNEL, PLUGIN_SCHEMAS_CHANNEL, Store};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// How long the first connection may take before startup gives up on the server.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub(super) async fn connect(url: &str, options: AnyPoolOptions) -> anyhow::Result<AnyPool> {
+    probe(url).await?;
     let pool = options
         .max_connections(16)
         .connect(url)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL at {}: {e}", redact_url(url)))?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
+}
+
+/// One plain connection first: its error is the cause (connection refused, password
+/// authentication failed, database does not exist), where the pool would only time out.
+async fn probe(url: &str) -> anyhow::Result<()> {
+    let failed = |cause: String| {
+        anyhow::anyhow!(
+            "cannot connect to PostgreSQL at {}: {cause}",
+            redact_url(url)
+        )
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, PgConnection::connect(url)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        // PostgreSQL's own words, without sqlx's source-line suffix.
+        Ok(Err(sqlx::Error::Database(e))) => Err(failed(e.message().to_string())),
+        Ok(Err(e)) => Err(failed(e.to_string())),
+        Err(_) => Err(failed(format!(
+            "no answer within {} s",
+            PROBE_TIMEOUT.as_secs()
+        ))),
+    }
 }
 
 impl Store {

@@ -3,27 +3,48 @@
 //! server runs. `LIKE` is case-sensitive, as on PostgreSQL.
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Executor};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{AnyPool, Connection, Executor};
+
+use super::connect_errors::sqlite_open_error;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Set on every connection.
+const PRAGMAS: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA case_sensitive_like = ON;";
+
 pub(super) async fn connect(url: &str, options: AnyPoolOptions) -> anyhow::Result<AnyPool> {
+    probe(url).await?;
     let pool = options
         .max_connections(8)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                conn.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA case_sensitive_like = ON;")
-                    .await?;
+                conn.execute(PRAGMAS).await?;
                 Ok(())
             })
         })
         .connect(url)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot open SQLite database: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("{}", sqlite_open_error(url, &e)))?;
     // WAL is a property of the file: set once, it holds for every later connection.
     sqlx::query("PRAGMA journal_mode = WAL")
         .execute(&pool)
         .await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
+}
+
+/// One connection as the pool would make it, so a file that cannot be opened or written
+/// fails once, with its path and the OS error, rather than through the pool's retries.
+async fn probe(url: &str) -> anyhow::Result<()> {
+    let attempt = async {
+        let mut conn = SqliteConnection::connect(url).await?;
+        conn.execute(PRAGMAS).await?;
+        // The first write: SQLite opens a file it may only read without complaint.
+        conn.execute("PRAGMA journal_mode = WAL").await?;
+        conn.close().await
+    };
+    attempt
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", sqlite_open_error(url, &e)))
 }

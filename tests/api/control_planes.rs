@@ -528,10 +528,13 @@ async fn bad_ids_and_bad_bodies_get_400_and_415(backend: Backend) {
         .unwrap();
     let (status, body) = problem(response).await;
     assert_eq!(status, 400);
-    assert_eq!(body["detail"], "Invalid request format");
+    assert_eq!(
+        body["detail"],
+        "Invalid JSON at line 1, column 9: EOF while parsing a value"
+    );
     assert_eq!(
         body["invalid_parameters"],
-        json!([{"field": "body", "reason": "request format is invalid"}])
+        json!([{"field": "body", "reason": "Invalid JSON at line 1, column 9: EOF while parsing a value"}])
     );
 
     let response = app
