@@ -118,9 +118,13 @@ mod tests {
             rejected("schemas/metaschema-no-name.lua"),
             "schema violation (name: field required for entity check)"
         );
-        assert!(rejected("schemas/metaschema-bad-type.lua").contains("type = \"expected one of: map, record, string, array, json, number, integer, set, function, foreign, boolean\""));
-        assert!(
-            rejected("schemas/metaschema-unknown-attr.lua").contains("legacy = \"unknown field\"")
+        assert_eq!(
+            rejected("schemas/metaschema-bad-type.lua"),
+            "schema violation (config.a.type: expected one of: map, record, string, array, json, number, integer, set, function, foreign, boolean)"
+        );
+        assert_eq!(
+            rejected("schemas/metaschema-unknown-attr.lua"),
+            "schema violation (config.a.legacy: unknown field)"
         );
         let lua = |path: &str| match load(path) {
             Err(LoadError::Lua(LuaError::Lua(m))) => m,

@@ -56,63 +56,81 @@ impl From<usize> for ErrorKey {
     }
 }
 
-/// Kong's `errors:schema_violation` message: sorted keys, `name: msg` for strings,
-/// `name.sub: msg` one level down, deeper tables in penlight's pretty form.
-pub fn schema_violation(errors: &Errors) -> String {
+/// Kong's `errors:schema_violation` wording (`kong/db/errors.lua`): `schema violation (x)`
+/// for one error, `N schema violations (x; y)` for more, each `path: message`.
+///
+/// Kong prints a table nested deeper than one level with penlight's `pretty.write`
+/// (`fields.1: {\n  fields = {\n    [4] = {...`), which names no field; konnektd flattens
+/// every leaf to its dotted path instead, as its Koko `details` do. A nested table under
+/// `grouping` adds no segment of its own when it holds named entries: in the metaschema's
+/// tree `fields` only groups field definitions by name, so a typo reads
+/// `config.timeout.type: expected one of: ...`. Items keep their 1-based index, as Kong
+/// prints them; an `@entity` list reports at its parent's path.
+pub fn schema_violation(errors: &Errors, grouping: &str) -> String {
     let mut parts = Vec::new();
-    for (key, tree) in errors {
-        match tree {
-            ErrorTree::Message(m) => parts.push(format!("{key}: {m}")),
-            ErrorTree::Nested(inner) => {
-                for (sub, subtree) in inner {
-                    match subtree {
-                        ErrorTree::Message(m) => parts.push(format!("{key}.{sub}: {m}")),
-                        ErrorTree::Nested(deeper) => {
-                            parts.push(format!("{key}.{sub}: {}", pretty(deeper, 0)))
-                        }
-                    }
-                }
-            }
-        }
-    }
+    leaf_paths(errors, "", false, grouping, &mut parts);
+    parts.sort();
+    let parts: Vec<String> = parts
+        .into_iter()
+        .map(|(path, m)| match path.is_empty() {
+            true => m,
+            false => format!("{path}: {m}"),
+        })
+        .collect();
     match parts.len() {
         1 => format!("schema violation ({})", parts[0]),
         n => format!("{n} schema violations ({})", parts.join("; ")),
     }
 }
 
-/// penlight `pretty.write` of an error table, two-space indents.
-fn pretty(errors: &Errors, depth: usize) -> String {
-    let pad = "  ".repeat(depth + 1);
-    let close = "  ".repeat(depth);
-    let mut next_index = 1;
-    let items: Vec<String> = errors
-        .iter()
-        .map(|(key, tree)| {
-            let value = match tree {
-                ErrorTree::Message(m) => format!("{m:?}"),
-                ErrorTree::Nested(inner) => pretty(inner, depth + 1),
-            };
-            match key {
-                ErrorKey::Index(i) if *i == next_index => {
-                    next_index += 1;
-                    format!("{pad}{value}")
-                }
-                ErrorKey::Index(i) => format!("{pad}[{i}] = {value}"),
-                ErrorKey::Name(n) if is_identifier(n) => format!("{pad}{n} = {value}"),
-                ErrorKey::Name(n) => format!("{pad}[{n:?}] = {value}"),
+/// `in_group`: `errors` is the table under `grouping`, keyed by the names it groups.
+fn leaf_paths(
+    errors: &Errors,
+    prefix: &str,
+    in_group: bool,
+    grouping: &str,
+    out: &mut Vec<(String, String)>,
+) {
+    let join = |segment: String| match prefix.is_empty() {
+        true => segment,
+        false => format!("{prefix}.{segment}"),
+    };
+    for (key, tree) in errors {
+        let path = match key {
+            ErrorKey::Name(n) if n == "@entity" => {
+                let messages = match tree {
+                    ErrorTree::Message(m) => vec![m],
+                    ErrorTree::Nested(list) => list
+                        .values()
+                        .filter_map(|m| match m {
+                            ErrorTree::Message(m) => Some(m),
+                            ErrorTree::Nested(_) => None,
+                        })
+                        .collect(),
+                };
+                out.extend(
+                    messages
+                        .into_iter()
+                        .map(|m| (prefix.to_string(), m.clone())),
+                );
+                continue;
             }
-        })
-        .collect();
-    format!("{{\n{}\n{close}}}", items.join(",\n"))
-}
-
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            ErrorKey::Name(n) if n == grouping && !in_group => {
+                if let ErrorTree::Nested(inner) = tree {
+                    leaf_paths(inner, prefix, true, grouping, out);
+                    continue;
+                }
+                join(n.clone())
+            }
+            // An item with no name of its own (not a one-key table) keeps the group's key.
+            ErrorKey::Index(i) if in_group => join(format!("{grouping}.{i}")),
+            other => join(other.to_string()),
+        };
+        match tree {
+            ErrorTree::Message(m) => out.push((path, m.clone())),
+            ErrorTree::Nested(inner) => leaf_paths(inner, &path, false, grouping, out),
+        }
+    }
 }
 
 /// What one entry of Koko's `details` is about.

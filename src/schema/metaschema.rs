@@ -2,7 +2,7 @@
 //! subschema rules of `Entity.new_subschema`, applied to an evaluated `schema.lua`.
 //! Error texts are Kong 3.10's, from `metaschema.lua` and `kong/db/schema/entity.lua`.
 
-use super::errors::{Errors, put, put_nested, schema_violation};
+use super::errors::{ErrorKey, Errors, put, put_nested, schema_violation};
 use super::value::SchemaValue;
 
 /// Kong's field types (`Schema.valid_types`), in the order Kong's message lists them.
@@ -167,7 +167,7 @@ pub fn check_plugin_schema(schema: &SchemaValue) -> Result<PluginSchema, SchemaR
         }
     }
     if !errors.is_empty() {
-        return Err(SchemaRejected(schema_violation(&errors)));
+        return Err(SchemaRejected(schema_violation(&errors, "fields")));
     }
     let name = schema
         .get("name")
@@ -208,6 +208,10 @@ fn check_specialization(name: &str, schema: &SchemaValue) -> Result<(), SchemaRe
 
 /// A `fields` array: each item a one-key table naming a field definition. `top` collects
 /// the errors Kong reports at the top level whatever the nesting.
+///
+/// A definition's errors are keyed by the field's name, where Kong's metaschema keys them
+/// by the item's index: the message then names the path (`config.timeout.type`). A name
+/// given twice keeps the index for its second definition, so no error hides another.
 fn check_fields(value: &SchemaValue, key: &str, errors: &mut Errors, top: &mut Errors) {
     let Some(items) = value.items() else {
         put(errors, key, "expected an array");
@@ -220,7 +224,11 @@ fn check_fields(value: &SchemaValue, key: &str, errors: &mut Errors, top: &mut E
             Some([(name, definition)]) => {
                 let mut field_errors = Errors::new();
                 check_field(name, definition, &mut field_errors, top);
-                put_nested(&mut nested, index, field_errors);
+                let named = ErrorKey::from(name.as_str());
+                match nested.contains_key(&named) {
+                    false => put_nested(&mut nested, named, field_errors),
+                    true => put_nested(&mut nested, index, field_errors),
+                }
             }
             Some(_) if item.is_table() => put(&mut nested, index, "length must be 1"),
             _ => put(&mut nested, index, format!("'{item}' must be a table")),
@@ -233,7 +241,7 @@ fn check_fields(value: &SchemaValue, key: &str, errors: &mut Errors, top: &mut E
 /// cross-attribute checks report at the bare field name in `top`, as Kong does.
 fn check_field(name: &str, def: &SchemaValue, errors: &mut Errors, top: &mut Errors) {
     let Some(entries) = def.entries() else {
-        put(errors, name, "expected a table");
+        put(errors, "@entity", "expected a table");
         return;
     };
     let field_type = def.get("type").and_then(SchemaValue::as_str);
@@ -503,7 +511,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_attributes_and_bad_values_nest_under_the_field() {
+    fn unknown_attributes_and_bad_values_are_named_by_their_field_path() {
         let schema = plugin(vec![config(vec![field(
             "a",
             vec![
@@ -514,7 +522,90 @@ mod tests {
         )])]);
         assert_eq!(
             rejected(&schema),
-            "schema violation (fields.1: {\n  fields = {\n    {\n      description = \"length must be at least 10\",\n      legacy = \"unknown field\"\n    }\n  }\n})"
+            "2 schema violations (config.a.description: length must be at least 10; config.a.legacy: unknown field)"
+        );
+    }
+
+    /// Kong's metaschema declares `type = { type = "string", one_of =
+    /// tablex.keys(Schema.valid_types), required = true }` (`kong/db/schema/metaschema.lua`)
+    /// and `one_of` fails with `validation_errors.ONE_OF`, `"expected one of: %s"`
+    /// (`kong/db/schema/init.lua`). Kong prints it inside a penlight table dump under
+    /// `fields.1`; konnektd names the field.
+    #[test]
+    fn a_type_typo_names_the_field_path_with_kongs_one_of_message() {
+        let schema = plugin(vec![config(vec![
+            field("greeting", vec![("type", s("string"))]),
+            field("connection_timeout_ms", vec![("type", s("interger"))]),
+        ])]);
+        assert_eq!(
+            rejected(&schema),
+            format!(
+                "schema violation (config.connection_timeout_ms.type: expected one of: {})",
+                FIELD_TYPES.join(", ")
+            )
+        );
+    }
+
+    #[test]
+    fn a_typo_in_a_nested_record_names_every_level() {
+        let nested = field(
+            "nested",
+            vec![
+                ("type", s("record")),
+                (
+                    "fields",
+                    V::Array(vec![field("field", vec![("type", s("strnig"))])]),
+                ),
+            ],
+        );
+        let tags = field(
+            "tags",
+            vec![
+                ("type", s("array")),
+                ("elements", obj(vec![("type", s("str"))])),
+            ],
+        );
+        let message = rejected(&plugin(vec![config(vec![nested, tags])]));
+        assert_eq!(
+            message,
+            format!(
+                "2 schema violations (config.nested.field.type: expected one of: {types}; config.tags.elements.type: expected one of: {types})",
+                types = FIELD_TYPES.join(", ")
+            )
+        );
+    }
+
+    #[test]
+    fn several_errors_are_listed_by_path_in_sorted_order() {
+        let schema = obj(vec![
+            ("name", s("p")),
+            (
+                "fields",
+                V::Array(vec![config(vec![
+                    field("z", vec![("type", s("nubmer"))]),
+                    field("b", vec![]),
+                    field("a", vec![("type", s("string")), ("between", V::Bool(true))]),
+                    V::Number(5.0),
+                    field("b", vec![("type", s("intger"))]),
+                    obj(vec![("c", V::Bool(true))]),
+                ])]),
+            ),
+            ("no_consumer", V::Bool(true)),
+        ]);
+        let types = FIELD_TYPES.join(", ");
+        assert_eq!(
+            rejected(&schema),
+            [
+                "8 schema violations (a: field of type 'string' cannot have attribute 'between'",
+                "config.a.between: expected an array",
+                "config.b.type: required field missing",
+                "config.c: expected a table",
+                "config.fields.4: '5' must be a table",
+                &format!("config.fields.5.type: expected one of: {types}"),
+                &format!("config.z.type: expected one of: {types}"),
+                "no_consumer: unknown field)",
+            ]
+            .join("; ")
         );
     }
 
@@ -538,10 +629,9 @@ mod tests {
             "a",
             vec![("type", s("string")), ("default", V::Number(5.0))],
         )])]);
-        assert!(
-            rejected(&schema).contains("default = \"expected a string\""),
-            "{}",
-            rejected(&schema)
+        assert_eq!(
+            rejected(&schema),
+            "schema violation (config.a.default: expected a string)"
         );
     }
 

@@ -16,6 +16,7 @@ both_backends!(
     put_creates_or_replaces_and_delete_removes,
     invalid_uploads_get_400_with_luas_or_kongs_text_and_store_nothing,
     hostile_schemas_are_contained_and_the_server_stays_up,
+    metaschema_errors_name_the_field_path_not_a_table_dump,
 );
 
 async fn control_plane(app: &TestApp) -> String {
@@ -354,6 +355,62 @@ async fn invalid_uploads_get_400_with_luas_or_kongs_text_and_store_nothing(backe
         message.ends_with("require 'kong.plugins.foo.handler' not allowed within sandbox"),
         "{message}"
     );
+    let (_, list) = status_and_json(app.get(&base).await).await;
+    assert_eq!(list["page"]["total_count"], 0);
+    app.shutdown().await;
+}
+
+/// Kong answers a type typo with its metaschema's `one_of` message, `expected one of: %s`
+/// (`kong/db/schema/init.lua`, `validation_errors.ONE_OF`; the `type` attribute is
+/// `one_of = tablex.keys(Schema.valid_types)` in `kong/db/schema/metaschema.lua`), inside a
+/// penlight dump of the error table under `fields.1`. konnektd keeps the words, the 400 and
+/// the legacy body, and names the field path instead of the table.
+async fn metaschema_errors_name_the_field_path_not_a_table_dump(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cp = control_plane(&app).await;
+    let base = format!("/v2/control-planes/{cp}/core-entities/plugin-schemas");
+    let types =
+        "map, record, string, array, json, number, integer, set, function, foreign, boolean";
+    let typo = r#"return { name = "typo", fields = { { config = { type = "record", fields = {
+        { url = { type = "string", required = true } },
+        { connection_timeout_ms = { type = "interger", default = 5000 } },
+    } } } } }"#;
+    let nested = r#"return { name = "nested", fields = { { config = { type = "record", fields = {
+        { nested = { type = "record", fields = { { field = { type = "strnig" } } } } },
+    } } } } }"#;
+    let several = r#"return { name = "several", fields = { { config = { type = "record", fields = {
+        { retries = { type = "numbr" } },
+        { headers = { type = "array", elements = { type = "sting" } } },
+        { mode = { type = "string", legacy = true } },
+        { size = { type = "string", between = { 1, 5 } } },
+    } } } } }"#;
+    let cases = [
+        (
+            typo,
+            format!(
+                "schema violation (config.connection_timeout_ms.type: expected one of: {types})"
+            ),
+        ),
+        (
+            nested,
+            format!("schema violation (config.nested.field.type: expected one of: {types})"),
+        ),
+        (
+            several,
+            format!(
+                "4 schema violations (config.headers.elements.type: expected one of: {types}; \
+                 config.mode.legacy: unknown field; \
+                 config.retries.type: expected one of: {types}; \
+                 size: field of type 'string' cannot have attribute 'between')"
+            ),
+        ),
+    ];
+    for (source, expected) in cases {
+        let (status, message) =
+            legacy_error(app.post_json(&base, &json!({"lua_schema": source})).await).await;
+        assert_eq!(status, 400, "{source}");
+        assert_eq!(message, expected);
+    }
     let (_, list) = status_and_json(app.get(&base).await).await;
     assert_eq!(list["page"]["total_count"], 0);
     app.shutdown().await;
