@@ -10,6 +10,7 @@ use crate::domain::control_plane::Endpoints;
 use crate::entities::Entities;
 use crate::lua::runner::LuaRunner;
 use crate::lua::schema_cache::SchemaCache;
+use crate::metrics::HttpMetrics;
 use crate::store::Store;
 
 /// Page size of a list request that names none (Konnect's default).
@@ -49,6 +50,8 @@ pub struct App {
     /// The cluster certificate files (the CA is what data planes trust).
     pub cluster_tls: TlsFiles,
     pub stats: ServerStats,
+    /// Request counts and latencies for `GET /metrics`.
+    pub http_metrics: HttpMetrics,
 }
 
 /// What handlers take: `state: AppState`.
@@ -75,6 +78,7 @@ impl AppState {
             cluster,
             cluster_tls,
             stats: ServerStats::default(),
+            http_metrics: HttpMetrics::default(),
         }))
     }
 }

@@ -12,6 +12,7 @@ mod core_entities;
 mod data_planes;
 mod entity_list;
 pub mod extract;
+mod metrics;
 mod plugin_schemas;
 mod plugins;
 mod routes;
@@ -90,7 +91,7 @@ fn groups() -> Vec<Group> {
         Group {
             family: ErrorFamily::Problem,
             public: true,
-            api: status::routes(Api::new()),
+            api: metrics::routes(status::routes(Api::new())),
         },
         Group {
             family: ErrorFamily::Problem,
@@ -164,6 +165,10 @@ pub fn router(state: AppState) -> Router {
             render_errors,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), tag_request))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .with_state(state)
 }
 

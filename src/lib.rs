@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod lua;
 pub mod lua_pattern;
+pub mod metrics;
 pub mod schema;
 pub mod startup;
 pub mod store;

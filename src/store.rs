@@ -189,6 +189,11 @@ impl Store {
     }
 
     /// Whether the database answers a trivial query right now.
+    /// Connections open in the pool, and how many of them sit idle (for `/metrics`).
+    pub fn pool_connections(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     pub async fn is_reachable(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }

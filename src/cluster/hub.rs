@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
@@ -45,6 +46,8 @@ pub struct Hub {
     store: Store,
     channels: Mutex<HashMap<Uuid, Channel>>,
     snapshots_built: AtomicU64,
+    /// Time from the start of an export to the new snapshot published, for `/metrics`.
+    snapshot_build_seconds: Histogram,
     /// The latest status row per node, waiting for the writer: bounded by the number of
     /// nodes, however fast they ping.
     statuses: Arc<PendingStatuses>,
@@ -73,6 +76,7 @@ impl Hub {
             store: store.clone(),
             channels: Mutex::new(HashMap::new()),
             snapshots_built: AtomicU64::new(0),
+            snapshot_build_seconds: crate::metrics::latency_histogram(),
             statuses,
             certificates: watch::channel(0).0,
             store_turns: tokio::sync::Semaphore::new(STORE_TURNS),
@@ -159,6 +163,22 @@ impl Hub {
         self.snapshots_built.load(Ordering::Relaxed)
     }
 
+    /// How long snapshots took to build (shared, not copied).
+    pub fn snapshot_build_seconds(&self) -> Histogram {
+        self.snapshot_build_seconds.clone()
+    }
+
+    /// Data planes receiving each control plane's snapshots at this moment: every
+    /// session holds one receiver of its control plane's channel.
+    pub fn connected_data_planes(&self) -> Vec<(Uuid, usize)> {
+        self.channels
+            .lock()
+            .expect("hub lock")
+            .iter()
+            .map(|(cp, channel)| (*cp, channel.sender.receiver_count()))
+            .collect()
+    }
+
     /// The snapshots of a control plane; the current one arrives at once.
     pub fn subscribe(self: &Arc<Self>, control_plane: Uuid) -> SnapshotReceiver {
         let mut channels = self.channels.lock().expect("hub lock");
@@ -212,6 +232,7 @@ impl Hub {
         loop {
             // A deleted control plane's data planes keep their last config; their
             // sessions close, as its certificates went with it.
+            let started = std::time::Instant::now();
             match self.store.control_plane_exists(control_plane).await {
                 Ok(false) => {}
                 Ok(true) => match export_config(&self.store, control_plane).await {
@@ -227,6 +248,8 @@ impl Hub {
                             let now = Timestamp::now();
                             let snapshot = Arc::new(build_snapshot_hashed(table, hashes, now));
                             self.snapshots_built.fetch_add(1, Ordering::Relaxed);
+                            self.snapshot_build_seconds
+                                .observe(started.elapsed().as_secs_f64());
                             sender.send_replace(Some(snapshot));
                         }
                     }

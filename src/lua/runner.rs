@@ -3,8 +3,11 @@
 //! request on it (see the Lua sandbox in `docs/security.md`).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use tokio::sync::Semaphore;
 
 use super::sandbox::Limits;
@@ -25,6 +28,10 @@ pub struct LuaRunner {
     limits: Limits,
     concurrency: usize,
     permits: Arc<Semaphore>,
+    /// Evaluations run, and how long each took on its blocking thread.
+    evaluations: Histogram,
+    /// Evaluations refused because every worker stayed busy for [`QUEUE_WAIT`].
+    busy: Counter,
 }
 
 impl LuaRunner {
@@ -33,7 +40,23 @@ impl LuaRunner {
             limits,
             concurrency: concurrency.max(1),
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            evaluations: crate::metrics::latency_histogram(),
+            busy: Counter::default(),
         }
+    }
+
+    /// Adds the evaluation figures (shared, not copied) to a scrape's registry.
+    pub fn register_metrics(&self, registry: &mut Registry) {
+        registry.register(
+            "lua_evaluation_duration_seconds",
+            "Lua evaluations (schema loads and validations with Lua) and their duration",
+            self.evaluations.clone(),
+        );
+        registry.register(
+            "lua_busy",
+            "Lua evaluations refused because every Lua worker stayed busy",
+            self.busy.clone(),
+        );
     }
 
     pub fn limits(&self) -> Limits {
@@ -52,12 +75,19 @@ impl LuaRunner {
     {
         let permit = tokio::time::timeout(QUEUE_WAIT, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| RunnerError::Busy)?
-            .map_err(|_| RunnerError::Busy)?;
+            .map_err(|_| RunnerError::Busy)
+            .and_then(|p| p.map_err(|_| RunnerError::Busy))
+            .inspect_err(|_| {
+                self.busy.inc();
+            })?;
         let limits = self.limits;
+        let evaluations = self.evaluations.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            work(limits)
+            let started = Instant::now();
+            let out = work(limits);
+            evaluations.observe(started.elapsed().as_secs_f64());
+            out
         })
         .await
         .map_err(|_| RunnerError::Crashed)

@@ -15,6 +15,7 @@ mod dataplane_cli;
 mod error_messages;
 mod lifecycle;
 mod limits;
+mod metrics;
 mod migrations;
 mod openapi;
 mod plugin_schemas;

@@ -1,0 +1,138 @@
+//! `GET /metrics`: Prometheus text without a token; requests counted by route template
+//! (never the raw path, whose ids would grow the label set without bound), Lua
+//! evaluations, connected data planes and snapshots built all move as the server works.
+
+use std::collections::HashMap;
+
+use crate::both_backends;
+use crate::harness::cluster_fixture::{DP_PLUGINS, fixture, node_id};
+use crate::harness::{Backend, TestApp};
+
+both_backends!(metrics_move_with_requests_lua_and_data_planes);
+
+/// Every sample of a scrape by its series (`name{labels}`), after checking the response.
+async fn scrape(app: &TestApp) -> (String, HashMap<String, f64>) {
+    // No token, like `/status`.
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"].to_str().unwrap();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    let text = response.text().await.unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    let samples = text
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').expect("`series value`");
+            (series.to_string(), value.parse::<f64>().expect(line))
+        })
+        .collect();
+    (text, samples)
+}
+
+fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
+    samples.get(series).copied().unwrap_or(0.0)
+}
+
+async fn metrics_move_with_requests_lua_and_data_planes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, before) = scrape(&app).await;
+    assert!(before.contains_key("konnektd_db_pool_connections_idle"));
+    assert!(before.contains_key("konnektd_db_pool_connections_in_use"));
+
+    // Uploads ping-auth's schema (Lua) and creates a control plane with entities.
+    let f = fixture(&app).await;
+    for _ in 0..2 {
+        let response = app.get(&format!("/v2/control-planes/{}", f.cp)).await;
+        assert_eq!(response.status(), 200);
+    }
+    let unknown = uuid::Uuid::new_v4();
+    let response = app.get(&format!("/v2/control-planes/{unknown}")).await;
+    assert_eq!(response.status(), 404);
+    let response = app.get("/no/such/route").await;
+    assert_eq!(response.status(), 404);
+
+    let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    dp.first_config(DP_PLUGINS).await;
+
+    let (text, after) = scrape(&app).await;
+    let by_id = r#"route="/v2/control-planes/{controlPlaneId}""#;
+    assert_eq!(
+        value(
+            &after,
+            &format!(r#"konnektd_http_requests_total{{method="GET",{by_id},status="200"}}"#)
+        ),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &after,
+            &format!(r#"konnektd_http_requests_total{{method="GET",{by_id},status="404"}}"#)
+        ),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &after,
+            &format!(
+                r#"konnektd_http_request_duration_seconds_count{{method="GET",{by_id},status="200"}}"#
+            )
+        ),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &after,
+            r#"konnektd_http_requests_total{method="GET",route="unmatched",status="404"}"#
+        ),
+        1.0,
+        "{text}"
+    );
+    // The scrape before this one is counted too, under its own route.
+    assert!(
+        value(
+            &after,
+            r#"konnektd_http_requests_total{method="GET",route="/metrics",status="200"}"#
+        ) >= 1.0,
+        "{text}"
+    );
+    // No id ever appears in a route label.
+    for line in text.lines().filter(|l| l.contains("route=")) {
+        assert!(
+            !line.contains(&f.cp) && !line.contains(&unknown.to_string()),
+            "{line}"
+        );
+    }
+
+    assert!(
+        value(&after, "konnektd_lua_evaluation_duration_seconds_count")
+            > value(&before, "konnektd_lua_evaluation_duration_seconds_count"),
+        "{text}"
+    );
+    let connected = format!(
+        r#"konnektd_data_planes_connected{{control_plane_id="{}"}}"#,
+        f.cp
+    );
+    assert_eq!(value(&before, &connected), 0.0);
+    assert_eq!(value(&after, &connected), 1.0, "{text}");
+    assert!(
+        value(&after, "konnektd_config_snapshots_built_total")
+            > value(&before, "konnektd_config_snapshots_built_total"),
+        "{text}"
+    );
+    assert!(
+        value(
+            &after,
+            "konnektd_config_snapshot_build_duration_seconds_count"
+        ) >= 1.0,
+        "{text}"
+    );
+    assert!(value(&after, "konnektd_db_pool_connections_idle") >= 0.0);
+    app.shutdown().await;
+}
