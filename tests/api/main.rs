@@ -19,6 +19,7 @@ mod migrations;
 mod openapi;
 mod plugin_schemas;
 mod plugins;
+mod request_ids;
 mod routes;
 mod services;
 mod startup_errors;
