@@ -18,11 +18,12 @@ mod routes;
 mod services;
 mod status;
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderValue, Method};
 use axum::middleware::{self, Next};
@@ -184,12 +185,20 @@ async fn tag_request(State(state): State<AppState>, mut request: Request, next: 
     request
         .extensions_mut()
         .insert(BodyLimit(state.settings.max_body_size));
+    let token_name = auth::TokenName::default();
+    request.extensions_mut().insert(token_name.clone());
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr);
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let started = Instant::now();
     let mut response = next.run(request).await;
     tracing::info!(
         request.id = id,
+        client.address = client.map(tracing::field::display),
+        token.name = token_name.get(),
         http.method = %method,
         http.path = path,
         http.status = response.status().as_u16(),

@@ -20,6 +20,7 @@ mod openapi;
 mod plugin_schemas;
 mod plugins;
 mod request_ids;
+mod request_log;
 mod routes;
 mod services;
 mod startup_errors;

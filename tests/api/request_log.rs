@@ -1,0 +1,75 @@
+//! The request log line, read from a real server's log: who asked (the token's name,
+//! never the token) and from where (the client address), next to the request id.
+
+use konnektd::domain::Timestamp;
+use konnektd::domain::token::{NewToken, TokenKind, TokenSecret};
+use konnektd::store::Store;
+
+use crate::both_backends;
+use crate::harness::process::{ServerProcess, konnektd};
+use crate::harness::{Backend, fresh_database};
+
+both_backends!(the_request_line_names_the_token_and_the_client_address);
+
+async fn the_request_line_names_the_token_and_the_client_address(backend: Backend) {
+    let (url, dir) = fresh_database(backend).await;
+    let admin = TokenSecret::generate(TokenKind::PersonalAccess);
+    let mut command = konnektd(&url, dir.path());
+    command.env("KONNEKTD_BOOTSTRAP_TOKEN", admin.expose());
+    let server = ServerProcess::start(command)
+        .await
+        .unwrap_or_else(|log| panic!("konnektd did not start: {log:#?}"));
+    let store = Store::open(&url).await.unwrap();
+    let secret = TokenSecret::generate(TokenKind::PersonalAccess);
+    let token = NewToken::new("ci-deploy", TokenKind::PersonalAccess, None, vec![])
+        .unwrap()
+        .into_token(Timestamp::now());
+    store.insert_token(&token, &secret.digest()).await.unwrap();
+    store.close().await;
+
+    let client = reqwest::Client::new();
+    let response = client
+        .get(server.url("/v2/control-planes"))
+        .bearer_auth(secret.expose())
+        .header("x-request-id", "log-line-check-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = client
+        .get(server.url("/status"))
+        .header("x-request-id", "log-line-check-2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    server.signal(15);
+    let (_, log) = server.wait().await;
+
+    let line = |id: &str| {
+        log.iter()
+            .find(|l| {
+                l.contains(&format!("request.id=\"{id}\""))
+                    || l.contains(&format!("request.id={id}"))
+            })
+            .unwrap_or_else(|| panic!("no request line for {id}: {log:#?}"))
+            .clone()
+    };
+    let authenticated = line("log-line-check-1");
+    assert!(
+        authenticated.contains("token.name=\"ci-deploy\""),
+        "{authenticated}"
+    );
+    assert!(
+        authenticated.contains("client.address=127.0.0.1:"),
+        "{authenticated}"
+    );
+    let public = line("log-line-check-2");
+    assert!(!public.contains("token.name"), "{public}");
+    assert!(public.contains("client.address=127.0.0.1:"), "{public}");
+    assert!(
+        !log.iter()
+            .any(|l| l.contains(secret.expose()) || l.contains(admin.expose())),
+        "a token in the log: {log:#?}"
+    );
+}
