@@ -159,6 +159,13 @@ impl Hub {
         self.snapshots_built.load(Ordering::Relaxed)
     }
 
+    /// Data planes connected now, over every control plane: each live config session
+    /// holds one receiver of its control plane's snapshots, and drops it as it ends.
+    pub fn connected_data_planes(&self) -> usize {
+        let channels = self.channels.lock().expect("hub lock");
+        channels.values().map(|c| c.sender.receiver_count()).sum()
+    }
+
     /// The snapshots of a control plane; the current one arrives at once.
     pub fn subscribe(self: &Arc<Self>, control_plane: Uuid) -> SnapshotReceiver {
         let mut channels = self.channels.lock().expect("hub lock");
