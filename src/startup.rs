@@ -2,6 +2,8 @@
 //! cluster listener.
 //! `konnektd serve` and the integration tests start it the same way.
 
+mod data_dir_lock;
+
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
@@ -23,7 +25,7 @@ use crate::domain::control_plane::Endpoints;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};
 use crate::lua::runner::LuaRunner;
 use crate::lua::sandbox::Limits;
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
 
 /// A started service. Dropping it does not stop it; call [`Running::shutdown`].
 pub struct Running {
@@ -76,6 +78,12 @@ async fn start_until(
 ) -> anyhow::Result<Running> {
     tls::install_crypto_provider();
     let database_url = args.store.resolve_url()?;
+    // Before the database is opened (and migrated): a second server on one SQLite file
+    // is refused, not started alongside.
+    let data_dir_lock = match Backend::of_url(&database_url) {
+        Some(Backend::Sqlite) => Some(data_dir_lock::lock(&args.store.data_dir)?),
+        _ => None,
+    };
     let store = Store::open_with(&database_url, args.database_acquire_timeout).await?;
     ensure_bootstrap_token(&store, args.bootstrap_token.as_deref()).await?;
     let control_plane_version =
@@ -164,6 +172,7 @@ async fn start_until(
             sessions
         );
         serve_state.store.close().await;
+        drop(data_dir_lock);
     });
     tracing::info!(
         listen = %addr,

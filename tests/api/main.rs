@@ -11,6 +11,7 @@ mod cluster;
 mod consumer_groups;
 mod consumers;
 mod control_planes;
+mod data_dir_lock;
 mod dataplane_cli;
 mod error_messages;
 mod lifecycle;
