@@ -14,6 +14,7 @@ mod control_planes;
 mod data_dir_lock;
 mod dataplane_cli;
 mod error_messages;
+mod first_start;
 mod lifecycle;
 mod limits;
 mod migrations;
