@@ -81,7 +81,7 @@ async fn start_until(
     // Before the database is opened (and migrated): a second server on one SQLite file
     // is refused, not started alongside.
     let data_dir_lock = match Backend::of_url(&database_url) {
-        Some(Backend::Sqlite) => Some(data_dir_lock::lock(&args.store.data_dir)?),
+        Some(Backend::Sqlite) => data_dir_lock::lock(&args.store.data_dir)?,
         _ => None,
     };
     let store = Store::open_with(&database_url, args.database_acquire_timeout).await?;

@@ -16,18 +16,30 @@ pub struct DataDirLock {
     _file: File,
 }
 
-/// Takes the data dir's lock, or says who holds it (the pid the holder wrote).
-pub fn lock(data_dir: &Path) -> anyhow::Result<DataDirLock> {
+/// Takes the data dir's lock, or says who holds it (the pid the holder wrote). `None`
+/// when the lock file cannot be written at all (a read-only data dir): no server can
+/// run there, and opening the database then says why in its own words.
+pub fn lock(data_dir: &Path) -> anyhow::Result<Option<DataDirLock>> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", data_dir.display()))?;
     let path = data_dir.join(LOCK_FILE);
-    let mut file = OpenOptions::new()
+    let opened = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&path)
-        .map_err(|e| anyhow::anyhow!("cannot open the lock file {}: {e}", path.display()))?;
+        .open(&path);
+    let mut file = match opened {
+        Ok(file) => file,
+        Err(e) => {
+            tracing::warn!(
+                "cannot open the lock file {}: {e}; a second server on this data dir \
+                 would not be refused",
+                path.display()
+            );
+            return Ok(None);
+        }
+    };
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -54,7 +66,7 @@ pub fn lock(data_dir: &Path) -> anyhow::Result<DataDirLock> {
     let _ = file.rewind();
     let _ = write!(file, "{}", std::process::id());
     let _ = file.flush();
-    Ok(DataDirLock { _file: file })
+    Ok(Some(DataDirLock { _file: file }))
 }
 
 #[cfg(test)]
@@ -64,7 +76,7 @@ mod tests {
     #[test]
     fn a_second_lock_on_one_data_dir_is_refused_until_the_first_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let first = lock(dir.path()).unwrap();
+        let first = lock(dir.path()).unwrap().expect("a writable dir");
         let refused = lock(dir.path()).unwrap_err().to_string();
         assert!(
             refused.contains(&dir.path().display().to_string()),
