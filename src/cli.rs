@@ -12,17 +12,23 @@ use crate::domain::Timestamp;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};
 use crate::startup;
 use crate::store::StoreError;
-use args::{Cli, Command, DataplaneCommand, TokenCommand};
+use args::{Cli, Command, DataplaneCommand, LogFormat, TokenCommand};
 use open_store::open;
 
 /// Logs go to stderr, so `token create` can print the token alone on stdout.
-pub fn init_tracing() {
+pub fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        // Fields at the top level, next to `timestamp`, `level` and `message`, as log
+        // collectors index them.
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -19,11 +19,12 @@ mod routes;
 mod services;
 mod status;
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderValue, Method};
 use axum::middleware::{self, Next};
@@ -172,20 +173,37 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Gives each request its id (`x-request-id`), counts it and logs its outcome.
+/// Gives each request its id (`x-request-id`: the caller's when sane, so a proxy's or a
+/// client's id ties their logs to ours), counts it and logs its outcome.
+///
+/// By hand rather than tower-http's `SetRequestIdLayer`: that layer keeps any incoming
+/// value, and this one must be vetted before it reaches the log and the error bodies.
 async fn tag_request(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     state.stats.total_requests.fetch_add(1, Ordering::Relaxed);
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_sane_request_id(v))
+        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_string);
     request.extensions_mut().insert(RequestId(id.clone()));
     request
         .extensions_mut()
         .insert(BodyLimit(state.settings.max_body_size));
+    let token_name = auth::TokenName::default();
+    request.extensions_mut().insert(token_name.clone());
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr);
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let started = Instant::now();
     let mut response = next.run(request).await;
     tracing::info!(
         request.id = id,
+        client.address = client.map(tracing::field::display),
+        token.name = token_name.get(),
         http.method = %method,
         http.path = path,
         http.status = response.status().as_u16(),
@@ -196,4 +214,30 @@ async fn tag_request(State(state): State<AppState>, mut request: Request, next: 
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+/// An id safe to echo in a header, a log line and a JSON string without escaping: 1 to
+/// 128 of `[A-Za-z0-9._-]` (a UUID, a 32-hex id, `req-...`, a trace id all fit).
+fn is_sane_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_sane_request_id;
+
+    #[test]
+    fn request_ids_are_kept_only_when_sane() {
+        assert!(is_sane_request_id("0f8fad5b-d9cb-469f-a165-70867728950e"));
+        assert!(is_sane_request_id("req_1.a"));
+        assert!(is_sane_request_id(&"a".repeat(128)));
+        assert!(!is_sane_request_id(""));
+        assert!(!is_sane_request_id(&"a".repeat(129)));
+        assert!(!is_sane_request_id("a b"));
+        assert!(!is_sane_request_id("a\"quote"));
+        assert!(!is_sane_request_id("x\u{e9}"));
+    }
 }

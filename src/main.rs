@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = konnektd::cli::args::Cli::parse();
-    konnektd::cli::init_tracing();
+    konnektd::cli::init_tracing(cli.log_format());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

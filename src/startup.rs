@@ -2,6 +2,8 @@
 //! cluster listener.
 //! `konnektd serve` and the integration tests start it the same way.
 
+mod data_dir_lock;
+
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
@@ -23,7 +25,7 @@ use crate::domain::control_plane::Endpoints;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};
 use crate::lua::runner::LuaRunner;
 use crate::lua::sandbox::Limits;
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
 
 /// A started service. Dropping it does not stop it; call [`Running::shutdown`].
 pub struct Running {
@@ -76,8 +78,13 @@ async fn start_until(
 ) -> anyhow::Result<Running> {
     tls::install_crypto_provider();
     let database_url = args.store.resolve_url()?;
+    // Before the database is opened (and migrated): a second server on one SQLite file
+    // is refused, not started alongside.
+    let data_dir_lock = match Backend::of_url(&database_url) {
+        Some(Backend::Sqlite) => data_dir_lock::lock(&args.store.data_dir)?,
+        _ => None,
+    };
     let store = Store::open_with(&database_url, args.database_acquire_timeout).await?;
-    ensure_bootstrap_token(&store, args.bootstrap_token.as_deref()).await?;
     let control_plane_version =
         KongVersion::parse(&args.cluster_kong_version).ok_or_else(|| {
             anyhow::anyhow!(
@@ -89,19 +96,23 @@ async fn start_until(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.cluster_listen))?;
     let cluster_addr = cluster_listener.local_addr()?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr()?;
     // The bound port, so `--cluster-listen 127.0.0.1:0` (the tests) still names a real one.
     let public_url = public_url::resolve(args.cluster_public_url.as_deref(), cluster_addr);
     let tls_files = cluster_certificates(args, &public_url)?;
     let cluster_tls = tls::server_config(&tls_files)?;
+    // Only now, with both ports ours and the certificates usable: a token logged by a
+    // start that then failed would be shown once and never again (the next start finds
+    // a token and says nothing).
+    ensure_bootstrap_token(&store, args.bootstrap_token.as_deref()).await?;
     // The hub hears of changes from here on; then the other nodes' are listened to.
     let hub = Hub::new(store.clone());
     store
         .listen_to_other_nodes(database_url.clone(), std::time::Duration::from_secs(5))
         .await;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
-    let addr = listener.local_addr()?;
     let state = AppState::new(
         store,
         Settings {
@@ -164,6 +175,7 @@ async fn start_until(
             sessions
         );
         serve_state.store.close().await;
+        drop(data_dir_lock);
     });
     tracing::info!(
         listen = %addr,

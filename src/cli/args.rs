@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
 use crate::store::default_database_url;
@@ -19,6 +19,25 @@ use crate::store::default_database_url;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// How the log is written: `serve` may ask for JSON; every other command logs text.
+    pub fn log_format(&self) -> LogFormat {
+        match &self.command {
+            Command::Serve(args) => args.log_format,
+            _ => LogFormat::Text,
+        }
+    }
+}
+
+/// The log's shape on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line (tracing-subscriber's JSON layer), for log collectors.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +177,10 @@ pub struct ServeArgs {
     /// Address of the HTTP API.
     #[arg(long, env = "KONNEKTD_LISTEN", default_value = "127.0.0.1:8001")]
     pub listen: SocketAddr,
+    /// The log's format on stderr: `text`, or `json` (one object per line). What is
+    /// logged is set by `RUST_LOG` (default `info`).
+    #[arg(long, env = "KONNEKTD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// The URL data planes use to reach the cluster listener (`control_plane_endpoint`,
     /// `telemetry_endpoint`, the `docker run`); when unset,
     /// `https://localhost:<port of --cluster-listen>`. The generated server certificate
@@ -361,6 +384,16 @@ mod tests {
             panic!("serve parses as serve");
         };
         *args
+    }
+
+    #[test]
+    fn log_format_is_text_unless_serve_asks_for_json() {
+        assert_eq!(serve_args(&[]).log_format, LogFormat::Text);
+        let cli = Cli::try_parse_from(["konnektd", "serve", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.log_format(), LogFormat::Json);
+        assert!(Cli::try_parse_from(["konnektd", "serve", "--log-format", "xml"]).is_err());
+        let cli = Cli::try_parse_from(["konnektd", "token", "list"]).unwrap();
+        assert_eq!(cli.log_format(), LogFormat::Text);
     }
 
     #[test]

@@ -179,6 +179,11 @@ impl Hub {
             .collect()
     }
 
+    /// Data planes connected now, over every control plane.
+    pub fn connected_data_planes_total(&self) -> usize {
+        self.connected_data_planes().iter().map(|(_, n)| n).sum()
+    }
+
     /// The snapshots of a control plane; the current one arrives at once.
     pub fn subscribe(self: &Arc<Self>, control_plane: Uuid) -> SnapshotReceiver {
         let mut channels = self.channels.lock().expect("hub lock");

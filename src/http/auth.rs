@@ -6,6 +6,8 @@
 //! never the token). Nothing is cached, so a revocation (even by the CLI in another
 //! process) holds from the next request on.
 
+use std::sync::{Arc, OnceLock};
+
 use axum::extract::{FromRequestParts, RawPathParams, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
@@ -16,6 +18,23 @@ use crate::app::AppState;
 use crate::domain::Timestamp;
 use crate::domain::token::{Principal, TokenSecret, TokenState};
 use crate::error::{ApiError, RequestId};
+
+/// Where the authenticated token's name is left for the request log line, which is
+/// written outside this middleware (`tag_request`). The name only, never the token.
+#[derive(Debug, Clone, Default)]
+pub struct TokenName(pub Arc<OnceLock<String>>);
+
+impl TokenName {
+    fn record(request: &Request, name: &str) {
+        if let Some(slot) = request.extensions().get::<TokenName>() {
+            let _ = slot.0.set(name.to_string());
+        }
+    }
+
+    pub fn get(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+}
 
 /// Path parameters that name a control plane, in every URL family.
 const CONTROL_PLANE_PARAMS: &[&str] = &["controlPlaneId"];
@@ -73,6 +92,7 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Request, Api
     let Some(token) = state.store.token_by_digest(&secret.digest()).await? else {
         return Err(refuse(&request, Refusal::Unknown, None));
     };
+    TokenName::record(&request, &token.name);
     let now = Timestamp::now();
     match token.state(now) {
         TokenState::Active => {}

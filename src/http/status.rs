@@ -1,5 +1,6 @@
 //! `GET /status`: liveness and database reachability, without a token, in the shape of
-//! Kong's status API (`{"database": {"reachable": ...}, "server": {...}}`).
+//! Kong's status API (`{"database": {"reachable": ...}, "server": {...}}`), plus the
+//! data planes connected to this node.
 
 use std::sync::atomic::Ordering;
 
@@ -26,6 +27,9 @@ async fn get_status(state: AppState) -> Json<Value> {
             "connections_accepted": stats.connections_accepted.load(Ordering::Relaxed),
             "connections_active": stats.connections_active.load(Ordering::Relaxed),
             "total_requests": stats.total_requests.load(Ordering::Relaxed),
+        },
+        "cluster": {
+            "connected_data_planes": state.cluster.connected_data_planes_total(),
         },
         "version": env!("CARGO_PKG_VERSION"),
     }))

@@ -60,7 +60,12 @@ impl ServerProcess {
         let found = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = process.next_line().await {
                 if let Some(rest) = line.split(marker).nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or("").to_string();
+                    // A text line ends the address with a space, a JSON one with a quote.
+                    let addr = rest
+                        .split(|c: char| c.is_whitespace() || c == '"')
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
                     return Some(addr);
                 }
             }
