@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::export::{Snapshot, build_snapshot_hashed, export_config};
 use super::hash::{ConfigHashes, config_hashes};
+use super::sync_state::{LiveNode, LiveNodes, SyncState};
 use crate::domain::Timestamp;
 use crate::store::data_planes::Node;
 use crate::store::{Change, Store, StoreResult};
@@ -48,6 +49,8 @@ pub struct Hub {
     snapshots_built: AtomicU64,
     /// Time from the start of an export to the new snapshot published, for `/metrics`.
     snapshot_build_seconds: Histogram,
+    /// The hash and compatibility of every live session's data plane, for `/metrics`.
+    live: Arc<LiveNodes>,
     /// The latest status row per node, waiting for the writer: bounded by the number of
     /// nodes, however fast they ping.
     statuses: Arc<PendingStatuses>,
@@ -77,6 +80,7 @@ impl Hub {
             channels: Mutex::new(HashMap::new()),
             snapshots_built: AtomicU64::new(0),
             snapshot_build_seconds: crate::metrics::latency_histogram(),
+            live: Default::default(),
             statuses,
             certificates: watch::channel(0).0,
             store_turns: tokio::sync::Semaphore::new(STORE_TURNS),
@@ -177,6 +181,23 @@ impl Hub {
             .iter()
             .map(|(cp, channel)| (*cp, channel.sender.receiver_count()))
             .collect()
+    }
+
+    /// Counts a session's data plane in [`Hub::data_plane_states`] until the guard drops.
+    pub fn live_node(&self, control_plane: Uuid, node: &Node) -> LiveNode {
+        self.live.join(control_plane, node)
+    }
+
+    /// Connected data planes per control plane and [`SyncState`], against the hash of
+    /// the snapshot each control plane serves now.
+    pub fn data_plane_states(&self) -> HashMap<Uuid, HashMap<SyncState, usize>> {
+        self.live.states(|cp| {
+            self.channels
+                .lock()
+                .expect("hub lock")
+                .get(&cp)
+                .and_then(|c| c.sender.borrow().as_ref().map(|s| s.hashes.config.clone()))
+        })
     }
 
     /// Data planes connected now, over every control plane.

@@ -18,6 +18,7 @@ use super::compat::{self, KongVersion};
 use super::export::Snapshot;
 use super::hash::ZERO_HASH;
 use super::hub::Hub;
+use super::sync_state::LiveNode;
 use super::websocket::{
     CLUSTERING_TIMEOUT, GOING_AWAY, POLICY_VIOLATION, UNSUPPORTED_DATA, close, close_too_big,
     is_too_big, send_within,
@@ -60,6 +61,8 @@ struct Session {
     /// Configured plugins this data plane lacks, as last logged.
     missing_plugins: Vec<String>,
     last_write: Instant,
+    /// This data plane in the hub's sync figures, while the session lives.
+    live: LiveNode,
 }
 
 /// `basic_info`: the plugin names and labels, or why the first message is refused.
@@ -185,6 +188,7 @@ async fn run(
         Err(e) => tracing::warn!(cp.id = %cp, error = %e, "cannot record data plane"),
     }
     tracing::info!(cp.id = %cp, dp.node_id = node.id, dp.version = node.version, "data plane connected");
+    let live = hub.live_node(cp, &node);
     let mut session = Session {
         store,
         hub: hub.clone(),
@@ -196,6 +200,7 @@ async fn run(
         plugins,
         missing_plugins: Vec::new(),
         last_write: Instant::now(),
+        live,
     };
     let mut snapshots = hub.subscribe(cp);
     // A newly connected data plane gets the current config at once.
@@ -436,6 +441,8 @@ impl Session {
             return;
         }
         self.node.updated_at = Timestamp::now();
+        // Every change of hash or compatibility is urgent, so it reaches this line.
+        self.live.update(self.control_plane, &self.node);
         self.hub
             .record_status(self.control_plane, self.node.clone());
         self.last_write = Instant::now();

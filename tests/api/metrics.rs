@@ -3,12 +3,14 @@
 //! evaluations, connected data planes and snapshots built all move as the server works.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use crate::both_backends;
 use crate::harness::cluster_fixture::{DP_PLUGINS, fixture, node_id};
 use crate::harness::{Backend, TestApp};
 
 both_backends!(metrics_move_with_requests_lua_and_data_planes);
+both_backends!(data_planes_are_counted_by_sync_state);
 
 /// Every sample of a scrape by its series (`name{labels}`), after checking the response.
 async fn scrape(app: &TestApp) -> (String, HashMap<String, f64>) {
@@ -31,6 +33,23 @@ async fn scrape(app: &TestApp) -> (String, HashMap<String, f64>) {
         })
         .collect();
     (text, samples)
+}
+
+/// Scrapes until `check` holds (sessions record what data planes send a moment after
+/// it arrives), failing after a few seconds with the last scrape.
+async fn scrape_until(app: &TestApp, check: impl Fn(&HashMap<String, f64>) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (text, samples) = scrape(app).await;
+        if check(&samples) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never held; last scrape:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
@@ -134,5 +153,48 @@ async fn metrics_move_with_requests_lua_and_data_planes(backend: Backend) {
         "{text}"
     );
     assert!(value(&after, "konnektd_db_pool_connections_idle") >= 0.0);
+    app.shutdown().await;
+}
+
+fn data_planes(cp: &str, state: &str) -> String {
+    format!(r#"konnektd_data_planes{{control_plane_id="{cp}",state="{state}"}}"#)
+}
+
+/// A data plane is out of sync until it pings the hash it was sent, then in sync; one
+/// lacking a configured plugin is incompatible; a closed session stops counting.
+async fn data_planes_are_counted_by_sync_state(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app).await;
+    let (in_sync, out_of_sync, incompatible) = (
+        data_planes(&f.cp, "in_sync"),
+        data_planes(&f.cp, "out_of_sync"),
+        data_planes(&f.cp, "incompatible"),
+    );
+
+    let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    let config = dp.first_config(DP_PLUGINS).await;
+    scrape_until(&app, |s| {
+        value(s, &out_of_sync) == 1.0 && value(s, &in_sync) == 0.0
+    })
+    .await;
+
+    let hash = config["config_hash"].as_str().unwrap().to_string();
+    dp.ping_pong(&hash).await;
+    scrape_until(&app, |s| {
+        value(s, &in_sync) == 1.0 && value(s, &out_of_sync) == 0.0
+    })
+    .await;
+
+    // ping-auth is configured; this one has only cors.
+    let mut lacking = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    lacking.basic_info(&["cors"]).await;
+    scrape_until(&app, |s| {
+        value(s, &incompatible) == 1.0 && value(s, &in_sync) == 1.0
+    })
+    .await;
+
+    drop(lacking);
+    scrape_until(&app, |s| value(s, &incompatible) == 0.0).await;
+    drop(dp);
     app.shutdown().await;
 }
