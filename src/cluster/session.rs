@@ -206,7 +206,7 @@ async fn run(
     // A newly connected data plane gets the current config at once.
     let initial = snapshots.borrow_and_update().clone();
     if let Some(snapshot) = initial
-        && !session.offer(&mut socket, &snapshot).await
+        && !session.offer(&mut socket, &snapshot, false).await
     {
         return;
     }
@@ -255,7 +255,7 @@ async fn run(
                 }
                 let snapshot = snapshots.borrow_and_update().clone();
                 if let Some(snapshot) = snapshot
-                    && !session.offer(&mut socket, &snapshot).await
+                    && !session.offer(&mut socket, &snapshot, true).await
                 {
                     break;
                 }
@@ -305,7 +305,10 @@ async fn run(
 impl Session {
     /// Sends the snapshot if the data plane can load it, else records why not (Kong
     /// keeps such data planes connected and sends nothing). False when the socket died.
-    async fn offer(&mut self, socket: &mut WebSocket, snapshot: &Snapshot) -> bool {
+    /// `pushed`: the snapshot was published while this session listened, so its write
+    /// counts as a push (a newly connected data plane's first config does not: the change
+    /// may be hours old).
+    async fn offer(&mut self, socket: &mut WebSocket, snapshot: &Snapshot, pushed: bool) -> bool {
         let missing = compat::missing_plugins(&snapshot.plugins, &self.plugins);
         let issues: Vec<Value> = missing
             .iter()
@@ -354,7 +357,12 @@ impl Session {
             return true;
         }
         match send_within(socket, Message::Binary(payload), self.write_timeout).await {
-            Ok(sent) => sent,
+            Ok(sent) => {
+                if sent && pushed {
+                    self.hub.observe_push(snapshot);
+                }
+                sent
+            }
             Err(_) => {
                 tracing::info!(
                     cp.id = %self.control_plane,

@@ -132,6 +132,12 @@ async fn scrape(state: AppState) -> Response {
         state.cluster.snapshot_build_seconds(),
     );
 
+    registry.register(
+        "config_push_latency_seconds",
+        "Time from a config change committed to its reconfigure frame written to a data plane",
+        state.cluster.push_seconds(),
+    );
+
     let (open, idle) = state.store.pool_connections();
     let in_use = Gauge::<i64>::default();
     in_use.set(i64::from(open) - i64::try_from(idle).unwrap_or(0));

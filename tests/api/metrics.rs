@@ -5,12 +5,16 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
 use crate::both_backends;
 use crate::harness::cluster_fixture::{DP_PLUGINS, fixture, node_id};
+use crate::harness::core_entities::create;
 use crate::harness::{Backend, TestApp};
 
 both_backends!(metrics_move_with_requests_lua_and_data_planes);
 both_backends!(data_planes_are_counted_by_sync_state);
+both_backends!(a_write_with_a_data_plane_connected_is_a_push);
 
 /// Every sample of a scrape by its series (`name{labels}`), after checking the response.
 async fn scrape(app: &TestApp) -> (String, HashMap<String, f64>) {
@@ -195,6 +199,45 @@ async fn data_planes_are_counted_by_sync_state(backend: Backend) {
 
     drop(lacking);
     scrape_until(&app, |s| value(s, &incompatible) == 0.0).await;
+    drop(dp);
+    app.shutdown().await;
+}
+
+/// The push latency counts changes written to connected data planes, not the first
+/// config a data plane gets on connecting.
+async fn a_write_with_a_data_plane_connected_is_a_push(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app).await;
+    let count = "konnektd_config_push_latency_seconds_count";
+    let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    dp.first_config(DP_PLUGINS).await;
+    let (text, connected) = scrape(&app).await;
+    assert_eq!(value(&connected, count), 0.0, "{text}");
+
+    create(
+        &app,
+        &format!("{}/services", f.base),
+        &json!({"name": "another", "host": "another.test"}),
+    )
+    .await;
+    let config = dp.config(Duration::from_secs(10)).await;
+    assert!(
+        config["config_table"]["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "another")
+    );
+    scrape_until(&app, |s| value(s, count) >= 1.0).await;
+    let (text, pushed) = scrape(&app).await;
+    // Pushed over loopback right after the commit: well under the largest bucket.
+    assert!(
+        value(
+            &pushed,
+            r#"konnektd_config_push_latency_seconds_bucket{le="1.024"}"#
+        ) >= 1.0,
+        "{text}"
+    );
     drop(dp);
     app.shutdown().await;
 }
