@@ -15,6 +15,7 @@ use crate::harness::{Backend, TestApp};
 both_backends!(metrics_move_with_requests_lua_and_data_planes);
 both_backends!(data_planes_are_counted_by_sync_state);
 both_backends!(a_write_with_a_data_plane_connected_is_a_push);
+both_backends!(lua_limits_hit_are_counted_by_limit);
 
 /// Every sample of a scrape by its series (`name{labels}`), after checking the response.
 async fn scrape(app: &TestApp) -> (String, HashMap<String, f64>) {
@@ -239,5 +240,54 @@ async fn a_write_with_a_data_plane_connected_is_a_push(backend: Backend) {
         "{text}"
     );
     drop(dp);
+    app.shutdown().await;
+}
+
+fn limit_hit(limit: &str) -> String {
+    format!(r#"konnektd_lua_limits_hit_total{{limit="{limit}"}}"#)
+}
+
+/// Each sandbox limit stopping a schema upload (the attacks of plugin_schemas.rs's
+/// hostile-schema test) counts under its own label, once per evaluation; a pattern bomb
+/// the schema catches with `pcall` still counts.
+async fn lua_limits_hit_are_counted_by_limit(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |a| {
+        a.lua_timeout = Duration::from_millis(300);
+        a.lua_memory_limit = 32 << 20;
+    })
+    .await;
+    let cp = app.create_control_plane(&json!({"name": "lua"})).await;
+    let base = format!(
+        "/v2/control-planes/{}/core-entities/plugin-schemas",
+        cp["id"].as_str().unwrap()
+    );
+    let (text, before) = scrape(&app).await;
+    for limit in ["time", "memory", "pattern_steps"] {
+        assert_eq!(value(&before, &limit_hit(limit)), 0.0, "{text}");
+        assert!(before.contains_key(&limit_hit(limit)), "{text}");
+    }
+
+    let cases = [
+        ("time", "while true do end"),
+        ("memory", "local s = 'x' while true do s = s .. s end"),
+        (
+            "pattern_steps",
+            "pcall(string.find, string.rep('a', 32), string.rep('a*', 10) .. 'b') \
+             error('caught')",
+        ),
+    ];
+    for (i, (limit, source)) in cases.iter().enumerate() {
+        let response = app.post_json(&base, &json!({"lua_schema": source})).await;
+        assert_eq!(response.status(), 400, "{limit}");
+        let (text, after) = scrape(&app).await;
+        for (j, (other, _)) in cases.iter().enumerate() {
+            let expected = if j <= i { 1.0 } else { 0.0 };
+            assert_eq!(
+                value(&after, &limit_hit(other)),
+                expected,
+                "{limit}: {text}"
+            );
+        }
+    }
     app.shutdown().await;
 }
