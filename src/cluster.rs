@@ -36,5 +36,6 @@ pub mod provision;
 pub mod public_url;
 mod rpc_shim;
 pub mod session;
+pub mod sync_state;
 pub mod tls;
 mod websocket;

@@ -33,6 +33,10 @@ pub struct Snapshot {
     pub payload: bytes::Bytes,
     /// Names of the plugins the config uses, for the compatibility check.
     pub plugins: Vec<String>,
+    /// When the first change this snapshot carries was committed (heard from the store),
+    /// for the push latency in `/metrics`; `None` when it carries no change (the first
+    /// export for a control plane, a safety re-export).
+    pub changed_at: Option<std::time::Instant>,
     /// The frames for older data planes, built once per set of removals (see
     /// [`Snapshot::payload_for`]).
     downgraded: std::sync::Mutex<HashMap<u64, Arc<OnceLock<bytes::Bytes>>>>,
@@ -186,6 +190,7 @@ pub fn build_snapshot_hashed(
     Snapshot {
         config_table,
         hashes,
+        changed_at: None,
         payload,
         plugins,
         downgraded: Default::default(),

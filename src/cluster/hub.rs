@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::{Notify, watch};
@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::export::{Snapshot, build_snapshot_hashed, export_config};
 use super::hash::{ConfigHashes, config_hashes};
+use super::sync_state::{LiveNode, LiveNodes, SyncState};
 use crate::domain::Timestamp;
 use crate::store::data_planes::Node;
 use crate::store::{Change, Store, StoreResult};
@@ -39,7 +40,30 @@ pub type SnapshotReceiver = watch::Receiver<Option<Arc<Snapshot>>>;
 
 struct Channel {
     sender: watch::Sender<Option<Arc<Snapshot>>>,
-    dirty: Arc<Notify>,
+    dirty: Arc<Dirty>,
+}
+
+/// Wakes a control plane's builder, remembering when the oldest change not yet built
+/// was heard: one timestamp per rebuild, however many changes a burst coalesces.
+#[derive(Default)]
+struct Dirty {
+    notify: Notify,
+    since: Mutex<Option<Instant>>,
+}
+
+impl Dirty {
+    fn mark(&self) {
+        self.since
+            .lock()
+            .expect("dirty lock")
+            .get_or_insert_with(Instant::now);
+        self.notify.notify_one();
+    }
+
+    /// The oldest change heard since the last call, if any.
+    fn take_since(&self) -> Option<Instant> {
+        self.since.lock().expect("dirty lock").take()
+    }
 }
 
 pub struct Hub {
@@ -48,6 +72,11 @@ pub struct Hub {
     snapshots_built: AtomicU64,
     /// Time from the start of an export to the new snapshot published, for `/metrics`.
     snapshot_build_seconds: Histogram,
+    /// From a change heard to its reconfigure frame written to a data plane, for
+    /// `/metrics`; observed by the sessions.
+    push_seconds: Histogram,
+    /// The hash and compatibility of every live session's data plane, for `/metrics`.
+    live: Arc<LiveNodes>,
     /// The latest status row per node, waiting for the writer: bounded by the number of
     /// nodes, however fast they ping.
     statuses: Arc<PendingStatuses>,
@@ -77,6 +106,8 @@ impl Hub {
             channels: Mutex::new(HashMap::new()),
             snapshots_built: AtomicU64::new(0),
             snapshot_build_seconds: crate::metrics::latency_histogram(),
+            push_seconds: crate::metrics::latency_histogram(),
+            live: Default::default(),
             statuses,
             certificates: watch::channel(0).0,
             store_turns: tokio::sync::Semaphore::new(STORE_TURNS),
@@ -168,6 +199,20 @@ impl Hub {
         self.snapshot_build_seconds.clone()
     }
 
+    /// Push latencies (shared, not copied): see [`Hub::observe_push`].
+    pub fn push_seconds(&self) -> Histogram {
+        self.push_seconds.clone()
+    }
+
+    /// A session wrote a snapshot carrying a change to its data plane: the time since
+    /// the change was heard.
+    pub fn observe_push(&self, snapshot: &Snapshot) {
+        if let Some(changed_at) = snapshot.changed_at {
+            self.push_seconds
+                .observe(changed_at.elapsed().as_secs_f64());
+        }
+    }
+
     /// Data planes receiving each control plane's snapshots at this moment: every
     /// session holds one receiver of its control plane's channel.
     pub fn connected_data_planes(&self) -> Vec<(Uuid, usize)> {
@@ -177,6 +222,23 @@ impl Hub {
             .iter()
             .map(|(cp, channel)| (*cp, channel.sender.receiver_count()))
             .collect()
+    }
+
+    /// Counts a session's data plane in [`Hub::data_plane_states`] until the guard drops.
+    pub fn live_node(&self, control_plane: Uuid, node: &Node) -> LiveNode {
+        self.live.join(control_plane, node)
+    }
+
+    /// Connected data planes per control plane and [`SyncState`], against the hash of
+    /// the snapshot each control plane serves now.
+    pub fn data_plane_states(&self) -> HashMap<Uuid, HashMap<SyncState, usize>> {
+        self.live.states(|cp| {
+            self.channels
+                .lock()
+                .expect("hub lock")
+                .get(&cp)
+                .and_then(|c| c.sender.borrow().as_ref().map(|s| s.hashes.config.clone()))
+        })
     }
 
     /// Data planes connected now, over every control plane.
@@ -191,7 +253,7 @@ impl Hub {
             return channel.sender.subscribe();
         }
         let (sender, receiver) = watch::channel(None);
-        let dirty = Arc::new(Notify::new());
+        let dirty = Arc::new(Dirty::default());
         channels.insert(
             control_plane,
             Channel {
@@ -208,7 +270,7 @@ impl Hub {
     /// re-export it.
     fn mark_dirty(&self, control_plane: Uuid) {
         if let Some(channel) = self.channels.lock().expect("hub lock").get(&control_plane) {
-            channel.dirty.notify_one();
+            channel.dirty.mark();
         }
     }
 
@@ -232,12 +294,15 @@ impl Hub {
         self: Arc<Self>,
         control_plane: Uuid,
         sender: watch::Sender<Option<Arc<Snapshot>>>,
-        dirty: Arc<Notify>,
+        dirty: Arc<Dirty>,
     ) {
         loop {
             // A deleted control plane's data planes keep their last config; their
             // sessions close, as its certificates went with it.
-            let started = std::time::Instant::now();
+            let started = Instant::now();
+            // Taken before the export, so what it reads includes that change; a change
+            // heard later marks the channel again for the next round.
+            let changed_at = dirty.take_since();
             match self.store.control_plane_exists(control_plane).await {
                 Ok(false) => {}
                 Ok(true) => match export_config(&self.store, control_plane).await {
@@ -251,7 +316,9 @@ impl Hub {
                             .is_some_and(|c| c.hashes.config == hashes.config);
                         if !unchanged {
                             let now = Timestamp::now();
-                            let snapshot = Arc::new(build_snapshot_hashed(table, hashes, now));
+                            let mut snapshot = build_snapshot_hashed(table, hashes, now);
+                            snapshot.changed_at = changed_at;
+                            let snapshot = Arc::new(snapshot);
                             self.snapshots_built.fetch_add(1, Ordering::Relaxed);
                             self.snapshot_build_seconds
                                 .observe(started.elapsed().as_secs_f64());
@@ -267,7 +334,7 @@ impl Hub {
                 }
             }
             tokio::select! {
-                _ = dirty.notified() => {}
+                _ = dirty.notify.notified() => {}
                 _ = tokio::time::sleep(SAFETY_POLL) => {}
             }
             let mut channels = self.channels.lock().expect("hub lock");

@@ -18,6 +18,7 @@ use super::compat::{self, KongVersion};
 use super::export::Snapshot;
 use super::hash::ZERO_HASH;
 use super::hub::Hub;
+use super::sync_state::LiveNode;
 use super::websocket::{
     CLUSTERING_TIMEOUT, GOING_AWAY, POLICY_VIOLATION, UNSUPPORTED_DATA, close, close_too_big,
     is_too_big, send_within,
@@ -60,6 +61,8 @@ struct Session {
     /// Configured plugins this data plane lacks, as last logged.
     missing_plugins: Vec<String>,
     last_write: Instant,
+    /// This data plane in the hub's sync figures, while the session lives.
+    live: LiveNode,
 }
 
 /// `basic_info`: the plugin names and labels, or why the first message is refused.
@@ -185,6 +188,7 @@ async fn run(
         Err(e) => tracing::warn!(cp.id = %cp, error = %e, "cannot record data plane"),
     }
     tracing::info!(cp.id = %cp, dp.node_id = node.id, dp.version = node.version, "data plane connected");
+    let live = hub.live_node(cp, &node);
     let mut session = Session {
         store,
         hub: hub.clone(),
@@ -196,12 +200,13 @@ async fn run(
         plugins,
         missing_plugins: Vec::new(),
         last_write: Instant::now(),
+        live,
     };
     let mut snapshots = hub.subscribe(cp);
     // A newly connected data plane gets the current config at once.
     let initial = snapshots.borrow_and_update().clone();
     if let Some(snapshot) = initial
-        && !session.offer(&mut socket, &snapshot).await
+        && !session.offer(&mut socket, &snapshot, false).await
     {
         return;
     }
@@ -250,7 +255,7 @@ async fn run(
                 }
                 let snapshot = snapshots.borrow_and_update().clone();
                 if let Some(snapshot) = snapshot
-                    && !session.offer(&mut socket, &snapshot).await
+                    && !session.offer(&mut socket, &snapshot, true).await
                 {
                     break;
                 }
@@ -300,7 +305,10 @@ async fn run(
 impl Session {
     /// Sends the snapshot if the data plane can load it, else records why not (Kong
     /// keeps such data planes connected and sends nothing). False when the socket died.
-    async fn offer(&mut self, socket: &mut WebSocket, snapshot: &Snapshot) -> bool {
+    /// `pushed`: the snapshot was published while this session listened, so its write
+    /// counts as a push (a newly connected data plane's first config does not: the change
+    /// may be hours old).
+    async fn offer(&mut self, socket: &mut WebSocket, snapshot: &Snapshot, pushed: bool) -> bool {
         let missing = compat::missing_plugins(&snapshot.plugins, &self.plugins);
         let issues: Vec<Value> = missing
             .iter()
@@ -349,7 +357,12 @@ impl Session {
             return true;
         }
         match send_within(socket, Message::Binary(payload), self.write_timeout).await {
-            Ok(sent) => sent,
+            Ok(sent) => {
+                if sent && pushed {
+                    self.hub.observe_push(snapshot);
+                }
+                sent
+            }
             Err(_) => {
                 tracing::info!(
                     cp.id = %self.control_plane,
@@ -436,6 +449,8 @@ impl Session {
             return;
         }
         self.node.updated_at = Timestamp::now();
+        // Every change of hash or compatibility is urgent, so it reaches this line.
+        self.live.update(self.control_plane, &self.node);
         self.hub
             .record_status(self.control_plane, self.node.clone());
         self.last_write = Instant::now();

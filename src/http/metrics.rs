@@ -74,6 +74,12 @@ struct ControlPlaneLabels {
     control_plane_id: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SyncStateLabels {
+    control_plane_id: String,
+    state: &'static str,
+}
+
 /// Builds the scrape: the kept HTTP and Lua figures, and what the hub and the pool say
 /// now (read here rather than kept, so they cannot drift from the truth).
 async fn scrape(state: AppState) -> Response {
@@ -95,6 +101,24 @@ async fn scrape(state: AppState) -> Response {
         "Data planes receiving a control plane's config now",
         connected,
     );
+    let by_state = Family::<SyncStateLabels, Gauge>::default();
+    for (cp, counts) in state.cluster.data_plane_states() {
+        for (sync, count) in counts {
+            let labels = SyncStateLabels {
+                control_plane_id: cp.to_string(),
+                state: sync.label(),
+            };
+            by_state
+                .get_or_create(&labels)
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+    }
+    registry.register(
+        "data_planes",
+        "Connected data planes by state: in_sync (their last ping reported the expected \
+         config hash), out_of_sync, incompatible (they get no config)",
+        by_state,
+    );
     let built = Counter::<u64>::default();
     built.inc_by(state.cluster.snapshots_built());
     registry.register(
@@ -106,6 +130,12 @@ async fn scrape(state: AppState) -> Response {
         "config_snapshot_build_duration_seconds",
         "Time to export and build a config snapshot",
         state.cluster.snapshot_build_seconds(),
+    );
+
+    registry.register(
+        "config_push_latency_seconds",
+        "Time from a config change committed to its reconfigure frame written to a data plane",
+        state.cluster.push_seconds(),
     );
 
     let (open, idle) = state.store.pool_connections();

@@ -5,11 +5,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use tokio::sync::Semaphore;
 
+use super::limits_hit::{self, Limit};
 use super::sandbox::Limits;
 
 /// How long a request waits for a free Lua slot before it gets 503.
@@ -32,17 +35,32 @@ pub struct LuaRunner {
     evaluations: Histogram,
     /// Evaluations refused because every worker stayed busy for [`QUEUE_WAIT`].
     busy: Counter,
+    /// Evaluations stopped by (or that ran into) each sandbox limit.
+    limits_hit: Family<LimitLabels, Counter>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: &'static str,
 }
 
 impl LuaRunner {
     pub fn new(limits: Limits, concurrency: usize) -> Self {
-        LuaRunner {
+        let runner = LuaRunner {
             limits,
             concurrency: concurrency.max(1),
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             evaluations: crate::metrics::latency_histogram(),
             busy: Counter::default(),
+            limits_hit: Family::default(),
+        };
+        // Every limit shows from the first scrape, at zero.
+        for limit in Limit::ALL {
+            drop(runner.limits_hit.get_or_create(&LimitLabels {
+                limit: limit.label(),
+            }));
         }
+        runner
     }
 
     /// Adds the evaluation figures (shared, not copied) to a scrape's registry.
@@ -56,6 +74,12 @@ impl LuaRunner {
             "lua_busy",
             "Lua evaluations refused because every Lua worker stayed busy",
             self.busy.clone(),
+        );
+        registry.register(
+            "lua_limits_hit",
+            "Lua evaluations that ran into a sandbox limit: time, memory (when it ended the \
+             evaluation) or pattern_steps (even when the schema caught the error)",
+            self.limits_hit.clone(),
         );
     }
 
@@ -82,11 +106,21 @@ impl LuaRunner {
             })?;
         let limits = self.limits;
         let evaluations = self.evaluations.clone();
+        let limits_hit = self.limits_hit.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            // Whatever Lua ran on this thread outside the runner is not ours to count.
+            limits_hit::take();
             let started = Instant::now();
             let out = work(limits);
             evaluations.observe(started.elapsed().as_secs_f64());
+            for limit in limits_hit::take() {
+                limits_hit
+                    .get_or_create(&LimitLabels {
+                        limit: limit.label(),
+                    })
+                    .inc();
+            }
             out
         })
         .await

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use mlua::chunk::ChunkMode;
 use mlua::{Error, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
 
+use super::limits_hit::{self, Limit};
 use crate::schema::value::SchemaValue;
 
 const PRELUDE: &str = include_str!("prelude.lua");
@@ -95,8 +96,11 @@ impl Sandbox {
                 HookTriggers::new().every_nth_instruction(1000),
                 move |_, _| {
                     let due = *deadline.lock().expect("deadline lock");
-                    if expired.load(Ordering::Relaxed) || Instant::now() >= due {
+                    if expired.load(Ordering::Relaxed) {
+                        Err(Error::runtime(TIMEOUT_MESSAGE))
+                    } else if Instant::now() >= due {
                         expired.store(true, Ordering::Relaxed);
+                        limits_hit::note(Limit::Time);
                         Err(Error::runtime(TIMEOUT_MESSAGE))
                     } else {
                         Ok(VmState::Continue)
@@ -243,7 +247,13 @@ impl Sandbox {
             return LuaError::Timeout(self.limits.deadline);
         }
         match root_cause(&e) {
-            Error::MemoryError(_) => LuaError::OutOfMemory(self.limits.memory_bytes),
+            Error::MemoryError(_) => {
+                // Only a memory error that ends the evaluation is seen here: one the
+                // schema catches with `pcall` goes unnoted (mlua reports no allocation
+                // failure anywhere else).
+                limits_hit::note(Limit::Memory);
+                LuaError::OutOfMemory(self.limits.memory_bytes)
+            }
             Error::SyntaxError { message, .. } => LuaError::Lua(clean_message(message)),
             Error::RuntimeError(message) => LuaError::Lua(clean_message(message)),
             other => LuaError::Lua(clean_message(&other.to_string())),

@@ -103,6 +103,9 @@ impl From<Error> for Failure {
 
 impl From<PatternError> for Failure {
     fn from(error: PatternError) -> Self {
+        if error == PatternError::TooComplex {
+            super::limits_hit::note(super::limits_hit::Limit::PatternSteps);
+        }
         Failure::Own(error.to_string())
     }
 }

@@ -3,12 +3,19 @@
 //! evaluations, connected data planes and snapshots built all move as the server works.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
 
 use crate::both_backends;
 use crate::harness::cluster_fixture::{DP_PLUGINS, fixture, node_id};
+use crate::harness::core_entities::create;
 use crate::harness::{Backend, TestApp};
 
 both_backends!(metrics_move_with_requests_lua_and_data_planes);
+both_backends!(data_planes_are_counted_by_sync_state);
+both_backends!(a_write_with_a_data_plane_connected_is_a_push);
+both_backends!(lua_limits_hit_are_counted_by_limit);
 
 /// Every sample of a scrape by its series (`name{labels}`), after checking the response.
 async fn scrape(app: &TestApp) -> (String, HashMap<String, f64>) {
@@ -31,6 +38,23 @@ async fn scrape(app: &TestApp) -> (String, HashMap<String, f64>) {
         })
         .collect();
     (text, samples)
+}
+
+/// Scrapes until `check` holds (sessions record what data planes send a moment after
+/// it arrives), failing after a few seconds with the last scrape.
+async fn scrape_until(app: &TestApp, check: impl Fn(&HashMap<String, f64>) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (text, samples) = scrape(app).await;
+        if check(&samples) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never held; last scrape:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
@@ -134,5 +158,136 @@ async fn metrics_move_with_requests_lua_and_data_planes(backend: Backend) {
         "{text}"
     );
     assert!(value(&after, "konnektd_db_pool_connections_idle") >= 0.0);
+    app.shutdown().await;
+}
+
+fn data_planes(cp: &str, state: &str) -> String {
+    format!(r#"konnektd_data_planes{{control_plane_id="{cp}",state="{state}"}}"#)
+}
+
+/// A data plane is out of sync until it pings the hash it was sent, then in sync; one
+/// lacking a configured plugin is incompatible; a closed session stops counting.
+async fn data_planes_are_counted_by_sync_state(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app).await;
+    let (in_sync, out_of_sync, incompatible) = (
+        data_planes(&f.cp, "in_sync"),
+        data_planes(&f.cp, "out_of_sync"),
+        data_planes(&f.cp, "incompatible"),
+    );
+
+    let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    let config = dp.first_config(DP_PLUGINS).await;
+    scrape_until(&app, |s| {
+        value(s, &out_of_sync) == 1.0 && value(s, &in_sync) == 0.0
+    })
+    .await;
+
+    let hash = config["config_hash"].as_str().unwrap().to_string();
+    dp.ping_pong(&hash).await;
+    scrape_until(&app, |s| {
+        value(s, &in_sync) == 1.0 && value(s, &out_of_sync) == 0.0
+    })
+    .await;
+
+    // ping-auth is configured; this one has only cors.
+    let mut lacking = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    lacking.basic_info(&["cors"]).await;
+    scrape_until(&app, |s| {
+        value(s, &incompatible) == 1.0 && value(s, &in_sync) == 1.0
+    })
+    .await;
+
+    drop(lacking);
+    scrape_until(&app, |s| value(s, &incompatible) == 0.0).await;
+    drop(dp);
+    app.shutdown().await;
+}
+
+/// The push latency counts changes written to connected data planes, not the first
+/// config a data plane gets on connecting.
+async fn a_write_with_a_data_plane_connected_is_a_push(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let f = fixture(&app).await;
+    let count = "konnektd_config_push_latency_seconds_count";
+    let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
+    dp.first_config(DP_PLUGINS).await;
+    let (text, connected) = scrape(&app).await;
+    assert_eq!(value(&connected, count), 0.0, "{text}");
+
+    create(
+        &app,
+        &format!("{}/services", f.base),
+        &json!({"name": "another", "host": "another.test"}),
+    )
+    .await;
+    let config = dp.config(Duration::from_secs(10)).await;
+    assert!(
+        config["config_table"]["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "another")
+    );
+    scrape_until(&app, |s| value(s, count) >= 1.0).await;
+    let (text, pushed) = scrape(&app).await;
+    // Pushed over loopback right after the commit: well under the largest bucket.
+    assert!(
+        value(
+            &pushed,
+            r#"konnektd_config_push_latency_seconds_bucket{le="1.024"}"#
+        ) >= 1.0,
+        "{text}"
+    );
+    drop(dp);
+    app.shutdown().await;
+}
+
+fn limit_hit(limit: &str) -> String {
+    format!(r#"konnektd_lua_limits_hit_total{{limit="{limit}"}}"#)
+}
+
+/// Each sandbox limit stopping a schema upload (the attacks of plugin_schemas.rs's
+/// hostile-schema test) counts under its own label, once per evaluation; a pattern bomb
+/// the schema catches with `pcall` still counts.
+async fn lua_limits_hit_are_counted_by_limit(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |a| {
+        a.lua_timeout = Duration::from_millis(300);
+        a.lua_memory_limit = 32 << 20;
+    })
+    .await;
+    let cp = app.create_control_plane(&json!({"name": "lua"})).await;
+    let base = format!(
+        "/v2/control-planes/{}/core-entities/plugin-schemas",
+        cp["id"].as_str().unwrap()
+    );
+    let (text, before) = scrape(&app).await;
+    for limit in ["time", "memory", "pattern_steps"] {
+        assert_eq!(value(&before, &limit_hit(limit)), 0.0, "{text}");
+        assert!(before.contains_key(&limit_hit(limit)), "{text}");
+    }
+
+    let cases = [
+        ("time", "while true do end"),
+        ("memory", "local s = 'x' while true do s = s .. s end"),
+        (
+            "pattern_steps",
+            "pcall(string.find, string.rep('a', 32), string.rep('a*', 10) .. 'b') \
+             error('caught')",
+        ),
+    ];
+    for (i, (limit, source)) in cases.iter().enumerate() {
+        let response = app.post_json(&base, &json!({"lua_schema": source})).await;
+        assert_eq!(response.status(), 400, "{limit}");
+        let (text, after) = scrape(&app).await;
+        for (j, (other, _)) in cases.iter().enumerate() {
+            let expected = if j <= i { 1.0 } else { 0.0 };
+            assert_eq!(
+                value(&after, &limit_hit(other)),
+                expected,
+                "{limit}: {text}"
+            );
+        }
+    }
     app.shutdown().await;
 }
