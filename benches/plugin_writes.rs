@@ -17,7 +17,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use konnektd::cli::args::{ServeArgs, StoreArgs};
+use konnektd::command_line::{ServeArgs, StoreArgs};
 use konnektd::domain::Timestamp;
 use konnektd::domain::token::{TokenKind, TokenSecret};
 use konnektd::entities::plugins::plugin_scope_key;

@@ -3,7 +3,7 @@
 //! with Kong's semantics (on the Lua pool when the schema has functions), apply the
 //! kind's own rules, write through the store, and answer Konnect's bare object with
 //! unset fields left out. It knows nothing of HTTP: it answers [`EntityError`], which
-//! `crate::error` words.
+//! `src/error.rs` words.
 //!
 //! - [`workflow`]: create, put, patch, get, delete, list ([`Entities`]).
 //! - [`schema_choice`]: which schema validates an entity, and where it runs.

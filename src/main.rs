@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = konnektd::cli::args::Cli::parse();
-    konnektd::cli::init_tracing(cli.log_format());
+    let cli = konnektd::command_line::Cli::parse();
+    konnektd::commands::init_tracing(cli.log_format());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -14,7 +14,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(konnektd::cli::run(cli)) {
+    match runtime.block_on(konnektd::commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("konnektd: {e:#}");

@@ -12,7 +12,6 @@ use tokio::task::JoinHandle;
 
 use crate::api_listener::{self, ServerLimits};
 use crate::app::{AppState, Settings};
-use crate::cli::args::ServeArgs;
 use crate::cluster::certificates::{self, ServerCertificate, TlsFiles};
 use crate::cluster::compat::KongVersion;
 use crate::cluster::hub::Hub;
@@ -20,6 +19,7 @@ use crate::cluster::listener::ClusterConfig;
 use crate::cluster::public_url;
 use crate::cluster::session::SessionSettings;
 use crate::cluster::tls;
+use crate::command_line::ServeArgs;
 use crate::domain::Timestamp;
 use crate::domain::control_plane::Endpoints;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};

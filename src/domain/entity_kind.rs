@@ -1,6 +1,6 @@
 //! What the store must know of the core entities' references (Kong's `foreign` fields,
 //! `kong/db/schema/init.lua`): where they point and what deleting their target does. The
-//! kinds themselves, with their rules, are `crate::entities::kinds`.
+//! kinds themselves, with their rules, are `entities/kinds.rs`.
 
 /// What deleting a referenced entity does to the entities that point at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! What the core-entity workflow answers when it refuses: its own error, which the HTTP
-//! edge (`crate::error`) words once. The two envelopes of a refused write, Koko's
+//! edge (`src/error.rs`) words once. The two envelopes of a refused write, Koko's
 //! "validation error" and "data constraint error", are built here and nowhere else.
 
 use crate::lua::runner::RunnerError;

@@ -18,7 +18,7 @@ pub mod process;
 
 use std::time::Duration;
 
-use konnektd::cli::args::{ServeArgs, StoreArgs};
+use konnektd::command_line::{ServeArgs, StoreArgs};
 use konnektd::domain::token::{TokenKind, TokenSecret};
 use konnektd::startup::{self, Running};
 use konnektd::store::Store;

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::store::existing::NotOpened;
 use crate::store::{Store, default_database_url};
 
-use super::args::StoreArgs;
+use crate::command_line::StoreArgs;
 
 /// Opens the store `serve` made with these settings, or says why there is none.
 pub async fn open(store: &StoreArgs) -> anyhow::Result<Store> {

@@ -1,18 +1,17 @@
 //! What each command does: `serve` runs the service, `token` manages API tokens,
 //! `dataplane` makes data planes or acts as one.
 
-pub mod args;
 mod open_store;
 
 use chrono::{SecondsFormat, TimeZone, Utc};
 use tracing_subscriber::EnvFilter;
 
 use crate::cluster::client::{Event, NO_CONFIG_NOTICE};
+use crate::command_line::{Cli, Command, DataplaneCommand, LogFormat, TokenCommand};
 use crate::domain::Timestamp;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};
 use crate::startup;
 use crate::store::StoreError;
-use args::{Cli, Command, DataplaneCommand, LogFormat, TokenCommand};
 use open_store::open;
 
 /// Logs go to stderr, so `token create` can print the token alone on stdout.
