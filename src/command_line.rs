@@ -216,7 +216,7 @@ pub struct ServeArgs {
     #[arg(long, env = "KONNEKTD_CLUSTER_MAX_PAYLOAD", default_value_t = 16 << 20)]
     pub cluster_max_payload: usize,
     /// Largest frame and message a data plane may send (its hello, pings and error
-    /// reports are small); a larger one closes the session with 1009 (docs/security.md, data planes).
+    /// reports are small); a larger one closes the session with 1009 (docs/threat-model.md, data planes).
     #[arg(long, env = "KONNEKTD_CLUSTER_MAX_INBOUND", default_value_t = 1 << 20)]
     pub cluster_max_inbound: usize,
     /// The Kong version konnektd acts as for data planes: their major must match and

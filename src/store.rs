@@ -118,7 +118,7 @@ struct Notification {
 }
 
 /// How long a query waits for a connection by default: short enough that a request
-/// during a database outage gets its 503 within 2 s (docs/security.md, "Limits").
+/// during a database outage gets its 503 within 2 s (docs/threat-model.md, "Limits").
 pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// How long a pooled connection may sit idle before it is pinged again at its next use.

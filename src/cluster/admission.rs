@@ -3,7 +3,7 @@
 //! certificate reaches (pinned, or issued by an uploaded anchor: Konnect's
 //! `pinned_client_certs` and `pki_client_certs`), the binding of a node id to the
 //! certificate that first used it, and the refusals with their texts. A live session asks
-//! here again whenever pinned certificates change (see docs/security.md, "Data planes").
+//! here again whenever pinned certificates change (see docs/threat-model.md, "Data planes").
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -8,7 +8,7 @@
 //! the key of the certificate it sent (TLS 1.3 signature over the raw public key); which
 //! control plane it may reach, if any, is decided after the handshake from that
 //! certificate (pinned or issued by an uploaded CA), per control plane: see
-//! `admission` and docs/security.md.
+//! `admission` and docs/threat-model.md.
 
 use std::sync::Arc;
 

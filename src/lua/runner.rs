@@ -1,6 +1,6 @@
 //! Where Lua runs: on tokio's blocking pool, never on an async worker, with at most
 //! `concurrency` evaluations at once: a pattern bomb on an async worker would stall every
-//! request on it (see the Lua sandbox in `docs/security.md`).
+//! request on it (see the Lua sandbox in `docs/threat-model.md`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

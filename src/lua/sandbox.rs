@@ -1,5 +1,5 @@
 //! A fresh, locked-down LuaJIT VM per evaluation, in layers (the threat model is in
-//! `docs/security.md`; the environment follows Kong's schema sandbox, `kong/tools/sandbox/`).
+//! `docs/threat-model.md`; the environment follows Kong's schema sandbox, `kong/tools/sandbox/`).
 //!
 //! - L0: the source is capped and must be text (checked by [`evaluate_schema`]'s caller
 //!   and again here: no NUL, no bytecode signature).

@@ -1,5 +1,5 @@
 //! Bearer tokens on the API: one 401 for every bad token, scoped system accounts,
-//! immediate revocation (docs/security.md, tokens; OWASP API Security Top 10 2023,
+//! immediate revocation (docs/threat-model.md, tokens; OWASP API Security Top 10 2023,
 //! API2 Broken Authentication).
 
 use konnektd::domain::Timestamp;

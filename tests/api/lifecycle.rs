@@ -402,7 +402,7 @@ async fn memory_bombs_keep_the_server_within_its_lua_memory_budget() {
     server.wait().await;
 }
 
-/// docs/security.md (the database goes away): PostgreSQL goes away mid-traffic. Writes and reads get 503 within 2 s
+/// docs/threat-model.md (the database goes away): PostgreSQL goes away mid-traffic. Writes and reads get 503 within 2 s
 /// (never a hang, never a 2xx); once it is back, writes succeed within 10 s with nobody doing
 /// anything; every write answered 201 is still there. On a cluster of the test's own, so
 /// the suite's shared one is never stopped.

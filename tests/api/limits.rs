@@ -1,4 +1,4 @@
-//! Explicit limits: body size, header-read timeout (docs/security.md, limits; OWASP API
+//! Explicit limits: body size, header-read timeout (docs/threat-model.md, limits; OWASP API
 //! Security Top 10 2023, API4 Unrestricted Resource Consumption).
 
 use std::time::{Duration, Instant};

@@ -416,7 +416,7 @@ async fn metaschema_errors_name_the_field_path_not_a_table_dump(backend: Backend
     app.shutdown().await;
 }
 
-/// docs/security.md (Lua sandbox layers): escapes find nothing, resource bombs stop within the deadline (plus
+/// docs/threat-model.md (Lua sandbox layers): escapes find nothing, resource bombs stop within the deadline (plus
 /// a margin), and the server answers afterwards.
 async fn hostile_schemas_are_contained_and_the_server_stays_up(backend: Backend) {
     let deadline = Duration::from_millis(300);

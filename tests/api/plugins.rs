@@ -1,7 +1,7 @@
 //! Plugins, as the PingOne guide configures ping-auth (PingOne's "Configuring Kong Konnect
 //! for PingOne Authorize integration", docs.pingidentity.com, section
 //! "Configuring the ping-auth plugin in Konnect"), with Kong's validation semantics
-//! (docs/schema-language.md) and Konnect's error bodies (docs/api.md, "Error bodies").
+//! (docs/schema-engine.md) and Konnect's error bodies (docs/api.md, "Error bodies").
 
 mod schema_changes;
 mod validation;

@@ -1,6 +1,6 @@
 //! Kong's validation semantics, case by case, with the texts of
 //! `kong/db/schema/init.lua` (Kong 3.10), one file per topic; the cases whose schemas
-//! call Lua functions are in `lua::tests`. `docs/schema-language.md` describes the
+//! call Lua functions are in `lua::tests`. `docs/schema-engine.md` describes the
 //! language they exercise.
 //!
 //! Most cases are tables of `(definition, input, outcome)`. Errors are rendered as the

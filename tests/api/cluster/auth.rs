@@ -1,6 +1,6 @@
 //! Which data planes get in: pinned and `pki_client_certs` certificates, expiry and
 //! unpinning, node ids bound to their certificate, and the cluster listener's own
-//! certificate (docs/security.md, data planes).
+//! certificate (docs/threat-model.md, data planes).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -122,7 +122,7 @@ async fn an_unpinned_certificate_can_no_longer_connect(backend: Backend) {
     dp.first_config(DP_PLUGINS).await;
 }
 
-/// docs/security.md, data planes: a session ends when its certificate's `notAfter` passes, with 1008
+/// docs/threat-model.md, data planes: a session ends when its certificate's `notAfter` passes, with 1008
 /// and the reason, without waiting for the next re-check.
 async fn a_session_closes_when_its_certificate_expires(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -149,7 +149,7 @@ async fn a_session_closes_when_its_certificate_expires(backend: Backend) {
     assert!(time::OffsetDateTime::now_utc() >= expires - time::Duration::seconds(1));
 }
 
-/// docs/security.md, data planes: unpinning a certificate closes every live session using it within a
+/// docs/threat-model.md, data planes: unpinning a certificate closes every live session using it within a
 /// bounded time (here: 10 s), though they outnumber the re-checks the hub runs at once.
 async fn unpinning_closes_a_live_session(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -224,7 +224,7 @@ async fn of_two_certificates_racing_for_one_node_id_the_first_keeps_it(backend: 
     assert_eq!(node["hostname"], "first");
 }
 
-/// docs/security.md, data planes (identity spoofing): another certificate reusing a node id is refused.
+/// docs/threat-model.md, data planes (identity spoofing): another certificate reusing a node id is refused.
 async fn a_node_id_is_bound_to_its_certificate(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let f = fixture(&app).await;
@@ -250,7 +250,7 @@ async fn a_node_id_is_bound_to_its_certificate(backend: Backend) {
     assert_eq!(node["hostname"], "fake-dp");
 }
 
-/// docs/security.md, data planes: a control plane cannot pin another's data-plane certificate (which
+/// docs/threat-model.md, data planes: a control plane cannot pin another's data-plane certificate (which
 /// would lock both out); 409, and the first control plane's data planes still connect.
 async fn a_certificate_pinned_by_one_control_plane_cannot_be_pinned_by_another(backend: Backend) {
     let app = TestApp::spawn(backend).await;

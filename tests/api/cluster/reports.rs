@@ -1,6 +1,6 @@
 //! What a data plane sends after its first config: error reports, pings, frames it
 //! must not send, and silence or a full TCP window (docs/clustering.md, "Ping",
-//! "Error reports"; docs/security.md, data planes).
+//! "Error reports"; docs/threat-model.md, data planes).
 
 use std::time::{Duration, Instant};
 
@@ -148,7 +148,7 @@ async fn a_silent_data_plane_is_closed_after_the_ping_wait(backend: Backend) {
     );
 }
 
-/// docs/security.md (stuck data planes), and Kong's socket timeout (`CLUSTERING_TIMEOUT`): a data plane that
+/// docs/threat-model.md (stuck data planes), and Kong's socket timeout (`CLUSTERING_TIMEOUT`): a data plane that
 /// stops reading, its TCP window full, is dropped once a config send has waited the write
 /// timeout (1 s here); a data plane that reads gets the same config and the next one.
 async fn a_data_plane_that_stops_reading_is_dropped_after_the_write_timeout(backend: Backend) {
@@ -205,7 +205,7 @@ async fn a_data_plane_that_stops_reading_is_dropped_after_the_write_timeout(back
     assert!(usernames(&reading.config(WAIT).await).contains(&"after".to_string()));
 }
 
-/// docs/security.md, data planes (oversized frames): data planes send small messages, so their limit
+/// docs/threat-model.md, data planes (oversized frames): data planes send small messages, so their limit
 /// is its own (`--cluster-max-inbound`, 1 MiB). A frame of exactly the limit is read; one
 /// announcing a byte more is refused from its header, before its payload arrives, with
 /// close code 1009; others stay served.

@@ -88,7 +88,7 @@ async fn the_guides_api_path_works_verbatim(backend: Backend) {
 }
 
 /// Each ping-auth config Kong refuses gets Kong's message at Kong's field
-/// (docs/schema-language.md, verified against Kong 3.10), flattened as Koko does.
+/// (docs/schema-engine.md, verified against Kong 3.10), flattened as Koko does.
 async fn ping_auth_configs_kong_rejects_get_kongs_messages(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (base, _) = ping_auth_control_plane(&app).await;
