@@ -26,10 +26,8 @@ pub(super) async fn connect(url: &str, options: AnyPoolOptions) -> anyhow::Resul
         .connect(url)
         .await
         .map_err(|e| anyhow::anyhow!("{}", sqlite_open_error(url, &e)))?;
-    // WAL is a property of the file: set once, it holds for every later connection.
-    sqlx::query("PRAGMA journal_mode = WAL")
-        .execute(&pool)
-        .await?;
+    // WAL is a property of the file, and `probe` set it: it holds for every connection
+    // of the pool.
     MIGRATOR.run(&pool).await?;
     Ok(pool)
 }
@@ -40,11 +38,37 @@ async fn probe(url: &str) -> anyhow::Result<()> {
     let attempt = async {
         let mut conn = SqliteConnection::connect(url).await?;
         conn.execute(PRAGMAS).await?;
-        // The first write: SQLite opens a file it may only read without complaint.
+        // The first write (SQLite opens a file it may only read without complaint), and
+        // the journal mode every later connection inherits from the file.
         conn.execute("PRAGMA journal_mode = WAL").await?;
         conn.close().await
     };
     attempt
         .await
         .map_err(|e| anyhow::anyhow!("{}", sqlite_open_error(url, &e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Durability rests on WAL with `synchronous=FULL`: a new file is in WAL mode for
+    /// every connection of the pool, though only the probe asks for it.
+    #[tokio::test]
+    async fn a_new_database_is_in_wal_mode_on_every_pooled_connection() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display());
+        let pool = connect(&url, AnyPoolOptions::new()).await.unwrap();
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let mut conn = pool.acquire().await.unwrap();
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(mode, "wal");
+            held.push(conn);
+        }
+    }
 }
