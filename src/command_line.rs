@@ -113,9 +113,10 @@ pub enum DataplaneCommand {
         /// The Kong version to claim.
         #[arg(long, default_value = "3.10.0.0")]
         version: String,
-        /// Plugins to announce in `basic_info` (comma-separated). A plugin the control
-        /// plane's config uses but this list lacks means no config is sent.
-        #[arg(long, value_delimiter = ',', default_value = "ping-auth")]
+        /// Plugins to announce in `basic_info` (comma-separated); `bundled` stands for
+        /// Kong 3.10's 45 open-source plugins, as in Kong's `KONG_PLUGINS`. A plugin the
+        /// control plane's config uses but this list lacks means no config is sent.
+        #[arg(long, value_delimiter = ',', default_value = "bundled,ping-auth")]
         plugins: Vec<String>,
         /// Time between pings carrying the config hash (Kong's data planes ping every 30 s).
         #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]

@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 use crate::cluster::client::{Event, NO_CONFIG_NOTICE};
 use crate::command_line::{Cli, Command, DataplaneCommand, LogFormat, TokenCommand};
 use crate::domain::Timestamp;
+use crate::domain::bundled_plugins::KONG_OPEN_SOURCE_PLUGINS;
 use crate::domain::token::{NewToken, TokenKind, TokenSecret};
 use crate::startup;
 use crate::store::StoreError;
@@ -113,7 +114,7 @@ async fn run_dataplane(command: DataplaneCommand) -> anyhow::Result<()> {
                 node_id: node_id.unwrap_or_else(uuid::Uuid::new_v4),
                 hostname,
                 version,
-                plugins,
+                plugins: expand_bundled(plugins),
                 ping_interval,
                 exit_after,
                 reconnect_delay,
@@ -234,4 +235,35 @@ fn iso(millis: Option<i64>) -> String {
         .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
         .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
         .unwrap_or_else(|| "-".to_string())
+}
+
+/// `--plugins` as Kong reads `KONG_PLUGINS`: `bundled` is every plugin bundled with Kong
+/// 3.10 open source; `off` announces none.
+fn expand_bundled(plugins: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for plugin in plugins {
+        match plugin.trim() {
+            "bundled" => out.extend(KONG_OPEN_SOURCE_PLUGINS.iter().map(|p| p.to_string())),
+            "off" | "" => {}
+            name => out.push(name.to_string()),
+        }
+    }
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_expands_to_kongs_open_source_plugins_as_kong_plugins_does() {
+        let plugins = expand_bundled(vec!["bundled".into(), "ping-auth".into()]);
+        assert_eq!(plugins.len(), 46);
+        assert_eq!(plugins[0], "jwt");
+        assert_eq!(plugins[45], "ping-auth");
+        assert!(plugins.contains(&"key-auth".to_string()));
+        assert_eq!(expand_bundled(vec!["off".into()]), Vec::<String>::new());
+        assert_eq!(expand_bundled(vec![" x ".into()]), ["x"]);
+    }
 }

@@ -4,6 +4,8 @@
 pub mod entities;
 pub mod limits_hit;
 pub mod load;
+pub mod modules;
+pub mod plugins;
 pub mod runner;
 pub mod sandbox;
 pub mod schema_cache;

@@ -100,6 +100,57 @@ pub const BUNDLED_PLUGINS: &[&str] = &[
     "zipkin",
 ];
 
+/// The plugins bundled with Kong Gateway 3.10 open source, in the order of the `plugins`
+/// list of Kong's `kong/constants.lua`: the ones a Kong 3.10 data plane loads by default,
+/// and the ones konnektd validates with their schemas (`src/lua/plugins/`).
+pub const KONG_OPEN_SOURCE_PLUGINS: [&str; 45] = [
+    "jwt",
+    "acl",
+    "correlation-id",
+    "cors",
+    "oauth2",
+    "tcp-log",
+    "udp-log",
+    "file-log",
+    "http-log",
+    "key-auth",
+    "hmac-auth",
+    "basic-auth",
+    "ip-restriction",
+    "request-transformer",
+    "response-transformer",
+    "request-size-limiting",
+    "rate-limiting",
+    "response-ratelimiting",
+    "syslog",
+    "loggly",
+    "datadog",
+    "ldap-auth",
+    "statsd",
+    "bot-detection",
+    "aws-lambda",
+    "request-termination",
+    "prometheus",
+    "proxy-cache",
+    "session",
+    "acme",
+    "grpc-gateway",
+    "grpc-web",
+    "pre-function",
+    "post-function",
+    "azure-functions",
+    "zipkin",
+    "opentelemetry",
+    "ai-proxy",
+    "ai-prompt-decorator",
+    "ai-prompt-template",
+    "ai-prompt-guard",
+    "ai-request-transformer",
+    "ai-response-transformer",
+    "standard-webhooks",
+    "redirect",
+];
+
 /// Whether `name` is taken by a plugin that ships with Kong Gateway or Konnect.
 pub fn is_bundled(name: &str) -> bool {
     BUNDLED_PLUGINS.binary_search(&name).is_ok()
@@ -138,6 +189,17 @@ mod tests {
         }
         for name in ["ping-auth", "myplugin", "moesif", ""] {
             assert!(!is_bundled(name), "{name} should not be bundled");
+        }
+    }
+
+    #[test]
+    fn kong_open_source_plugins_are_distinct_and_bundled() {
+        let mut sorted = KONG_OPEN_SOURCE_PLUGINS.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 45);
+        for name in KONG_OPEN_SOURCE_PLUGINS {
+            assert!(is_bundled(name), "{name}");
         }
     }
 

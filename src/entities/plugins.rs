@@ -6,10 +6,12 @@ use futures_util::future::BoxFuture;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::kinds::{CompositeKey, PLUGINS, ROUTES};
+use super::kinds::{CompositeKey, EntityKind, PLUGINS, ROUTES};
 use super::record::reference_id;
 use super::workflow::{Scope, scoped_input};
 use super::{Entities, EntityError};
+use crate::domain::bundled_plugins::is_bundled;
+use crate::lua::plugins::bundled_schema_source;
 use crate::schema::filled::Filled;
 use crate::schema::validate::Context;
 
@@ -84,6 +86,20 @@ async fn check_route_protocols(
         "protocols",
         "must match the associated route's protocols",
     ))
+}
+
+/// What an answer says of a plugin konnektd stores unvalidated: a plugin bundled with
+/// Kong Enterprise or Konnect, whose schema is not public. `None` for anything else.
+pub fn not_validated_note(kind: &EntityKind, entity: &Filled) -> Option<String> {
+    if kind.name != PLUGINS.name {
+        return None;
+    }
+    let name = entity.get("name")?.as_str()?;
+    (is_bundled(name) && bundled_schema_source(name).is_none()).then(|| {
+        format!(
+            "plugin '{name}' is not validated: its schema is not public, so konnektd stores its config as given"
+        )
+    })
 }
 
 impl Entities {

@@ -9,6 +9,8 @@ use uuid::Uuid;
 use super::kinds::EntityKind;
 use super::{Entities, EntityError};
 use crate::domain::bundled_plugins::is_bundled;
+use crate::lua::modules::ModuleSet;
+use crate::lua::plugins::bundled_schema_source;
 use crate::lua::schema_cache::{BuildSchema, Ready, SchemaCache};
 use crate::schema::definition::Schema;
 use crate::schema::plugin_entity::{opaque_plugin_schema, plugin_entity_schema};
@@ -21,10 +23,13 @@ pub(super) struct SchemaChoice {
     /// Whose schema it is: the control plane for uploads, none for konnektd's own.
     owner: Arc<str>,
     source: Arc<str>,
+    /// What the source may `require`: konnektd's own schemas get every module.
+    modules: ModuleSet,
     build: BuildSchema,
 }
 
-/// Bundled plugins konnektd has no schema for are checked on their base fields only.
+/// Bundled plugins konnektd has no schema for (Kong Enterprise's, whose schemas are not
+/// public) are checked on their base fields only.
 const OPAQUE_SOURCE: &str = "return {}";
 
 fn entity_schema(value: &SchemaValue) -> Result<Schema, String> {
@@ -44,6 +49,7 @@ impl Entities {
             return Ok(SchemaChoice {
                 owner: Arc::from(""),
                 source: Arc::from(source),
+                modules: ModuleSet::Bundled,
                 build: entity_schema,
             });
         }
@@ -58,13 +64,28 @@ impl Entities {
             return Ok(SchemaChoice {
                 owner: Arc::from(control_plane.to_string().as_str()),
                 source,
+                modules: ModuleSet::Uploaded,
+                build: plugin_entity_schema,
+            });
+        }
+        if let Some(source) = bundled_schema_source(name) {
+            return Ok(SchemaChoice {
+                owner: Arc::from(""),
+                source: Arc::from(source),
+                modules: ModuleSet::Bundled,
                 build: plugin_entity_schema,
             });
         }
         if is_bundled(name) {
+            tracing::warn!(
+                control_plane = %control_plane,
+                plugin = %name,
+                "plugin config not validated: its schema is not public (a Kong Enterprise plugin), so it is stored as given"
+            );
             return Ok(SchemaChoice {
                 owner: Arc::from(""),
                 source: Arc::from(OPAQUE_SOURCE),
+                modules: ModuleSet::Bundled,
                 build: opaque_plugin_schema,
             });
         }
@@ -94,7 +115,13 @@ impl Entities {
         let choice = choice.clone();
         self.lua
             .run(move |limits| {
-                match cache.checkout_keyed(key, &choice.source, choice.build, limits)? {
+                match cache.checkout_keyed(
+                    key,
+                    &choice.source,
+                    choice.modules,
+                    choice.build,
+                    limits,
+                )? {
                     Ready::Declarative(schema) => Ok(work(&schema, &mut NoFunctions)),
                     Ready::WithLua(mut compiled) => {
                         let schema = compiled.schema.clone();

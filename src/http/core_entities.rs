@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::Path;
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -15,9 +16,29 @@ use super::Api;
 use super::entity_list::EntityListQuery;
 use super::extract::{ControlPlaneId, JsonBody};
 use crate::app::AppState;
+use crate::entities::plugins::not_validated_note;
 use crate::entities::{EntityKind, Scope};
 use crate::error::{ApiError, ErrorFamily};
 use crate::schema::filled::Filled;
+
+/// One entity as the API answers it. A plugin konnektd cannot validate (a Kong
+/// Enterprise plugin, whose schema is not public) says so in a `Warning` header (RFC 9110
+/// registers it; code 299 is a persistent warning, RFC 7234 section 5.5): the body keeps
+/// Konnect's shape.
+pub struct Answer(StatusCode, &'static EntityKind, Filled);
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let note = not_validated_note(self.1, &self.2);
+        let mut response = (self.0, Json(self.2)).into_response();
+        if let Some(value) =
+            note.and_then(|n| HeaderValue::from_str(&format!("299 - \"{n}\"")).ok())
+        {
+            response.headers_mut().insert(header::WARNING, value);
+        }
+        response
+    }
+}
 
 /// Where core entities live in each URL family.
 pub const FAMILIES: &[&str] = &[
@@ -176,12 +197,12 @@ async fn create_entity(
     cp: Uuid,
     params: HashMap<String, String>,
     body: Value,
-) -> Result<(StatusCode, Json<Filled>), ApiError> {
+) -> Result<Answer, ApiError> {
     let entity = state
         .entities
         .create_entity(at.collection.kind, cp, at.parent(&params), body)
         .await?;
-    Ok((StatusCode::CREATED, Json(entity)))
+    Ok(Answer(StatusCode::CREATED, at.collection.kind, entity))
 }
 
 /// `GET /{collection}/{id or name}`.
@@ -190,13 +211,13 @@ async fn get_entity(
     state: AppState,
     cp: Uuid,
     params: HashMap<String, String>,
-) -> Result<Json<Filled>, ApiError> {
+) -> Result<Answer, ApiError> {
     let scope = at.scope(&state, cp, &params).await?;
     let entity = state
         .entities
         .get_entity(at.collection.kind, &scope, at.item_id_or_name(&params))
         .await?;
-    Ok(Json(entity))
+    Ok(Answer(StatusCode::OK, at.collection.kind, entity))
 }
 
 /// `PUT /{collection}/{id or name}`: creates or replaces (Konnect answers 200 either way).
@@ -206,7 +227,7 @@ async fn put_entity(
     cp: Uuid,
     params: HashMap<String, String>,
     body: Value,
-) -> Result<Json<Filled>, ApiError> {
+) -> Result<Answer, ApiError> {
     let scope = at.scope(&state, cp, &params).await?;
     let entity = state
         .entities
@@ -217,7 +238,7 @@ async fn put_entity(
             body,
         )
         .await?;
-    Ok(Json(entity))
+    Ok(Answer(StatusCode::OK, at.collection.kind, entity))
 }
 
 /// `PATCH /{collection}/{id or name}`.
@@ -227,7 +248,7 @@ async fn patch_entity(
     cp: Uuid,
     params: HashMap<String, String>,
     body: Value,
-) -> Result<Json<Filled>, ApiError> {
+) -> Result<Answer, ApiError> {
     let scope = at.scope(&state, cp, &params).await?;
     let entity = state
         .entities
@@ -238,7 +259,7 @@ async fn patch_entity(
             body,
         )
         .await?;
-    Ok(Json(entity))
+    Ok(Answer(StatusCode::OK, at.collection.kind, entity))
 }
 
 /// `DELETE /{collection}/{id or name}`: 204 whether or not it existed.

@@ -19,6 +19,7 @@ use crate::entities::EntityError;
 use crate::entities::kinds::PLUGINS;
 use crate::error::{ApiError, ErrorFamily};
 use crate::lua::load::{LoadedSchema, load_plugin_schema};
+use crate::lua::plugins::bundled_plugin_json;
 use crate::store::StoreError;
 
 /// Where the plugin-schemas collection lives in each URL family; Ping Identity's Konnect
@@ -194,14 +195,31 @@ async fn list_available_plugins(
     Ok(Json(json!({"names": names, "schemas": schemas})))
 }
 
-/// Kong's `GET /schemas/plugins/{name}` for a custom plugin: base fields merged in.
+/// Kong's `GET /schemas/plugins/{name}`: a custom plugin's, else a bundled plugin's, with
+/// the base fields merged in.
 async fn get_plugin_json_schema(
     state: AppState,
     ControlPlaneId(cp): ControlPlaneId,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let schema = plugin_schema_or_404(&state, cp, &name).await?;
-    Ok(Json(schema.merged_json))
+    state.entities.ensure_control_plane(cp).await?;
+    if let Some(schema) = state.store.plugin_schema(cp, &name).await? {
+        return Ok(Json(schema.merged_json));
+    }
+    let lookup = name.clone();
+    let bundled = state
+        .lua
+        .run(move |limits| bundled_plugin_json(&lookup, limits))
+        .await
+        .map_err(EntityError::from)?;
+    match bundled {
+        Some(Ok(json)) => Ok(Json(Value::clone(&json))),
+        // konnektd's own schema failing to load is konnektd's bug.
+        Some(Err(e)) => Err(ApiError::Internal(anyhow::anyhow!(
+            "bundled plugin schema {name}: {e}"
+        ))),
+        None => Err(schema_not_found(&name)),
+    }
 }
 
 /// The schema of that name in a control plane, or the API's 404 (for either).

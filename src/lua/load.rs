@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::sandbox::{Limits, LuaError, evaluate_schema};
+use super::modules::ModuleSet;
+use super::sandbox::{Limits, LuaError, Sandbox};
 use crate::schema::metaschema::{SchemaRejected, check_plugin_schema};
 use crate::schema::render::{merged_plugin_schema_json, plugin_schema_json};
 
@@ -25,8 +26,17 @@ pub enum LoadError {
     Rejected(#[from] SchemaRejected),
 }
 
+/// An upload: `require` serves Kong's sandbox modules only.
 pub fn load_plugin_schema(source: &str, limits: Limits) -> Result<LoadedSchema, LoadError> {
-    let value = evaluate_schema(source, limits)?;
+    load_with_modules(source, limits, ModuleSet::Uploaded)
+}
+
+pub fn load_with_modules(
+    source: &str,
+    limits: Limits,
+    modules: ModuleSet,
+) -> Result<LoadedSchema, LoadError> {
+    let value = Sandbox::with_modules(limits, modules)?.eval_schema(source)?;
     let checked = check_plugin_schema(&value)?;
     Ok(LoadedSchema {
         name: checked.name,

@@ -6,13 +6,15 @@
 //! - L1: only the string, table, math and bit libraries are opened. Without the `jit`
 //!   library LuaJIT's JIT stays off, so the instruction hook always fires.
 //! - L2: the chunk sees a whitelisted environment ([`PRELUDE`]) with read-only library
-//!   views and its own writable globals; `require` serves only our typedefs.
+//!   views and its own writable globals; `require` serves only our own modules
+//!   ([`super::modules`]): Kong's sandbox modules for uploads, a few more for bundled schemas.
 //! - L3: a memory limit, and a global hook (it follows coroutines) that raises once the
 //!   wall-clock deadline passes; `pcall`/`xpcall` re-raise after the deadline.
 //! - L4: the pattern functions are Rust versions with a step budget ([`super::strlib`]),
 //!   since a backtracking pattern runs inside one C call where no hook fires.
 //! - L5: the result is copied out by raw traversal with depth, size, type and shape checks.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,12 +24,10 @@ use mlua::chunk::ChunkMode;
 use mlua::{Error, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
 
 use super::limits_hit::{self, Limit};
+use super::modules::{self, ModuleSet};
 use crate::schema::value::SchemaValue;
 
 const PRELUDE: &str = include_str!("prelude.lua");
-const TYPEDEFS: &str = include_str!("typedefs.lua");
-/// The only module a schema may `require`.
-pub const TYPEDEFS_MODULE: &str = "kong.db.schema.typedefs";
 const TIMEOUT_MESSAGE: &str = "konnektd: Lua time limit exceeded";
 /// Kong schemas nest a handful of levels; anything deeper is hostile or broken.
 const MAX_DEPTH: usize = 32;
@@ -77,7 +77,12 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// A VM for an uploaded schema: `require` serves Kong's sandbox modules only.
     pub fn new(limits: Limits) -> Result<Self, LuaError> {
+        Self::with_modules(limits, ModuleSet::Uploaded)
+    }
+
+    pub fn with_modules(limits: Limits, modules: ModuleSet) -> Result<Self, LuaError> {
         let internal = |e: Error| LuaError::Lua(format!("sandbox setup failed: {e}"));
         let lua = Lua::new_with(
             StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::BIT,
@@ -134,37 +139,41 @@ impl Sandbox {
             deadline,
             expired,
         };
-        sandbox.install_require().map_err(internal)?;
+        sandbox.install_require(modules).map_err(internal)?;
         Ok(sandbox)
     }
 
-    fn install_require(&self) -> mlua::Result<()> {
+    fn install_require(&self, set: ModuleSet) -> mlua::Result<()> {
         let env = self.env.clone();
-        // Typedefs are callable tables; only our own module gets `setmetatable`.
+        // Typedefs are callable tables; only our own modules get `setmetatable`.
         let setmetatable: mlua::Function = self.lua.globals().get("setmetatable")?;
-        let loaded: Arc<Mutex<Option<mlua::RegistryKey>>> = Arc::new(Mutex::new(None));
+        let loaded: Arc<Mutex<HashMap<&'static str, mlua::RegistryKey>>> = Arc::default();
         let require = self.lua.create_function(move |lua, name: Value| {
             let name = match &name {
                 Value::String(s) => s.to_string_lossy(),
                 other => other.to_string().unwrap_or_default(),
             };
-            if name != TYPEDEFS_MODULE {
+            let Some(module) = modules::find(&name, set) else {
                 return Err(Error::runtime(format!(
                     "require '{name}' not allowed within sandbox"
                 )));
-            }
-            let mut cache = loaded.lock().expect("require cache lock");
-            if let Some(key) = cache.as_ref() {
+            };
+            if let Some(key) = loaded.lock().expect("require cache lock").get(module.name) {
                 return lua.registry_value::<Value>(key);
             }
-            let module: Value = lua
-                .load(TYPEDEFS)
-                .set_name("=kong.db.schema.typedefs")
+            // Not holding the lock: a module may require another.
+            let value: Value = lua
+                .load(module.source)
+                .set_name(format!("={}", module.name))
                 .set_mode(ChunkMode::Text)
                 .set_environment(env.clone())
                 .call(setmetatable.clone())?;
-            *cache = Some(lua.create_registry_value(module.clone())?);
-            Ok(module)
+            let key = lua.create_registry_value(value.clone())?;
+            loaded
+                .lock()
+                .expect("require cache lock")
+                .insert(module.name, key);
+            Ok(value)
         })?;
         self.env.raw_set("require", require)
     }

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::modules::ModuleSet;
 use super::sandbox::{Limits, LuaError, Sandbox};
 use crate::schema::definition::{FnId, Schema};
 use crate::schema::validate::Functions;
@@ -31,8 +32,13 @@ pub struct CompiledSchema {
 }
 
 impl CompiledSchema {
-    pub fn compile(source: &str, limits: Limits, build: BuildSchema) -> Result<Self, LuaError> {
-        let sandbox = Sandbox::new(limits)?;
+    pub fn compile(
+        source: &str,
+        modules: ModuleSet,
+        limits: Limits,
+        build: BuildSchema,
+    ) -> Result<Self, LuaError> {
+        let sandbox = Sandbox::with_modules(limits, modules)?;
         let (value, functions) = sandbox.eval_schema_keeping_functions(source)?;
         let schema = build(&value).map_err(LuaError::BadResult)?;
         Ok(CompiledSchema {
@@ -136,7 +142,8 @@ impl SchemaCache {
         build: BuildSchema,
         limits: Limits,
     ) -> Result<Ready, LuaError> {
-        self.checkout_keyed(Self::key(source, build), source, build, limits)
+        let key = Self::key(source, build);
+        self.checkout_keyed(key, source, ModuleSet::Uploaded, build, limits)
     }
 
     /// [`SchemaCache::checkout`] with its key already computed ([`SchemaCache::key_for`]) (the key digests the
@@ -145,6 +152,7 @@ impl SchemaCache {
         &self,
         key: Key,
         source: &str,
+        modules: ModuleSet,
         build: BuildSchema,
         limits: Limits,
     ) -> Result<Ready, LuaError> {
@@ -159,7 +167,7 @@ impl SchemaCache {
                 }
             }
         }
-        let compiled = CompiledSchema::compile(source, limits, build)?;
+        let compiled = CompiledSchema::compile(source, modules, limits, build)?;
         if compiled.schema.has_functions() {
             return Ok(Ready::WithLua(compiled));
         }

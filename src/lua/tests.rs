@@ -16,7 +16,13 @@ fn plain(value: &SchemaValue) -> Result<Schema, String> {
 }
 
 fn compile(source: &str) -> CompiledSchema {
-    CompiledSchema::compile(source, Limits::default(), plain).unwrap()
+    CompiledSchema::compile(
+        source,
+        crate::lua::modules::ModuleSet::Uploaded,
+        Limits::default(),
+        plain,
+    )
+    .unwrap()
 }
 
 fn lua_run(compiled: &mut CompiledSchema, input: Value) -> Result<Value, Vec<String>> {

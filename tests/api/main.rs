@@ -1,6 +1,7 @@
 //! The integration suite: the real server on an ephemeral port, over real HTTP, on
 //! SQLite and on a real PostgreSQL. One binary, one module per resource.
 
+mod bundled_plugins;
 mod harness;
 mod kong_bundled;
 

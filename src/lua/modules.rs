@@ -1,0 +1,61 @@
+//! The modules a schema may `require`. Kong's schema sandbox (`kong/tools/sandbox` in Kong
+//! 3.10) lets an uploaded schema require `kong.db.schema.typedefs` and
+//! `kong.tools.redis.schema`; konnektd's own bundled-plugin schemas may also require the
+//! modules Kong's bundled plugins share (the LLM records of the `ai-*` plugins). Every
+//! module here is konnektd's own text.
+
+/// Who is evaluating: an upload gets Kong's sandbox modules, konnektd's own bundled
+/// schemas every module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModuleSet {
+    Uploaded,
+    Bundled,
+}
+
+pub struct Module {
+    pub name: &'static str,
+    pub source: &'static str,
+    /// Whether an uploaded schema may require it.
+    pub for_uploads: bool,
+}
+
+pub const TYPEDEFS_MODULE: &str = "kong.db.schema.typedefs";
+
+const MODULES: &[Module] = &[
+    Module {
+        name: TYPEDEFS_MODULE,
+        source: include_str!("typedefs.lua"),
+        for_uploads: true,
+    },
+    Module {
+        name: "kong.tools.redis.schema",
+        source: include_str!("modules/redis_schema.lua"),
+        for_uploads: true,
+    },
+    Module {
+        name: "kong.llm.schemas",
+        source: include_str!("modules/llm_schemas.lua"),
+        for_uploads: false,
+    },
+];
+
+/// The module of that name, if `set` may require it.
+pub fn find(name: &str, set: ModuleSet) -> Option<&'static Module> {
+    MODULES
+        .iter()
+        .find(|m| m.name == name && (m.for_uploads || set == ModuleSet::Bundled))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_get_kongs_sandbox_modules_only() {
+        assert!(find(TYPEDEFS_MODULE, ModuleSet::Uploaded).is_some());
+        assert!(find("kong.tools.redis.schema", ModuleSet::Uploaded).is_some());
+        assert!(find("kong.llm.schemas", ModuleSet::Uploaded).is_none());
+        assert!(find("kong.llm.schemas", ModuleSet::Bundled).is_some());
+        assert!(find("kong.constants", ModuleSet::Bundled).is_none());
+    }
+}
