@@ -36,6 +36,7 @@ pub mod provision;
 pub mod public_url;
 mod rpc_shim;
 pub mod session;
+pub mod snapshot_metrics;
 pub mod sync_state;
 pub mod tls;
 mod websocket;

@@ -19,11 +19,27 @@ pub struct HttpLabels {
     pub status: u16,
 }
 
+/// The label of every per control plane series.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ControlPlaneLabels {
+    pub control_plane_id: String,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Latency buckets from 1 ms to about 16 s.
 pub fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+/// Wait buckets from 0.1 ms to about 1.6 s: a pooled connection is usually at hand.
+pub fn wait_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 2.0, 15))
+}
+
+/// Size buckets from 1 KiB to 64 MiB, by powers of four.
+pub fn size_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(1024.0, 4.0, 9))
 }
 
 #[derive(Debug, Clone)]

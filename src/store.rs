@@ -27,8 +27,11 @@ pub use plugin_schemas::PLUGIN_SCHEMAS_CHANNEL;
 
 use std::path::Path;
 
+use prometheus_client::metrics::histogram::Histogram;
 use sqlx::AnyPool;
+use sqlx::any::Any;
 use sqlx::any::AnyPoolOptions;
+use sqlx::pool::PoolConnection;
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +110,8 @@ pub struct Store {
     sources: std::sync::Arc<plugin_schemas::SourceCache>,
     /// This node's id on the change channel, and who hears of committed changes.
     changes: std::sync::Arc<changes::Changes>,
+    /// How long each query waited for a pooled connection, for `/metrics`.
+    acquire_wait: Histogram,
 }
 
 /// A PostgreSQL `NOTIFY` sent inside a write's transaction, so other konnektd nodes hear
@@ -175,7 +180,21 @@ impl Store {
             sources: Default::default(),
             // Each opened store is one konnektd node on the change channel.
             changes: std::sync::Arc::new(changes::Changes::new(uuid::Uuid::new_v4())),
+            acquire_wait: crate::metrics::wait_histogram(),
         })
+    }
+
+    /// A pooled connection; every query takes one here, so the wait is measured.
+    async fn connection(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        let started = std::time::Instant::now();
+        let connection = self.pool.acquire().await;
+        self.acquire_wait.observe(started.elapsed().as_secs_f64());
+        connection
+    }
+
+    /// The waits for a pooled connection so far (shared, not copied), for `/metrics`.
+    pub fn acquire_waits(&self) -> Histogram {
+        self.acquire_wait.clone()
     }
 
     /// Registers `listener` for every committed [`Change`]: this node's writes, right
@@ -188,14 +207,20 @@ impl Store {
         self.backend
     }
 
-    /// Whether the database answers a trivial query right now.
     /// Connections open in the pool, and how many of them sit idle (for `/metrics`).
     pub fn pool_connections(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
     }
 
+    /// Whether the database answers a trivial query right now.
     pub async fn is_reachable(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        let Ok(mut connection) = self.connection().await else {
+            return false;
+        };
+        sqlx::query("SELECT 1")
+            .execute(&mut *connection)
+            .await
+            .is_ok()
     }
 
     pub async fn close(&self) {

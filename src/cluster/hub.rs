@@ -6,16 +6,15 @@
 //! (this node's and, on PostgreSQL, the other nodes'); a slow re-export is the safety net.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
 use super::export::{Snapshot, build_snapshot_hashed, export_config};
 use super::hash::{ConfigHashes, config_hashes};
+use super::snapshot_metrics::SnapshotMetrics;
 use super::sync_state::{LiveNode, LiveNodes, SyncState};
 use crate::domain::Timestamp;
 use crate::store::data_planes::Node;
@@ -69,12 +68,9 @@ impl Dirty {
 pub struct Hub {
     store: Store,
     channels: Mutex<HashMap<Uuid, Channel>>,
-    snapshots_built: AtomicU64,
-    /// Time from the start of an export to the new snapshot published, for `/metrics`.
-    snapshot_build_seconds: Histogram,
-    /// From a change heard to its reconfigure frame written to a data plane, for
-    /// `/metrics`; observed by the sessions.
-    push_seconds: Histogram,
+    /// Snapshots built, their build time (from the start of an export to the snapshot
+    /// published) and size, and push latencies (observed by the sessions).
+    snapshot_metrics: SnapshotMetrics,
     /// The hash and compatibility of every live session's data plane, for `/metrics`.
     live: Arc<LiveNodes>,
     /// The latest status row per node, waiting for the writer: bounded by the number of
@@ -104,9 +100,7 @@ impl Hub {
         let hub = Arc::new(Hub {
             store: store.clone(),
             channels: Mutex::new(HashMap::new()),
-            snapshots_built: AtomicU64::new(0),
-            snapshot_build_seconds: crate::metrics::latency_histogram(),
-            push_seconds: crate::metrics::latency_histogram(),
+            snapshot_metrics: SnapshotMetrics::default(),
             live: Default::default(),
             statuses,
             certificates: watch::channel(0).0,
@@ -191,25 +185,19 @@ impl Hub {
     /// Snapshots built and published since start: one per change of a control plane
     /// with listeners, whatever the number of listeners.
     pub fn snapshots_built(&self) -> u64 {
-        self.snapshots_built.load(Ordering::Relaxed)
+        self.snapshot_metrics.total_built()
     }
 
-    /// How long snapshots took to build (shared, not copied).
-    pub fn snapshot_build_seconds(&self) -> Histogram {
-        self.snapshot_build_seconds.clone()
-    }
-
-    /// Push latencies (shared, not copied): see [`Hub::observe_push`].
-    pub fn push_seconds(&self) -> Histogram {
-        self.push_seconds.clone()
+    pub fn snapshot_metrics(&self) -> &SnapshotMetrics {
+        &self.snapshot_metrics
     }
 
     /// A session wrote a snapshot carrying a change to its data plane: the time since
-    /// the change was heard.
-    pub fn observe_push(&self, snapshot: &Snapshot) {
+    /// the change was committed here or heard from another node.
+    pub fn observe_push(&self, control_plane: Uuid, snapshot: &Snapshot) {
         if let Some(changed_at) = snapshot.changed_at {
-            self.push_seconds
-                .observe(changed_at.elapsed().as_secs_f64());
+            self.snapshot_metrics
+                .pushed(control_plane, changed_at.elapsed().as_secs_f64());
         }
     }
 
@@ -304,7 +292,7 @@ impl Hub {
             // heard later marks the channel again for the next round.
             let changed_at = dirty.take_since();
             match self.store.control_plane_exists(control_plane).await {
-                Ok(false) => {}
+                Ok(false) => self.snapshot_metrics.forget(control_plane),
                 Ok(true) => match export_config(&self.store, control_plane).await {
                     Ok(table) => {
                         // The safety poll mostly finds nothing new: compare hashes before
@@ -319,9 +307,11 @@ impl Hub {
                             let mut snapshot = build_snapshot_hashed(table, hashes, now);
                             snapshot.changed_at = changed_at;
                             let snapshot = Arc::new(snapshot);
-                            self.snapshots_built.fetch_add(1, Ordering::Relaxed);
-                            self.snapshot_build_seconds
-                                .observe(started.elapsed().as_secs_f64());
+                            self.snapshot_metrics.built(
+                                control_plane,
+                                started.elapsed().as_secs_f64(),
+                                snapshot.payload.len(),
+                            );
                             sender.send_replace(Some(snapshot));
                         }
                     }

@@ -359,7 +359,7 @@ impl Session {
         match send_within(socket, Message::Binary(payload), self.write_timeout).await {
             Ok(sent) => {
                 if sent && pushed {
-                    self.hub.observe_push(snapshot);
+                    self.hub.observe_push(self.control_plane, snapshot);
                 }
                 sent
             }

@@ -9,14 +9,13 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use super::Api;
 use crate::app::AppState;
-use crate::metrics::HttpLabels;
+use crate::metrics::{ControlPlaneLabels, HttpLabels};
 
 /// OpenMetrics text, which Prometheus asks for first and parses.
 const CONTENT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -70,11 +69,6 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ControlPlaneLabels {
-    control_plane_id: String,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SyncStateLabels {
     control_plane_id: String,
     state: &'static str,
@@ -119,24 +113,7 @@ async fn scrape(state: AppState) -> Response {
          config hash), out_of_sync, incompatible (they get no config)",
         by_state,
     );
-    let built = Counter::<u64>::default();
-    built.inc_by(state.cluster.snapshots_built());
-    registry.register(
-        "config_snapshots_built",
-        "Config snapshots built for data planes since start",
-        built,
-    );
-    registry.register(
-        "config_snapshot_build_duration_seconds",
-        "Time to export and build a config snapshot",
-        state.cluster.snapshot_build_seconds(),
-    );
-
-    registry.register(
-        "config_push_latency_seconds",
-        "Time from a config change committed to its reconfigure frame written to a data plane",
-        state.cluster.push_seconds(),
-    );
+    state.cluster.snapshot_metrics().register(&mut registry);
 
     let (open, idle) = state.store.pool_connections();
     let in_use = Gauge::<i64>::default();
@@ -152,6 +129,11 @@ async fn scrape(state: AppState) -> Response {
         "db_pool_connections_idle",
         "Database connections idle in the pool now",
         idle_gauge,
+    );
+    registry.register(
+        "db_pool_acquire_wait_seconds",
+        "Time each query waited for a pooled database connection",
+        state.store.acquire_waits(),
     );
 
     let mut body = String::new();

@@ -1,6 +1,6 @@
 -- Builds the environment an uploaded schema runs in. Trusted code, run once per fresh VM
 -- before any uploaded chunk. Receives the real globals' pieces it needs, returns the env.
-local raw, expired, null, noop = ...
+local raw, expired, null, noop, memory_hit = ...
 local pairs, error, tostring, setmetatable, select = raw.pairs, raw.error, raw.tostring, raw.setmetatable, raw.select
 local raw_pcall = raw.pcall
 
@@ -18,10 +18,15 @@ local function readonly(name, lib, allowed)
   })
 end
 
--- After the deadline the hook keeps raising, but pcall would swallow it: re-raise.
-local function unless_expired(...)
+-- LuaJIT's text for a failed allocation (LJ_ERR_ERRMEM), here the memory limit.
+local OUT_OF_MEMORY = "not enough memory"
+
+-- After the deadline the hook keeps raising, but pcall would swallow it: re-raise. A
+-- memory error pcall caught is still counted as a limit hit.
+local function unless_expired(ok, ...)
   if expired() then error("konnektd: Lua time limit exceeded", 0) end
-  return ...
+  if not ok and ... == OUT_OF_MEMORY then memory_hit() end
+  return ok, ...
 end
 
 local env = {
@@ -33,8 +38,7 @@ local env = {
   -- LuaJIT runs an xpcall handler with hooks off, so a looping handler could never be
   -- stopped: run it as an ordinary call after the protected call has returned.
   xpcall = function(f, handler, ...)
-    local result = raw.table.pack(raw_pcall(f, ...))
-    unless_expired()
+    local result = raw.table.pack(unless_expired(raw_pcall(f, ...)))
     if result[1] then return raw.unpack(result, 1, result.n) end
     return false, handler(result[2])
   end,

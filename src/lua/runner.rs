@@ -77,8 +77,8 @@ impl LuaRunner {
         );
         registry.register(
             "lua_limits_hit",
-            "Lua evaluations that ran into a sandbox limit: time, memory (when it ended the \
-             evaluation) or pattern_steps (even when the schema caught the error)",
+            "Lua evaluations that ran into a sandbox limit: time, memory or pattern_steps \
+             (even when the schema caught the error with pcall)",
             self.limits_hit.clone(),
         );
     }

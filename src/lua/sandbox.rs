@@ -126,11 +126,17 @@ impl Sandbox {
         let noop = lua
             .create_function(|_, _: mlua::MultiValue| Ok(()))
             .map_err(internal)?;
+        let memory_hit = lua
+            .create_function(|_, ()| {
+                limits_hit::note(Limit::Memory);
+                Ok(())
+            })
+            .map_err(internal)?;
         let env: Table = lua
             .load(PRELUDE)
             .set_name("=konnektd prelude")
             .set_mode(ChunkMode::Text)
-            .call((globals, is_expired, Value::NULL, noop))
+            .call((globals, is_expired, Value::NULL, noop, memory_hit))
             .map_err(internal)?;
         let sandbox = Sandbox {
             lua,

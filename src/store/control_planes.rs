@@ -121,7 +121,8 @@ fn push_filter(q: &mut Sql, filter: &ControlPlaneFilter) {
 impl Store {
     pub async fn insert_control_plane(&self, cp: &ControlPlane) -> StoreResult<()> {
         let _writer = self.sqlite_writer().await;
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO control_planes ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )))
@@ -147,7 +148,7 @@ impl Store {
             "SELECT {COLUMNS} FROM control_planes WHERE id = $1"
         )))
         .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.connection().await?)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let mut cp = control_plane_from_row(&row)?;
@@ -159,7 +160,7 @@ impl Store {
     pub async fn control_plane_exists(&self, id: Uuid) -> StoreResult<bool> {
         let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM control_planes WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await?;
         Ok(found.is_some())
     }
@@ -172,7 +173,10 @@ impl Store {
     ) -> StoreResult<(Vec<ControlPlane>, u64)> {
         let mut count = Sql::new("SELECT COUNT(*) FROM control_planes");
         push_filter(&mut count, filter);
-        let total: i64 = count.query_scalar().fetch_one(&self.pool).await?;
+        let total: i64 = count
+            .query_scalar()
+            .fetch_one(&mut *self.connection().await?)
+            .await?;
 
         let mut q = Sql::new(format!("SELECT {COLUMNS} FROM control_planes"));
         push_filter(&mut q, filter);
@@ -181,7 +185,7 @@ impl Store {
             .bind_int(i64::from(page.size))
             .push(" OFFSET ")
             .bind_int(page.offset() as i64);
-        let rows = q.query().fetch_all(&self.pool).await?;
+        let rows = q.query().fetch_all(&mut *self.connection().await?).await?;
         let mut cps = rows
             .iter()
             .map(control_plane_from_row)
@@ -193,7 +197,8 @@ impl Store {
     /// Replaces the stored control plane with `cp`; `false` when it no longer exists.
     pub async fn update_control_plane(&self, cp: &ControlPlane) -> StoreResult<bool> {
         let _writer = self.sqlite_writer().await;
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
         let done = sqlx::query(
             "UPDATE control_planes SET name = $1, description = $2, auth_type = $3, proxy_urls = $4, updated_at = $5 WHERE id = $6",
         )
@@ -222,7 +227,8 @@ impl Store {
     /// [`Change::Certificates`] when it existed, as its pinned certificates went with it.
     pub async fn delete_control_plane(&self, id: Uuid) -> StoreResult<bool> {
         let _writer = self.sqlite_writer().await;
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
         // References between its entities first: PostgreSQL checks a reference's target
         // key while the cascade is still removing the references themselves.
         sqlx::query("DELETE FROM core_entity_refs WHERE control_plane_id = $1")
@@ -256,7 +262,8 @@ impl Store {
             "SELECT control_plane_id, key, value FROM control_plane_labels WHERE control_plane_id IN ",
         );
         q.bind_text_list(cps.iter().map(|cp| cp.id.to_string()));
-        for row in q.query().fetch_all(&self.pool).await? {
+        let rows = q.query().fetch_all(&mut *self.connection().await?).await?;
+        for row in rows {
             let id = parse_uuid(&row.try_get::<String, _>("control_plane_id")?)?;
             if let Some(cp) = cps.iter_mut().find(|cp| cp.id == id) {
                 cp.labels.insert(row.try_get("key")?, row.try_get("value")?);

@@ -127,7 +127,8 @@ impl Store {
     ) -> Result<(), WriteError> {
         let cp = control_plane.to_string();
         let _writer = self.sqlite_writer().await;
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
         if replace {
             for table in ["core_entity_keys", "core_entity_refs", "core_entity_tags"] {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -235,7 +236,7 @@ impl Store {
             .bind(control_plane.to_string())
             .bind(kind)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await?;
         row.map(|r| from_json(&r.try_get::<String, _>("body")?))
             .transpose()
@@ -254,7 +255,7 @@ impl Store {
             .bind(kind)
             .bind(key)
             .bind(key_value(value))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await?)
     }
 
@@ -269,7 +270,7 @@ impl Store {
             .bind(control_plane.to_string())
             .bind(kind)
             .bind(name)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.connection().await?)
             .await?)
     }
 
@@ -334,7 +335,10 @@ impl Store {
             sql.push(" AND e.id > ").bind_text(after);
         }
         sql.push(" ORDER BY e.id LIMIT ").bind_int(limit as i64 + 1);
-        let rows = sql.query().fetch_all(&self.pool).await?;
+        let rows = sql
+            .query()
+            .fetch_all(&mut *self.connection().await?)
+            .await?;
         let mut items = Vec::with_capacity(rows.len().min(limit));
         let mut last = None;
         for row in rows.iter().take(limit) {
@@ -355,7 +359,7 @@ impl Store {
     ) -> StoreResult<std::collections::HashMap<String, Vec<Value>>> {
         let rows = sqlx::query("SELECT entity_type, body FROM core_entities WHERE control_plane_id = $1 ORDER BY entity_type, id")
             .bind(control_plane.to_string())
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.connection().await?)
             .await?;
         let mut by_kind: std::collections::HashMap<String, Vec<Value>> = Default::default();
         for row in &rows {
@@ -382,9 +386,12 @@ impl Store {
         let _writer = self.sqlite_writer().await;
         // It reads before it writes: on SQLite take the write lock up front, or another
         // writer's commit in between fails this one (SQLITE_BUSY_SNAPSHOT).
+        let mut connection = self.connection().await?;
         let mut tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                sqlx::Connection::begin_with(&mut *connection, "BEGIN IMMEDIATE").await?
+            }
+            Backend::Postgres => sqlx::Connection::begin(&mut *connection).await?,
         };
         if !exists(&mut tx, &cp, kind, id).await? {
             return Ok(false);

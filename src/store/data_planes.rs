@@ -84,7 +84,8 @@ impl Store {
         cert: &DpCertificate,
     ) -> StoreResult<()> {
         let _writer = self.sqlite_writer().await;
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
         let replaced = sqlx::query("UPDATE dp_client_certificates SET cert = $1, fingerprint = $2, subject = $3, updated_at = $4 WHERE control_plane_id = $5 AND id = $6")
             .bind(cert.cert.clone())
             .bind(cert.fingerprint.clone())
@@ -123,7 +124,7 @@ impl Store {
             "SELECT {CERT_COLUMNS} FROM dp_client_certificates WHERE control_plane_id = $1 ORDER BY created_at, id"
         )))
         .bind(control_plane.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.connection().await?)
         .await?;
         rows.iter().map(certificate_from_row).collect()
     }
@@ -138,7 +139,7 @@ impl Store {
         )))
         .bind(control_plane.to_string())
         .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.connection().await?)
         .await?;
         row.as_ref().map(certificate_from_row).transpose()
     }
@@ -147,7 +148,8 @@ impl Store {
     /// that the sessions using it close.
     pub async fn delete_dp_certificate(&self, control_plane: Uuid, id: Uuid) -> StoreResult<bool> {
         let _writer = self.sqlite_writer().await;
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
         let deleted = sqlx::query(
             "DELETE FROM dp_client_certificates WHERE control_plane_id = $1 AND id = $2",
         )
@@ -173,7 +175,7 @@ impl Store {
             "SELECT DISTINCT control_plane_id FROM dp_client_certificates WHERE fingerprint = $1",
         )
         .bind(fingerprint)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.connection().await?)
         .await?;
         ids.iter().map(|id| parse_uuid(id)).collect()
     }
@@ -188,7 +190,7 @@ impl Store {
             "SELECT control_plane_id, {CERT_COLUMNS} FROM dp_client_certificates WHERE subject = $1"
         )))
         .bind(subject)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.connection().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -205,7 +207,7 @@ impl Store {
     pub async fn upsert_node(&self, control_plane: Uuid, node: &Node) -> StoreResult<bool> {
         let _writer = self.sqlite_writer().await;
         let done = upsert_node_query(control_plane, node)
-            .execute(&self.pool)
+            .execute(&mut *self.connection().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -213,7 +215,8 @@ impl Store {
     /// Writes many node rows in one transaction (the status writer's batches).
     pub async fn upsert_nodes(&self, nodes: &[(Uuid, Node)]) -> StoreResult<()> {
         let _writer = self.sqlite_writer().await;
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
         for (control_plane, node) in nodes {
             upsert_node_query(*control_plane, node)
                 .execute(&mut *tx)
@@ -229,7 +232,7 @@ impl Store {
         )))
         .bind(control_plane.to_string())
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.connection().await?)
         .await?;
         row.as_ref().map(node_from_row).transpose()
     }
@@ -239,7 +242,7 @@ impl Store {
             "SELECT {NODE_COLUMNS} FROM data_plane_nodes WHERE control_plane_id = $1 ORDER BY created_at, id"
         )))
         .bind(control_plane.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.connection().await?)
         .await?;
         rows.iter().map(node_from_row).collect()
     }
@@ -249,7 +252,7 @@ impl Store {
             sqlx::query("DELETE FROM data_plane_nodes WHERE control_plane_id = $1 AND id = $2")
                 .bind(control_plane.to_string())
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *self.connection().await?)
                 .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -167,7 +167,8 @@ impl Store {
         write: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let _writer = self.sqlite_writer().await;
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
         let out = write(&mut *tx).await?;
         notify_on(&mut *tx, self.backend, &schemas_changed(control_plane)).await?;
         tx.commit().await?;
@@ -223,7 +224,7 @@ impl Store {
         )))
         .bind(control_plane.to_string())
         .bind(name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.connection().await?)
         .await?;
         row.as_ref().map(plugin_schema_from_row).transpose()
     }
@@ -245,7 +246,7 @@ impl Store {
         )
         .bind(control_plane.to_string())
         .bind(name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.connection().await?)
         .await?;
         let source: Option<Arc<str>> = source.map(Arc::from);
         self.sources
@@ -262,7 +263,7 @@ impl Store {
         let total: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM plugin_schemas WHERE control_plane_id = $1")
                 .bind(control_plane.to_string())
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.connection().await?)
                 .await?;
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM plugin_schemas WHERE control_plane_id = $1 ORDER BY name LIMIT $2 OFFSET $3"
@@ -270,7 +271,7 @@ impl Store {
         .bind(control_plane.to_string())
         .bind(i64::from(page.size))
         .bind(page.offset() as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.connection().await?)
         .await?;
         let items = rows
             .iter()
@@ -285,7 +286,7 @@ impl Store {
             "SELECT name FROM plugin_schemas WHERE control_plane_id = $1 ORDER BY name",
         )
         .bind(control_plane.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.connection().await?)
         .await?)
     }
 

@@ -52,7 +52,7 @@ impl Store {
         .bind(token.last_used_at.map(Timestamp::millis))
         .bind(token.revoked_at.map(Timestamp::millis))
         .bind(control_planes)
-        .execute(&self.pool)
+        .execute(&mut *self.connection().await?)
         .await
         .map_err(|e| StoreError::from_sqlx(e, "a token with this name"))?;
         Ok(())
@@ -63,7 +63,7 @@ impl Store {
             "SELECT {COLUMNS} FROM tokens WHERE digest = $1"
         )))
         .bind(&digest.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.connection().await?)
         .await?;
         row.as_ref().map(token_from_row).transpose()
     }
@@ -73,14 +73,14 @@ impl Store {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM tokens ORDER BY created_at, id"
         )))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.connection().await?)
         .await?;
         rows.iter().map(token_from_row).collect()
     }
 
     pub async fn count_tokens(&self) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tokens")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.connection().await?)
             .await?)
     }
 
@@ -90,7 +90,7 @@ impl Store {
             sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
                 .bind(now.millis())
                 .bind(name)
-                .execute(&self.pool)
+                .execute(&mut *self.connection().await?)
                 .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -99,7 +99,7 @@ impl Store {
         sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now.millis())
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *self.connection().await?)
             .await?;
         Ok(())
     }

@@ -57,6 +57,11 @@ async fn scrape_until(app: &TestApp, check: impl Fn(&HashMap<String, f64>) -> bo
     }
 }
 
+/// A per control plane series: `name{control_plane_id="..."}`.
+fn of_cp(name: &str, cp: &str) -> String {
+    format!(r#"{name}{{control_plane_id="{cp}"}}"#)
+}
+
 fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
     samples.get(series).copied().unwrap_or(0.0)
 }
@@ -145,19 +150,34 @@ async fn metrics_move_with_requests_lua_and_data_planes(backend: Backend) {
     );
     assert_eq!(value(&before, &connected), 0.0);
     assert_eq!(value(&after, &connected), 1.0, "{text}");
-    assert!(
-        value(&after, "konnektd_config_snapshots_built_total")
-            > value(&before, "konnektd_config_snapshots_built_total"),
-        "{text}"
-    );
+    let built = of_cp("konnektd_config_snapshots_built_total", &f.cp);
+    assert!(value(&after, &built) > value(&before, &built), "{text}");
     assert!(
         value(
             &after,
-            "konnektd_config_snapshot_build_duration_seconds_count"
+            &of_cp(
+                "konnektd_config_snapshot_build_duration_seconds_count",
+                &f.cp
+            )
         ) >= 1.0,
         "{text}"
     );
+    // Every snapshot's size is observed; a gzipped config is more than 20 bytes and,
+    // this small, under 1 KiB.
+    let sizes = value(
+        &after,
+        &of_cp("konnektd_config_snapshot_bytes_count", &f.cp),
+    );
+    assert_eq!(sizes, value(&after, &built), "{text}");
+    let bytes = value(&after, &of_cp("konnektd_config_snapshot_bytes_sum", &f.cp));
+    assert!(bytes > 20.0 * sizes && bytes < 1024.0 * sizes, "{text}");
     assert!(value(&after, "konnektd_db_pool_connections_idle") >= 0.0);
+    // Every query waits for a connection, however briefly: the requests above made some.
+    assert!(
+        value(&after, "konnektd_db_pool_acquire_wait_seconds_count")
+            > value(&before, "konnektd_db_pool_acquire_wait_seconds_count"),
+        "{text}"
+    );
     app.shutdown().await;
 }
 
@@ -209,7 +229,7 @@ async fn data_planes_are_counted_by_sync_state(backend: Backend) {
 async fn a_write_with_a_data_plane_connected_is_a_push(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let f = fixture(&app).await;
-    let count = "konnektd_config_push_latency_seconds_count";
+    let count = &of_cp("konnektd_config_push_latency_seconds_count", &f.cp);
     let mut dp = f.dp(app.cluster_addr(), &node_id(), "3.10.0").await;
     dp.first_config(DP_PLUGINS).await;
     let (text, connected) = scrape(&app).await;
@@ -235,7 +255,10 @@ async fn a_write_with_a_data_plane_connected_is_a_push(backend: Backend) {
     assert!(
         value(
             &pushed,
-            r#"konnektd_config_push_latency_seconds_bucket{le="1.024"}"#
+            &format!(
+                r#"konnektd_config_push_latency_seconds_bucket{{le="1.024",control_plane_id="{}"}}"#,
+                f.cp
+            )
         ) >= 1.0,
         "{text}"
     );
@@ -269,7 +292,12 @@ async fn lua_limits_hit_are_counted_by_limit(backend: Backend) {
 
     let cases = [
         ("time", "while true do end"),
-        ("memory", "local s = 'x' while true do s = s .. s end"),
+        // Caught by the schema's own pcall, and still counted.
+        (
+            "memory",
+            "pcall(function() local s = 'x' while true do s = s .. s end end) \
+             error('caught')",
+        ),
         (
             "pattern_steps",
             "pcall(string.find, string.rep('a', 32), string.rep('a*', 10) .. 'b') \
