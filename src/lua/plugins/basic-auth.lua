@@ -1,7 +1,8 @@
 -- Kong 3.10's basic-auth plugin.
--- Sources: Kong/kong `kong/plugins/basic-auth/schema.lua` (3.x: `realm` required with a
--- default since 3.7); developer.konghq.com `app/_schemas/gateway/plugins/3.10/BasicAuth.json`
--- (fields, defaults, descriptions). That page's `ws`/`wss` protocols are Enterprise-only.
+-- Sources: Kong/kong `kong/plugins/basic-auth/schema.lua` (3.x: `realm`, added in 3.6,
+-- required with a default); developer.konghq.com
+-- `app/_schemas/gateway/plugins/3.10/BasicAuth.json` (fields, defaults, descriptions).
+-- That page's `ws`/`wss` protocols are Enterprise-only.
 local typedefs = require "kong.db.schema.typedefs"
 
 return {

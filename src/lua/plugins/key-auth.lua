@@ -1,6 +1,6 @@
 -- Kong 3.10's key-auth plugin.
 -- Sources: Kong/kong `kong/plugins/key-auth/schema.lua` (3.x with descriptions and
--- `realm`, added in 3.8); developer.konghq.com `app/_schemas/gateway/plugins/3.9/KeyAuth.json`
+-- `realm`, added in 3.7); developer.konghq.com `app/_schemas/gateway/plugins/3.9/KeyAuth.json`
 -- (no 3.10 file is published; 3.9's fields and texts are the same). Konnect's
 -- `identity_realms` and the `ws`/`wss` protocols of that page are Enterprise-only: a
 -- Kong 3.10 open-source data plane refuses them, so they are left out.

@@ -3,8 +3,9 @@
 -- its message, the `conditional` check on `mandatory_scope`; 3.x adds
 -- `persistent_refresh_token`, `realm` and `refresh_token_ttl` as `typedefs.ttl`);
 -- developer.konghq.com `app/_schemas/gateway/plugins/3.8/Oauth2.json` (no 3.9 or 3.10 file
--- is published; the fields are 3.10's: no oauth2 field was added or removed after 3.8 in
--- Kong's compat table). That page's `ws`/`wss` protocols are Enterprise-only.
+-- is published; the fields are 3.10's: Kong's `kong/clustering/compat/removed_fields.lua`
+-- lists no oauth2 field newer than 3.8's `realm`). That page's `ws`/`wss` protocols are
+-- Enterprise-only.
 -- `provision_key` is `unique` in Kong's schema; Kong's DAO only checks uniqueness of
 -- top-level fields, so it is not checked across plugins there either.
 local typedefs = require "kong.db.schema.typedefs"
