@@ -462,3 +462,85 @@ async fn metrics_plugins_get_kongs_defaults_and_kongs_errors(backend: Backend) {
     )
     .await;
 }
+
+/// The field `name` of a rendered record (`fields` is a list of one-key objects).
+fn rendered_field<'a>(record: &'a Value, name: &str) -> &'a Value {
+    record["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no fields in {record}"))
+        .iter()
+        .find_map(|f| f.get(name))
+        .unwrap_or_else(|| panic!("no field {name} in {record}"))
+}
+
+both_backends!(logging_plugin_schemas_are_served_as_kong_renders_them);
+
+async fn logging_plugin_schemas_are_served_as_kong_renders_them(backend: Backend) {
+    let app = crate::harness::TestApp::spawn(backend).await;
+    let cp = app.create_control_plane(&json!({"name": "logs"})).await;
+    let cp = cp["id"].as_str().unwrap();
+    let mut schemas = std::collections::HashMap::new();
+    for plugin in [
+        "datadog",
+        "file-log",
+        "http-log",
+        "loggly",
+        "prometheus",
+        "statsd",
+        "syslog",
+        "tcp-log",
+        "udp-log",
+    ] {
+        let (status, schema) = crate::harness::status_and_json(
+            app.get(&format!(
+                "/v2/control-planes/{cp}/core-entities/schemas/plugins/{plugin}"
+            ))
+            .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{plugin}: {schema}");
+        schemas.insert(plugin, rendered_field(&schema, "config").clone());
+    }
+
+    // kong/plugins/http-log/schema.lua: a required, encrypted, referenceable URL, and the
+    // deprecation record of a queue-era field (Kong's `schema_to_jsonable` keeps both).
+    let http_log = &schemas["http-log"];
+    let endpoint = rendered_field(http_log, "http_endpoint");
+    assert_eq!(endpoint["type"], "string");
+    assert_eq!(endpoint["required"], true);
+    assert_eq!(endpoint["encrypted"], true);
+    assert_eq!(endpoint["referenceable"], true);
+    assert_eq!(
+        rendered_field(http_log, "retry_count")["deprecation"],
+        json!({
+            "message": "http-log: config.retry_count no longer works, please use config.queue.max_retry_time instead",
+            "removal_in_version": "4.0",
+            "old_default": 10
+        })
+    );
+    assert_eq!(
+        rendered_field(rendered_field(http_log, "queue"), "concurrency_limit")["one_of"],
+        json!([-1, 1])
+    );
+    // kong/plugins/datadog/schema.lua: the metric records' conditional.
+    let metrics = rendered_field(&schemas["datadog"], "metrics");
+    assert_eq!(metrics["required"], true);
+    assert_eq!(
+        metrics["elements"]["entity_checks"],
+        json!([{"conditional": {
+            "if_field": "stat_type", "if_match": {"one_of": ["counter", "gauge"]},
+            "then_field": "sample_rate", "then_match": {"required": true}
+        }}])
+    );
+    // kong/plugins/prometheus/schema.lua: 3.10's wasm_metrics.
+    assert_eq!(
+        rendered_field(&schemas["prometheus"], "wasm_metrics")["default"],
+        false
+    );
+    // kong/plugins/syslog/schema.lua: the facility's description.
+    assert_eq!(
+        rendered_field(&schemas["syslog"], "facility")["description"],
+        "The facility is used by the operating system to decide how to handle each log message."
+    );
+    app.shutdown().await;
+}
