@@ -279,7 +279,31 @@ async fn http_log_gets_kongs_defaults_and_kongs_errors(backend: Backend) {
                     &["missing host in url"],
                 )]),
             ),
-            // kong/plugins/http-log/schema.lua, the config record's custom_validator.
+            // kong/plugins/http-log/schema.lua, the config record's custom_validator: user
+            // info alone is fine, so is an Authorization header alone.
+            config(
+                "http-log",
+                json!({"http_endpoint": "https://user:secret@logs.example.com"}),
+                Expect::Stored(json!({
+                    "http_endpoint": "https://user:secret@logs.example.com", "method": "POST",
+                    "content_type": "application/json", "timeout": 10000, "keepalive": 60000,
+                    "retry_count": null, "queue_size": null, "flush_timeout": null,
+                    "headers": null, "queue": default_queue(), "custom_fields_by_lua": null
+                })),
+            ),
+            config(
+                "http-log",
+                json!({"http_endpoint": "https://logs.example.com",
+                       "headers": {"Authorization": "Basic eA=="}}),
+                Expect::Stored(json!({
+                    "http_endpoint": "https://logs.example.com", "method": "POST",
+                    "content_type": "application/json", "timeout": 10000, "keepalive": 60000,
+                    "retry_count": null, "queue_size": null, "flush_timeout": null,
+                    "headers": {"Authorization": "Basic eA=="}, "queue": default_queue(),
+                    "custom_fields_by_lua": null
+                })),
+            ),
+            // kong/plugins/http-log/schema.lua, both together are refused.
             config(
                 "http-log",
                 json!({"http_endpoint": "https://user:secret@logs.example.com",
