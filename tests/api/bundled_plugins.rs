@@ -4,6 +4,7 @@
 //! follows.
 
 mod auth;
+mod logs;
 
 use serde_json::{Value, json};
 
