@@ -480,6 +480,16 @@ fn request_transformer() -> Vec<super::Case> {
                 "llm": stored,
             })),
         ),
+        // ai-request-transformer/schema.lua: `consumer = typedefs.no_consumer` (3.10's
+        // documentation lists no `consumer` for this plugin).
+        super::Case {
+            plugin: "ai-request-transformer",
+            body: json!({
+                "consumer": {"id": "5c0a3a5e-8c5c-4a7d-9a4e-0c1d9c0b6f10"},
+                "config": {"prompt": "p", "llm": transformer_llm().0},
+            }),
+            expect: Expect::Refused(vec![field_error("consumer", &["value must be null"])]),
+        },
         transformer_wrong_route_type("ai-request-transformer"),
         transformer_proxy_alone("ai-request-transformer"),
         // Kong's `typedefs.port` and `typedefs.host` validators.
