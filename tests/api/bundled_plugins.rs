@@ -3,6 +3,7 @@
 //! One file per group of plugins; each case names the Kong documentation or source it
 //! follows.
 
+mod ai;
 mod auth;
 mod logs;
 
