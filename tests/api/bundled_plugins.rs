@@ -4,6 +4,7 @@
 //! follows.
 
 mod auth;
+mod functions;
 
 use serde_json::{Value, json};
 
