@@ -21,6 +21,17 @@ pub struct Module {
 
 pub const TYPEDEFS_MODULE: &str = "kong.db.schema.typedefs";
 
+/// konnektd's own native module for the bundled pre-/post-function schemas: `check(code)`
+/// compiles Lua source text without ever running it and answers `true`, or `nil` and the
+/// compiler's message, as Kong's `loadstring(code)` would. Bundled schemas only: an upload
+/// gets no compiler.
+pub const LUA_SYNTAX_MODULE: &str = "konnektd.lua_syntax";
+
+/// Whether `name` is a native (Rust) module that `set` may require.
+pub fn is_native(name: &str, set: ModuleSet) -> bool {
+    name == LUA_SYNTAX_MODULE && set == ModuleSet::Bundled
+}
+
 const MODULES: &[Module] = &[
     Module {
         name: TYPEDEFS_MODULE,
@@ -57,5 +68,7 @@ mod tests {
         assert!(find("kong.llm.schemas", ModuleSet::Uploaded).is_none());
         assert!(find("kong.llm.schemas", ModuleSet::Bundled).is_some());
         assert!(find("kong.constants", ModuleSet::Bundled).is_none());
+        assert!(is_native(LUA_SYNTAX_MODULE, ModuleSet::Bundled));
+        assert!(!is_native(LUA_SYNTAX_MODULE, ModuleSet::Uploaded));
     }
 }

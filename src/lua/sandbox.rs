@@ -154,11 +154,21 @@ impl Sandbox {
         // Typedefs are callable tables; only our own modules get `setmetatable`.
         let setmetatable: mlua::Function = self.lua.globals().get("setmetatable")?;
         let loaded: Arc<Mutex<HashMap<&'static str, mlua::RegistryKey>>> = Arc::default();
+        let native: Arc<Mutex<Option<mlua::RegistryKey>>> = Arc::default();
         let require = self.lua.create_function(move |lua, name: Value| {
             let name = match &name {
                 Value::String(s) => s.to_string_lossy(),
                 other => other.to_string().unwrap_or_default(),
             };
+            if modules::is_native(&name, set) {
+                let mut cached = native.lock().expect("native module lock");
+                if let Some(key) = cached.as_ref() {
+                    return lua.registry_value::<Value>(key);
+                }
+                let module = Value::Table(lua_syntax_module(lua)?);
+                *cached = Some(lua.create_registry_value(module.clone())?);
+                return Ok(module);
+            }
             let Some(module) = modules::find(&name, set) else {
                 return Err(Error::runtime(format!(
                     "require '{name}' not allowed within sandbox"
@@ -274,6 +284,43 @@ impl Sandbox {
             other => LuaError::Lua(clean_message(&other.to_string())),
         }
     }
+}
+
+/// `require "konnektd.lua_syntax"`: `check(code)` compiles `code` as Lua source text and
+/// drops the result, so the code never runs. Kong's pre-/post-function schemas call
+/// `loadstring(code)`, which names the chunk after the code: the message is the same
+/// `[string "<first line>..."]:N: ...`. Text only: Kong's `loadstring` would also take
+/// LuaJIT bytecode, which konnektd refuses with the loader's message. The compiler runs
+/// under the VM's memory limit; it is linear in the code's length and LuaJIT caps its
+/// nesting, so it needs no hook.
+fn lua_syntax_module(lua: &Lua) -> mlua::Result<Table> {
+    let check = lua.create_function(|lua, code: mlua::LuaString| {
+        let bytes = code.as_bytes();
+        // The C chunk name ends at the first NUL, as it does for Kong's `loadstring`.
+        let name_end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        let name = String::from_utf8_lossy(&bytes[..name_end]).into_owned();
+        let compiled = lua
+            .load(&bytes[..])
+            .set_name(name)
+            .set_mode(ChunkMode::Text)
+            .into_function();
+        match compiled {
+            Ok(_never_called) => Ok((Value::Boolean(true), Value::Nil)),
+            Err(e) => match root_cause(&e) {
+                Error::MemoryError(_) => Err(e),
+                Error::SyntaxError { message, .. } | Error::RuntimeError(message) => {
+                    Ok((Value::Nil, Value::String(lua.create_string(message)?)))
+                }
+                other => Ok((
+                    Value::Nil,
+                    Value::String(lua.create_string(other.to_string())?),
+                )),
+            },
+        }
+    })?;
+    let module = lua.create_table()?;
+    module.raw_set("check", check)?;
+    Ok(module)
 }
 
 /// Evaluates `source` in a fresh sandbox.
@@ -469,6 +516,43 @@ mod tests {
             matches!(&e, LuaError::Lua(m) if m.starts_with("[string \"return {\"]:1:")),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn lua_syntax_compiles_bundled_schemas_code_without_running_it() {
+        let sandbox = Sandbox::with_modules(Limits::default(), ModuleSet::Bundled).unwrap();
+        let v = sandbox
+            .eval_schema(
+                r#"local s = require "konnektd.lua_syntax"
+                local ran = false
+                _G.mark = function() ran = true end
+                local ok1 = s.check("mark() error('never') while true do end")
+                local ok2, err2 = s.check("print(")
+                local ok3, err3 = s.check("\27LJ\2")
+                local ok4, err4 = s.check("x = \n= 1")
+                return { ok1 = ok1, ran = ran, ok2 = tostring(ok2), err2 = err2,
+                         ok3 = tostring(ok3), err3 = err3, err4 = err4 }"#,
+            )
+            .unwrap();
+        let text = |k: &str| v.get(k).cloned();
+        let s = |x: &str| Some(SchemaValue::String(x.into()));
+        assert_eq!(text("ok1"), Some(SchemaValue::Bool(true)));
+        assert_eq!(text("ran"), Some(SchemaValue::Bool(false)));
+        // Kong's pre-function spec: `[string "print("]:1: unexpected symbol near '<eof>'`.
+        assert_eq!(text("ok2"), s("nil"));
+        assert_eq!(
+            text("err2"),
+            s("[string \"print(\"]:1: unexpected symbol near '<eof>'")
+        );
+        assert_eq!(text("ok3"), s("nil"));
+        assert!(matches!(text("err3"), Some(SchemaValue::String(m)) if m.contains("binary")));
+        assert_eq!(
+            text("err4"),
+            s("[string \"x = ...\"]:2: unexpected symbol near '='")
+        );
+        // Uploads get no compiler.
+        let e = eval("return require 'konnektd.lua_syntax'").unwrap_err();
+        assert!(matches!(&e, LuaError::Lua(m) if m.contains("not allowed within sandbox")));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod ai;
 mod auth;
+mod functions;
 mod logs;
 
 use serde_json::{Value, json};
