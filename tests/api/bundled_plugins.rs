@@ -74,3 +74,53 @@ pub async fn run(backend: Backend, cases: Vec<Case>) {
     }
     app.shutdown().await;
 }
+
+crate::both_backends!(enterprise_plugins_are_stored_as_given_and_say_they_are_not_validated);
+
+/// A Kong Enterprise plugin Konnect offers has no public schema: its config is stored as
+/// given, and the answer says so; the bundled ones are validated and say nothing.
+async fn enterprise_plugins_are_stored_as_given_and_say_they_are_not_validated(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cp = app
+        .create_control_plane(&json!({"name": "enterprise"}))
+        .await;
+    let base = format!(
+        "/v2/control-planes/{}/core-entities",
+        cp["id"].as_str().unwrap()
+    );
+    let plugins = format!("{base}/plugins");
+    let body = json!({"name": "openid-connect", "config": {"issuer": 5, "anything": [1]}});
+    let response = app.post_json(&plugins, &body).await;
+    let warning = response.headers().get("warning").cloned();
+    let (status, created) = status_and_json(response).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["config"], body["config"]);
+    assert_eq!(
+        warning.unwrap().to_str().unwrap(),
+        "299 - \"plugin 'openid-connect' is not validated: its schema is not public, so konnektd stores its config as given\""
+    );
+    let item = format!("{plugins}/{}", created["id"].as_str().unwrap());
+    let fetched = app.get(&item).await;
+    assert!(fetched.headers().contains_key("warning"));
+    let (status, _) = status_and_json(
+        app.get(&format!("{base}/schemas/plugins/openid-connect"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 404, "no public schema to serve");
+    // A bundled plugin's schema is served, with Kong's defaults in it.
+    let (status, schema) =
+        status_and_json(app.get(&format!("{base}/schemas/plugins/key-auth")).await).await;
+    assert_eq!(status, 200, "{schema}");
+    let config = schema["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|f| f.get("config"))
+        .unwrap();
+    assert!(
+        config.to_string().contains(r#""default":["apikey"]"#),
+        "{config}"
+    );
+    app.shutdown().await;
+}
