@@ -47,15 +47,15 @@ impl Snapshot {
     /// what that version does not know removed, encoded once for every data plane that
     /// needs the same removals rather than once per session.
     pub fn payload_for(&self, version: KongVersion) -> bytes::Bytes {
-        let removals = compat::removals_for(version);
-        if removals == 0 {
+        let key = compat::compat_key(version);
+        if key == 0 {
             return self.payload.clone();
         }
         let slot = self
             .downgraded
             .lock()
             .expect("downgrade lock")
-            .entry(removals)
+            .entry(key)
             .or_default()
             .clone();
         slot.get_or_init(|| match compat::downgrade(&self.config_table, version) {
@@ -268,9 +268,14 @@ mod tests {
         let for_3_4 = snapshot.payload_for(version("3.4.0"));
         assert_eq!(config_of(&for_3_4)["plugins"][0]["config"], json!({"x": 1}));
         assert_eq!(config_of(&for_3_4)["plugins"][0]["updated_at"], 1);
-        // 3.4 and 3.9 need the same removals: one frame, encoded once.
-        let for_3_9 = snapshot.payload_for(version("3.9.1"));
-        assert_eq!(for_3_9.as_ptr(), for_3_4.as_ptr());
+        // 3.9.0 and 3.9.4 are below the same thresholds: one frame, encoded once.
+        let for_3_9 = snapshot.payload_for(version("3.9.0"));
+        assert_eq!(config_of(&for_3_9)["plugins"][0]["config"], json!({"x": 1}));
+        assert_eq!(
+            snapshot.payload_for(version("3.9.4.1")).as_ptr(),
+            for_3_9.as_ptr()
+        );
+        assert_ne!(for_3_9.as_ptr(), for_3_4.as_ptr());
         assert_eq!(
             snapshot.payload_for(version("3.4.0")).as_ptr(),
             for_3_4.as_ptr()
