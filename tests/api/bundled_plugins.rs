@@ -4,6 +4,7 @@
 //! follows.
 
 mod auth;
+mod traffic;
 
 use serde_json::{Value, json};
 
