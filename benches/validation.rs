@@ -7,7 +7,12 @@
 //!     `custom_validator` called in a warm `CompiledSchema` VM (checked out of a
 //!     `SchemaCache` once, as the Lua pool keeps it);
 //! (b) a 50-field declarative plugin schema (written in Lua below) with a matching config,
-//!     shared as `Ready::Declarative` and validated with no VM.
+//!     shared as `Ready::Declarative` and validated with no VM;
+//! (c) Kong's bundled rate-limiting (`src/lua/plugins/rate-limiting.lua`: a record
+//!     `custom_validator`, shorthand fields, the redis record, five entity checks) on a
+//!     typical body, in its warm VM as the write path checks it out;
+//! (d) Kong's bundled key-auth (`src/lua/plugins/key-auth.lua`: `typedefs.header_name`
+//!     elements, whose `custom_validator` runs in Lua) on a typical body, likewise.
 //!
 //! Each operation gets a body of its own, copied just before its clock starts (so it is
 //! as fresh in cache as a request body the server has just parsed), and what it returns
@@ -20,7 +25,8 @@
 //! validations/s, the baseline's ops/s and the ratio validation time / baseline time.
 //! Targets are absolute, per core: ping-auth >= 30k/s, declarative >= 100k/s, judged on
 //! the median (the stricter), with the best round's verdict beside it; PASS/FAIL is
-//! printed, never asserted.
+//! printed, never asserted. The bundled rate-limiting and key-auth cases have no target
+//! of their own: they are printed with their baselines, to follow over time.
 //!
 //! A second table times the same work as earlier versions of this bench did: rounds
 //! over bodies all copied before the round (about 20 MB for the declarative one, so
@@ -29,9 +35,12 @@
 //!
 //! Run: `cargo bench --bench validation`
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use konnektd::lua::load::load_plugin_schema;
+use konnektd::lua::modules::ModuleSet;
+use konnektd::lua::plugins::bundled_schema_source;
 use konnektd::lua::sandbox::Limits;
 use konnektd::lua::schema_cache::{Ready, SchemaCache};
 use konnektd::schema::definition::Schema;
@@ -244,6 +253,50 @@ fn wide_config() -> Value {
     })
 }
 
+/// A bundled plugin's schema as the write path checks it out: its key, the bundled
+/// module set, a warm VM when the schema has functions.
+fn bundled(cache: &SchemaCache, name: &str, limits: Limits) -> Ready {
+    let source = bundled_schema_source(name).unwrap_or_else(|| panic!("{name} is bundled"));
+    let key = SchemaCache::key_for("", source, plugin_entity_schema);
+    cache
+        .checkout_keyed(
+            key,
+            source,
+            ModuleSet::Bundled,
+            plugin_entity_schema,
+            limits,
+        )
+        .unwrap_or_else(|e| panic!("{name} compiles: {e:?}"))
+}
+
+/// A checked-out schema and what calls its functions (`nothing` when it has none).
+fn parts<'a>(
+    ready: &'a mut Ready,
+    nothing: &'a mut NoFunctions,
+) -> (Arc<Schema>, &'a mut dyn Functions) {
+    match ready {
+        Ready::Declarative(schema) => (schema.clone(), nothing),
+        Ready::WithLua(compiled) => (compiled.schema.clone(), compiled),
+    }
+}
+
+fn rate_limiting_config() -> Value {
+    json!({
+        "name": "rate-limiting",
+        "enabled": true,
+        "config": {"minute": 20, "hour": 500, "policy": "local", "limit_by": "consumer",
+                   "hide_client_headers": false},
+    })
+}
+
+fn key_auth_config() -> Value {
+    json!({
+        "name": "key-auth",
+        "enabled": true,
+        "config": {"key_names": ["apikey", "x-api-key"], "hide_credentials": true},
+    })
+}
+
 fn verdict(rate: f64, target: f64) -> &'static str {
     if rate >= target { "PASS" } else { "FAIL" }
 }
@@ -379,6 +432,13 @@ fn main() {
     )
     .expect("the guide's body");
     let wide_input = wide_config();
+    let mut rl_ready = bundled(&cache, "rate-limiting", limits);
+    let mut ka_ready = bundled(&cache, "key-auth", limits);
+    let (mut rl_nothing, mut ka_nothing) = (NoFunctions, NoFunctions);
+    let (rl_schema, rl_functions) = parts(&mut rl_ready, &mut rl_nothing);
+    let (ka_schema, ka_functions) = parts(&mut ka_ready, &mut ka_nothing);
+    let rl_input = rate_limiting_config();
+    let ka_input = key_auth_config();
 
     // The work is the real work: defaults filled, and the Lua validator really runs.
     {
@@ -409,6 +469,32 @@ fn main() {
             .expect_err("between and one_of reject");
         assert!(format!("{errors:?}").contains("value should be between 0 and 100"));
     }
+    // The bundled schemas do their real work too: defaults, Lua validators, entity checks.
+    {
+        let mut engine = Engine::new(&mut *rl_functions, limits.pattern_steps, now_seconds());
+        let ok = engine
+            .check(&rl_schema, &rl_input, Context::Insert)
+            .expect("the rate-limiting body is valid");
+        assert_eq!(ok["config"]["redis"]["timeout"], 2000);
+        assert_eq!(ok["config"]["sync_rate"], -1);
+        let mut wrong = rl_input.clone();
+        wrong["config"]["minute"] = json!(1000);
+        let errors = engine
+            .check(&rl_schema, &wrong, Context::Insert)
+            .expect_err("the custom_validator rejects hour < minute");
+        assert!(format!("{errors:?}").contains("cannot be lower than the limit for minute"));
+        let mut engine = Engine::new(&mut *ka_functions, limits.pattern_steps, now_seconds());
+        let ok = engine
+            .check(&ka_schema, &ka_input, Context::Insert)
+            .expect("the key-auth body is valid");
+        assert_eq!(ok["config"]["key_in_header"], true);
+        let mut wrong = ka_input.clone();
+        wrong["config"]["key_names"] = json!(["bad name"]);
+        let errors = engine
+            .check(&ka_schema, &wrong, Context::Insert)
+            .expect_err("header_name rejects a space");
+        assert!(format!("{errors:?}").contains("bad header name"));
+    }
 
     breakdown(
         &mut compiled,
@@ -432,11 +518,25 @@ fn main() {
         functions: &mut nothing,
         pattern_steps: limits.pattern_steps,
     };
+    let mut rl_case = Case {
+        label: "rate-limiting",
+        schema: &rl_schema,
+        functions: rl_functions,
+        pattern_steps: limits.pattern_steps,
+    };
+    let mut ka_case = Case {
+        label: "key-auth",
+        schema: &ka_schema,
+        functions: ka_functions,
+        pattern_steps: limits.pattern_steps,
+    };
     let now = now_seconds();
     // Warm-up: the VM's JIT and allocator, outside the measurement.
     for _ in 0..PER_ROUND {
         std::hint::black_box(ping.validate(ping_input.clone(), now));
         std::hint::black_box(wide_case.validate(wide_input.clone(), now));
+        std::hint::black_box(rl_case.validate(rl_input.clone(), now));
+        std::hint::black_box(ka_case.validate(ka_input.clone(), now));
     }
     // Interleaved rounds, so every side sees the same machine noise: fresh bodies first,
     // then the same work over cold batches. The two kinds are not interleaved with each
@@ -444,7 +544,7 @@ fn main() {
     // paid milliseconds at once in the allocator (glibc consolidating the freed blocks,
     // most likely), which made the fresh baselines 1.7-3.2x slower than when run alone
     // with rounds of 2,000 operations, and more with shorter ones.
-    let mut fresh: [Vec<Duration>; 4] = Default::default();
+    let mut fresh: [Vec<Duration>; 8] = Default::default();
     for _ in 0..ROUNDS {
         fresh[0].push(round_fresh(&ping_input, baseline));
         fresh[1].push(round_fresh(&ping_input, |body| ping.validate(body, now)));
@@ -452,8 +552,12 @@ fn main() {
         fresh[3].push(round_fresh(&wide_input, |body| {
             wide_case.validate(body, now)
         }));
+        fresh[4].push(round_fresh(&rl_input, baseline));
+        fresh[5].push(round_fresh(&rl_input, |body| rl_case.validate(body, now)));
+        fresh[6].push(round_fresh(&ka_input, baseline));
+        fresh[7].push(round_fresh(&ka_input, |body| ka_case.validate(body, now)));
     }
-    let mut cold: [Vec<Duration>; 4] = Default::default();
+    let mut cold: [Vec<Duration>; 8] = Default::default();
     for _ in 0..ROUNDS {
         cold[0].push(round_owned(&ping_input, baseline));
         cold[1].push(round_owned(&ping_input, |body| ping.validate(body, now)));
@@ -461,13 +565,30 @@ fn main() {
         cold[3].push(round_owned(&wide_input, |body| {
             wide_case.validate(body, now)
         }));
+        cold[4].push(round_owned(&rl_input, baseline));
+        cold[5].push(round_owned(&rl_input, |body| rl_case.validate(body, now)));
+        cold[6].push(round_owned(&ka_input, baseline));
+        cold[7].push(round_owned(&ka_input, |body| ka_case.validate(body, now)));
     }
-    let [ping_base, ping_check, wide_base, wide_check] = fresh.map(|s| per_op(s, PER_ROUND));
+    let [
+        ping_base,
+        ping_check,
+        wide_base,
+        wide_check,
+        rl_base,
+        rl_check,
+        ka_base,
+        ka_check,
+    ] = fresh.map(|s| per_op(s, PER_ROUND));
     let [
         ping_base_cold,
         ping_check_cold,
         wide_base_cold,
         wide_check_cold,
+        rl_base_cold,
+        rl_check_cold,
+        ka_base_cold,
+        ka_check_cold,
     ] = cold.map(|s| per_op(s, COLD_BATCH));
     let rate = |d: Duration| 1.0 / d.as_secs_f64();
     let report = |label: &str, base: PerOp, check: PerOp, target: Option<f64>| {
@@ -494,16 +615,22 @@ fn main() {
     };
     const PING: &str = "ping-auth (Lua custom_validator, warm VM)";
     const WIDE: &str = "declarative, 50 config fields        ";
+    const RL: &str = "bundled rate-limiting (Lua, warm VM) ";
+    const KA: &str = "bundled key-auth (Lua, warm VM)      ";
     println!(
         "one thread; {ROUNDS} rounds x {PER_ROUND} ops, each on a fresh body, median and best \
          round; baseline = serde_json::from_value::<Value>(body) + serde_json::to_vec"
     );
     report(PING, ping_base, ping_check, Some(PING_AUTH_TARGET));
     report(WIDE, wide_base, wide_check, Some(DECLARATIVE_TARGET));
+    report(RL, rl_base, rl_check, None);
+    report(KA, ka_base, ka_check, None);
     println!(
         "for comparison: rounds over {COLD_BATCH} bodies copied before the round (cold in \
          cache), results dropped inside the clock"
     );
     report(PING, ping_base_cold, ping_check_cold, None);
     report(WIDE, wide_base_cold, wide_check_cold, None);
+    report(RL, rl_base_cold, rl_check_cold, None);
+    report(KA, ka_base_cold, ka_check_cold, None);
 }

@@ -468,16 +468,6 @@ mod tests {
         assert_eq!(for_3_1["services"][1], table["services"][1]);
     }
 
-    /// Plugins of the removal table whose schema is not on this branch yet. Each must
-    /// still be missing (the test says when one arrives): remove it from here then.
-    const SCHEMA_PENDING: &[&str] = &[
-        "cors",
-        "proxy-cache",
-        "rate-limiting",
-        "response-ratelimiting",
-        "response-transformer",
-    ];
-
     /// The field `name` of a rendered `fields` array, or the shorthand of that name.
     fn field<'a>(node: &'a Value, name: &str) -> Option<&'a Value> {
         ["fields", "shorthand_fields"].iter().find_map(|list| {
@@ -490,7 +480,7 @@ mod tests {
 
     #[test]
     fn every_removed_field_exists_in_the_schema_it_names() {
-        use crate::lua::plugins::{bundled_plugin_json, bundled_schema_source};
+        use crate::lua::plugins::bundled_plugin_json;
         // The walk finds fields and shorthands, and nothing else.
         let key_auth = bundled_plugin_json("key-auth", Default::default())
             .unwrap()
@@ -500,13 +490,6 @@ mod tests {
         assert!(field(config, "no_such_field").is_none());
         let mut missing = Vec::new();
         for (below, plugin, path) in removed_fields::all() {
-            if SCHEMA_PENDING.contains(&plugin) {
-                assert!(
-                    bundled_schema_source(plugin).is_none(),
-                    "{plugin} has a bundled schema now: remove it from SCHEMA_PENDING"
-                );
-                continue;
-            }
             let json = bundled_plugin_json(plugin, crate::lua::sandbox::Limits::default())
                 .unwrap_or_else(|| panic!("{plugin} has no bundled schema"))
                 .unwrap_or_else(|e| panic!("{plugin}: {e}"));

@@ -7,6 +7,7 @@ mod ai;
 mod auth;
 mod functions;
 mod logs;
+mod traffic;
 
 use serde_json::{Value, json};
 
