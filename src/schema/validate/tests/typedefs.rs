@@ -252,3 +252,73 @@ fn path_and_semantic_version_are_kongs() {
         ],
     );
 }
+
+/// The plugin entity's `tags` and `instance_name` run `typedefs.tag` and
+/// `typedefs.utf8_name` in Rust (`Native`); Lua schemas get them from
+/// `src/lua/typedefs.lua`. Both give Kong's verdicts and texts (kong/db/schema/typedefs.lua
+/// `validate_tag`: printable ASCII and the space but `,` and `/`, or UTF-8;
+/// `validate_utf8_name`: alphanumerics, `.`, `-`, `_`, `~`, or UTF-8).
+#[test]
+fn plugin_tags_and_instance_name_agree_with_the_lua_typedefs() {
+    use crate::schema::definition::from_json;
+    use crate::schema::plugin_entity::plugin_entity_schema;
+    use crate::schema::validate::NoFunctions;
+
+    let plugin = from_json(&json!({"fields": [{"config": {"type": "record", "fields": []}}]}));
+    let entity = plugin_entity_schema(&plugin).unwrap();
+    let mut native = |field: &str, value: &str| -> Option<String> {
+        let input = match field {
+            "tags" => json!({"name": "p", "tags": [value]}),
+            _ => json!({"name": "p", "instance_name": value}),
+        };
+        let errors = Engine::new(&mut NoFunctions, 1_000_000, 1.0)
+            .check(&entity, &input, Context::Insert)
+            .err()?;
+        let d = details(&errors);
+        assert_eq!(d.len(), 1, "{d:?}");
+        Some(d[0].messages.join(" | "))
+    };
+    // `typedefs.tag` is required: each typedef gets a schema of its own.
+    let (mut lua_tag, mut lua_name) = (checker(&["tag"]), checker(&["utf8_name"]));
+    let values = [
+        "a",
+        "x/y",
+        "a,b",
+        "tab\t",
+        "with space",
+        "ünïcødé",
+        "日本",
+        "a~b.c-d_e",
+        "bad name",
+        "del\u{7f}",
+        "nul\u{0}",
+        "semi;colon",
+        "@at",
+        "quote'",
+        "back\\slash",
+    ];
+    for value in values {
+        let tag = native("tags", value);
+        assert_eq!(tag, lua_tag("tag", json!(value)), "tag {value:?}");
+        let name = native("instance_name", value);
+        assert_eq!(
+            name,
+            lua_name("utf8_name", json!(value)),
+            "utf8_name {value:?}"
+        );
+    }
+    assert_eq!(
+        native("tags", "x/y").as_deref(),
+        Some(
+            "invalid tag 'x/y': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"
+        )
+    );
+    assert_eq!(native("tags", "with space"), None);
+    assert_eq!(
+        native("instance_name", "bad name").as_deref(),
+        Some(
+            "invalid value 'bad name': the only accepted ascii characters are alphanumerics or ., -, _, and ~"
+        )
+    );
+    assert_eq!(native("instance_name", "ünïcødé"), None);
+}
