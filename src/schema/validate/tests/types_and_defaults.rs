@@ -431,3 +431,52 @@ fn referenceable_strings_take_vault_references_and_skip_validators() {
         ),
     ]);
 }
+
+/// Kong's `adjust_field_for_context` fills a record with
+/// `value = value or handle_missing_field(field, value)` (kong/db/schema/init.lua), and
+/// `false` is falsy in Lua: a record given `false` is filled as a missing one, on insert
+/// and on update alike; an optional one without a default becomes `null`. Any other
+/// non-table is still `expected a record`, and `false` stays an error for other types.
+#[test]
+fn false_for_a_record_is_filled_as_a_missing_one() {
+    let s = schema(json!({"fields": [
+        {"config": {"type": "record", "fields": [
+            {"a": {"type": "integer", "default": 1}},
+            {"inner": {"type": "record", "fields": [{"b": {"type": "string", "default": "x"}}]}},
+            {"opt": {"type": "record", "required": false, "fields": [{"c": {"type": "integer"}}]}},
+            {"with_default": {"type": "record", "required": false, "default": {"d": 2},
+                "fields": [{"d": {"type": "integer"}}, {"e": {"type": "integer", "default": 3}}]}},
+        ]}},
+        {"list": {"type": "array", "required": false, "elements": {"type": "string"}}},
+    ]}));
+    // A missing optional record gets its default as written; `false` gets it processed,
+    // since Kong recurses into what `handle_missing_field` gave.
+    let filled = |with_default: Value| {
+        json!({"config": {"a": 1, "inner": {"b": "x"}, "opt": null,
+            "with_default": with_default}, "list": null})
+    };
+    assert_eq!(
+        run(&s, &json!({"config": false})).unwrap(),
+        filled(json!({"d": 2}))
+    );
+    assert_eq!(
+        run(
+            &s,
+            &json!({"config": {"inner": false, "opt": false, "with_default": false}})
+        )
+        .unwrap(),
+        filled(json!({"d": 2, "e": 3}))
+    );
+    let updated = Engine::new(&mut NoFunctions, 1_000_000, 1.0)
+        .check(&s, &json!({"config": false}), Context::Update)
+        .unwrap();
+    assert_eq!(updated["config"]["inner"], json!({"b": "x"}));
+    assert_eq!(
+        errs(&s, json!({"config": true})),
+        vec!["config: expected a record"]
+    );
+    assert_eq!(
+        errs(&s, json!({"list": false})),
+        vec!["list: expected an array"]
+    );
+}
