@@ -480,3 +480,21 @@ fn false_for_a_record_is_filled_as_a_missing_one() {
         vec!["list: expected an array"]
     );
 }
+
+/// An input key named `@entity` is an unknown field like any other (Kong's `validate`
+/// sets `errors["@entity"] = "unknown field"`); its detail names it, at any level, where
+/// an entity-check list under that name is the level's entity entry.
+#[test]
+fn a_key_named_at_entity_is_reported_as_an_unknown_field() {
+    let s = schema(json!({"fields": [
+        {"config": {"type": "record", "fields": [{"a": {"type": "integer"}}]}},
+    ]}));
+    assert_eq!(
+        errs(&s, json!({"config": {"@entity": 1}})),
+        vec!["config.@entity: unknown field"]
+    );
+    assert_eq!(
+        errs(&s, json!({"@entity": [], "config": {"a": 1}})),
+        vec!["@entity: unknown field"]
+    );
+}
