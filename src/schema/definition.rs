@@ -105,6 +105,10 @@ pub struct Field {
     pub keys: Option<Box<Field>>,
     pub values: Option<Box<Field>>,
     pub record: Option<Arc<Schema>>,
+    /// For a foreign field, the referenced entity's schema, when konnektd knows it: Kong
+    /// validates a value whose primary key is invalid against it (see
+    /// `validate_foreign_key`). Set by the entity layer, never parsed.
+    pub foreign_schema: Option<Arc<Schema>>,
     /// The definition as written, for entity checks whose `if_match` inherits from it.
     pub raw: SchemaValue,
     /// Whether `default` passes this field's own validation, learnt by the first

@@ -119,6 +119,7 @@ impl Engine<'_> {
                     format!("expected to contain: {}", lua_tostring(wanted))
                 })
             }
+            Validator::Custom(_) if self.foreign => Ok(()),
             Validator::Custom(id) => {
                 let [ok, err] = self.functions.call(*id, value)?;
                 if truthy(ok.as_ref()) {

@@ -266,7 +266,7 @@ fn plugin_tags_and_instance_name_agree_with_the_lua_typedefs() {
 
     let plugin = from_json(&json!({"fields": [{"config": {"type": "record", "fields": []}}]}));
     let entity = plugin_entity_schema(&plugin).unwrap();
-    let mut native = |field: &str, value: &str| -> Option<String> {
+    let native = |field: &str, value: &str| -> Option<String> {
         let input = match field {
             "tags" => json!({"name": "p", "tags": [value]}),
             _ => json!({"name": "p", "instance_name": value}),

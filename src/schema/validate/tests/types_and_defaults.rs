@@ -498,3 +498,54 @@ fn a_key_named_at_entity_is_reported_as_an_unknown_field() {
         vec!["@entity: unknown field"]
     );
 }
+
+/// Kong 3.x `Schema:validate_field` on a foreign key: an invalid primary key sends the
+/// value through the referenced schema's `validate(value, false)`, whose errors win;
+/// when it passes, the key's own error stands. Without a known schema, the key's error.
+#[test]
+fn a_foreign_key_with_an_invalid_id_is_validated_against_its_entity() {
+    let consumers = schema(json!({"fields": [
+        {"id": {"type": "string", "uuid": true, "auto": true}},
+        {"username": {"type": "string"}},
+        {"custom_id": {"type": "string"}},
+    ], "entity_checks": [{"at_least_one_of": ["custom_id", "username"]}]}));
+    let mut s = schema(json!({"fields": [
+        {"consumer": {"type": "foreign", "reference": "consumers"}},
+        {"service": {"type": "foreign", "reference": "services"}},
+    ]}));
+    s.fields[0].1.foreign_schema = Some(std::sync::Arc::new(consumers));
+    assert_eq!(
+        errs(&s, json!({"consumer": {"name": "x"}})),
+        vec!["consumer.name: unknown field"]
+    );
+    assert_eq!(
+        errs(&s, json!({"consumer": {"username": "x"}})),
+        vec!["consumer.id: missing primary key"]
+    );
+    assert_eq!(
+        errs(&s, json!({"consumer": {"username": 5, "id": "nope"}})),
+        vec![
+            "consumer.id: expected a valid UUID",
+            "consumer.username: expected a string"
+        ]
+    );
+    assert_eq!(
+        errs(&s, json!({"consumer": {"id": false}})),
+        vec!["consumer.id: expected a string"]
+    );
+    assert_eq!(
+        errs(&s, json!({"consumer": "x"})),
+        vec!["consumer.id: missing primary key"]
+    );
+    assert_eq!(
+        errs(&s, json!({"service": {"name": "x"}})),
+        vec!["service.id: missing primary key"]
+    );
+    assert!(
+        run(
+            &s,
+            &json!({"consumer": {"id": "8e4c8c8e-6e1a-4e1c-9a1e-1e1e1e1e1e1e", "name": "x"}})
+        )
+        .is_ok()
+    );
+}
