@@ -5,7 +5,9 @@
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::harness::core_entities::{control_plane, create, fetch, field_error, koko};
+use crate::harness::core_entities::{
+    control_plane, create, entity_error, fetch, field_error, koko,
+};
 use crate::harness::{Backend, TestApp, status_and_json};
 
 both_backends!(
@@ -16,6 +18,7 @@ both_backends!(
     config_false_is_treated_as_absent_as_kongs_adjust_field_for_context_does,
     a_config_key_named_at_entity_is_named_in_details,
     id_null_on_create_gets_an_id_as_konnect_gives_it,
+    where_kongs_behaviour_is_an_accident_konnektd_keeps_its_own,
 );
 
 /// POSTs `body` and asserts Koko's `validation error` with exactly `details`.
@@ -288,5 +291,47 @@ async fn id_null_on_create_gets_an_id_as_konnect_gives_it(backend: Backend) {
         &json!({"id": null, "name": "key-auth"}),
     )
     .await;
+    app.shutdown().await;
+}
+
+/// docs/schema-engine.md, "Deliberate differences": `config: 5` with entity checks
+/// naming config fields makes Kong's checkers index a number (a 500); konnektd answers
+/// the type error, and the entity checks find none of their fields. Integers above 2^53 are kept as written, where Kong's cjson rounds
+/// them to doubles.
+async fn where_kongs_behaviour_is_an_accident_konnektd_keeps_its_own(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, base) = control_plane(&app, "parity").await;
+    let schema = r#"return { name = "checked", fields = { { config = { type = "record",
+  fields = { { a = { type = "string" } }, { n = { type = "integer" } } } } } },
+  entity_checks = { { at_least_one_of = { "config.a", "config.n" } } } }"#;
+    let (status, body) = status_and_json(
+        app.post_json(
+            &format!("{base}/plugin-schemas"),
+            &json!({ "lua_schema": schema }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let plugins = format!("{base}/plugins");
+    refused(
+        &app,
+        &plugins,
+        json!({"name": "checked", "config": 5}),
+        vec![
+            entity_error(&[
+                "at least one of these fields must be non-empty: 'config.a', 'config.n'",
+            ]),
+            field_error("config", &["expected a record"]),
+        ],
+    )
+    .await;
+    let big: Value =
+        serde_json::from_str(r#"{"name": "checked", "config": {"n": 9007199254740993}}"#).unwrap();
+    let stored = create(&app, &plugins, &big).await;
+    assert_eq!(stored["config"]["n"].to_string(), "9007199254740993");
+    let id = stored["id"].as_str().unwrap();
+    let read = fetch(&app, &format!("{plugins}/{id}")).await;
+    assert_eq!(read["config"]["n"].to_string(), "9007199254740993");
     app.shutdown().await;
 }
