@@ -196,3 +196,76 @@ impl Entities {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::schema::definition::from_json;
+    use crate::schema::errors::details;
+    use crate::schema::validate::{Context, Engine, NoFunctions};
+
+    fn refusal(schema: &Schema, input: serde_json::Value) -> Vec<(String, Vec<String>)> {
+        let errors = Engine::new(&mut NoFunctions, 1_000_000, 1.0)
+            .check(schema, &input, Context::Insert)
+            .unwrap_err();
+        details(&errors)
+            .into_iter()
+            .map(|d| (d.field.unwrap_or_default(), d.messages))
+            .collect()
+    }
+
+    /// Each build gives foreign fields the core entity schema they reference, evaluated
+    /// from `src/lua/entities/`; a route reference is checked without the routes'
+    /// subschemas (docs/schema-engine.md, "Deliberate differences").
+    #[test]
+    fn every_build_knows_the_referenced_core_schemas() {
+        let plugin = from_json(
+            &json!({"name": "p", "fields": [{"config": {"type": "record", "fields": []}}]}),
+        );
+        for build in [plugin_schema, opaque_schema] {
+            let schema = build(&plugin).unwrap();
+            for (name, kind) in [
+                ("consumer", "consumers"),
+                ("service", "services"),
+                ("route", "routes"),
+                ("consumer_group", "consumer_groups"),
+            ] {
+                let reference = schema.field(name).unwrap().foreign_schema.as_deref();
+                assert!(reference.is_some_and(|r| r.field("id").is_some()), "{kind}");
+            }
+            assert_eq!(
+                refusal(&schema, json!({"name": "p", "consumer": {"name": "x"}})),
+                [(
+                    "consumer.name".to_string(),
+                    vec!["unknown field".to_string()]
+                )]
+            );
+            // services.host calls Lua (typedefs.host): not called for a reference.
+            assert_eq!(
+                refusal(
+                    &schema,
+                    json!({"name": "p", "service": {"host": "bad host!"}})
+                ),
+                [(
+                    "service.id".to_string(),
+                    vec!["missing primary key".to_string()]
+                )]
+            );
+        }
+        let routes = reference_schema("routes").unwrap();
+        assert!(routes.subschema_key.is_none() && routes.subschemas.is_empty());
+        assert!(Arc::ptr_eq(&routes, &reference_schema("routes").unwrap()));
+        assert!(reference_schema("certificates").is_none());
+
+        let routes = entity_schema(
+            &Sandbox::with_modules(Limits::default(), ModuleSet::Bundled)
+                .unwrap()
+                .eval_schema(crate::lua::entities::schema_source("routes").unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(routes.field("service").unwrap().foreign_schema.is_some());
+    }
+}

@@ -549,3 +549,59 @@ fn a_foreign_key_with_an_invalid_id_is_validated_against_its_entity() {
         .is_ok()
     );
 }
+
+/// A referenced schema's Lua functions live in another VM: while a reference is checked
+/// against it, its `custom_validator`s and `custom_entity_check`s are not called (they
+/// pass), so only its declarative rules speak.
+#[test]
+fn a_references_lua_functions_are_not_called() {
+    use crate::schema::value::SchemaValue as V;
+    let s = |text: &str| V::String(text.into());
+    let field = |name: &str, def: Vec<(&str, V)>| {
+        V::Object(vec![(
+            name.into(),
+            V::Object(def.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+        )])
+    };
+    let services = V::Object(vec![
+        (
+            "fields".into(),
+            V::Array(vec![
+                field("id", vec![("type", s("string")), ("uuid", V::Bool(true))]),
+                field(
+                    "host",
+                    vec![("type", s("string")), ("custom_validator", V::Function(0))],
+                ),
+                field("port", vec![("type", s("integer"))]),
+            ]),
+        ),
+        (
+            "entity_checks".into(),
+            V::Array(vec![V::Object(vec![(
+                "custom_entity_check".into(),
+                V::Object(vec![
+                    ("field_sources".into(), V::Array(vec![s("host")])),
+                    ("fn".into(), V::Function(1)),
+                ]),
+            )])]),
+        ),
+    ]);
+    let services = Schema::parse(&services, true).unwrap();
+    assert!(services.has_functions());
+    let mut plugin = schema(json!({"fields": [
+        {"service": {"type": "foreign", "reference": "services"}},
+    ]}));
+    plugin.fields[0].1.foreign_schema = Some(std::sync::Arc::new(services));
+    assert!(
+        !plugin.has_functions(),
+        "a reference keeps a schema declarative"
+    );
+    assert_eq!(
+        errs(&plugin, json!({"service": {"host": "bad host"}})),
+        vec!["service.id: missing primary key"]
+    );
+    assert_eq!(
+        errs(&plugin, json!({"service": {"host": "h", "port": "80"}})),
+        vec!["service.port: expected an integer"]
+    );
+}
