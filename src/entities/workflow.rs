@@ -201,7 +201,16 @@ impl Entities {
             Some(_) => self.resolve_scope(control_plane, parent).await?,
         };
         let checked = async {
-            let input = scoped_input(kind, &scope, body)?;
+            let mut input = scoped_input(kind, &scope, body)?;
+            // Kong's schema lets `"id": null` through an insert (`process_auto_fields`
+            // generates an id only when it is absent) and its database then refuses the
+            // row. Konnect decodes the body into protobuf, where `null` is unset, and gives
+            // the entity a new id: so does konnektd.
+            if let Value::Object(map) = &mut input
+                && map.get("id").is_some_and(Value::is_null)
+            {
+                map.remove("id");
+            }
             self.check_entity(kind, &scope, input, Context::Insert)
                 .await
         };
@@ -392,6 +401,11 @@ impl Entities {
         replace: bool,
     ) -> Result<Filled, EntityError> {
         let record = record_of(kind, &entity);
+        if record.id.is_empty() {
+            // Never reached through the API (creates are given an id, PUT and PATCH take
+            // the path's): a row without an id could be neither read nor deleted.
+            return Err(EntityError::field("id", "required field missing"));
+        }
         match self
             .store
             .write_entity(scope.control_plane, &record, replace)

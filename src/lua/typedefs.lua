@@ -23,74 +23,241 @@ local function is_reference(v)
   return type(v) == "string" and string.sub(v, 1, 9) == "{vault://" and string.sub(v, -1) == "}"
 end
 
-local function is_ipv4(s)
-  local a, b, c, d = string.match(s, "^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  if not a then return false end
-  for _, octet in ipairs({ a, b, c, d }) do
-    if tonumber(octet) > 255 then return false end
+local byte, sub, find, match, gsub = string.byte, string.sub, string.find, string.match, string.gsub
+
+-- glibc's inet_pton(AF_INET), which resty.ipmatcher's `parse_ipv4` calls (Kong's
+-- kong/tools/ip.lua `is_valid_ip*`): exactly four decimal octets of at most 255, none
+-- with a leading zero ("01.2.3.4" is refused).
+local function inet_pton4(s)
+  local octets, value, seen = 0, 0, false
+  for i = 1, #s do
+    local c = byte(s, i)
+    if c >= 48 and c <= 57 then
+      if seen and value == 0 then return false end
+      value = value * 10 + (c - 48)
+      if value > 255 then return false end
+      if not seen then
+        octets = octets + 1
+        if octets > 4 then return false end
+        seen = true
+      end
+    elseif c == 46 and seen then
+      if octets == 4 then return false end
+      value, seen = 0, false
+    else
+      return false
+    end
   end
-  return true
+  return octets == 4
 end
 
+local function is_hex_digit(c)
+  return (c >= 48 and c <= 57) or (c >= 97 and c <= 102) or (c >= 65 and c <= 70)
+end
+
+-- glibc's inet_pton(AF_INET6): eight groups of at most four hex digits, one `::` standing
+-- for at least one zero group, an IPv4 address in place of the last two groups.
+local function inet_pton6(s)
+  local n = #s
+  if n == 0 then return false end
+  local i = 1
+  if byte(s, 1) == 58 then
+    if byte(s, 2) ~= 58 then return false end
+    i = 2
+  end
+  local groups, gap, digits, token = 0, false, 0, i
+  while i <= n do
+    local c = byte(s, i)
+    i = i + 1
+    if is_hex_digit(c) then
+      if digits == 4 then return false end
+      digits = digits + 1
+    elseif c == 58 then
+      token = i
+      if digits == 0 then
+        if gap then return false end
+        gap = true
+      else
+        if i > n or groups == 8 then return false end
+        groups, digits = groups + 1, 0
+      end
+    elseif c == 46 and groups <= 6 and inet_pton4(sub(s, token)) then
+      groups, digits = groups + 2, 0
+      break
+    else
+      return false
+    end
+  end
+  if digits > 0 then
+    if groups == 8 then return false end
+    groups = groups + 1
+  end
+  if gap then return groups < 8 end
+  return groups == 8
+end
+
+-- resty.ipmatcher's `parse_ipv6`: brackets around the address are dropped ("[::1]").
 local function is_ipv6(s)
-  if not string.find(s, ":", 1, true) or string.find(s, "[^%x:%.]") then return false end
-  local _, colons = string.gsub(s, ":", ":")
-  return colons >= 2 and colons <= 7
+  if byte(s, 1) == 91 and byte(s, -1) == 93 then s = sub(s, 2, -2) end
+  return inet_pton6(s)
+end
+
+local function is_ip(s) return inet_pton4(s) or is_ipv6(s) end
+
+-- kong/tools/ip.lua `split_cidr`: the first `/` from the third byte on; the prefix is
+-- looked up among tostring(0..max), so "08" or "+8" is no prefix.
+local function cidr_address(s, max_bits)
+  local slash = find(s, "/", 3, true)
+  if not slash then return nil end
+  local bits = sub(s, slash + 1)
+  if bits ~= "0" and not match(bits, "^[1-9]%d?%d?$") then return nil end
+  if tonumber(bits) > max_bits then return nil end
+  return sub(s, 1, slash - 1)
+end
+
+local function is_cidr_v4(s)
+  local address = cidr_address(s, 32)
+  return address ~= nil and inet_pton4(address)
+end
+
+local function is_cidr_v6(s)
+  local address = cidr_address(s, 128)
+  return address ~= nil and is_ipv6(address)
 end
 
 local function validate_ip(v)
-  if is_ipv4(v) or is_ipv6(v) then return true end
+  if is_ip(v) then return true end
   return nil, "not an ip address: " .. v
 end
 
+-- Kong's `is_valid_ip_or_cidr`.
 local function validate_ip_or_cidr(v)
-  local ip, bits = string.match(v, "^([^/]+)/(%d+)$")
-  local ok
-  if ip then
-    local n = tonumber(bits)
-    ok = (is_ipv4(ip) and n <= 32) or (is_ipv6(ip) and n <= 128)
-  else
-    ok = is_ipv4(v) or is_ipv6(v)
-  end
-  if ok then return true end
+  if is_ip(v) or is_cidr_v4(v) or is_cidr_v6(v) then return true end
   return nil, "invalid ip or cidr range: '" .. v .. "'"
 end
 
 -- Kong's `is_valid_ip_or_cidr_v4`: a bare IPv4 address passes too.
 local function validate_cidr_v4(v)
-  local ip, bits = string.match(v, "^([^/]+)/(%d+)$")
-  if (ip and is_ipv4(ip) and tonumber(bits) <= 32) or is_ipv4(v) then return true end
+  if inet_pton4(v) or is_cidr_v4(v) then return true end
   return nil, "invalid ipv4 cidr range: '" .. v .. "'"
 end
 
+-- kong/tools/ip.lua `normalize_ip`, which Kong's host typedefs call: the type is told by
+-- exclusion (two colons or more: ipv6; digits and dots: ipv4; else a name), then that
+-- type's parser answers the address and its port, or nil and Kong's message.
+local function normalize_ipv4(address)
+  local a, b, c, d, port
+  if find(address, ":", 1, true) then
+    a, b, c, d, port = match(address, "^(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?):(%d+)$")
+  else
+    a, b, c, d = match(address, "^(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)$")
+  end
+  if not a or tonumber(a) > 255 or tonumber(b) > 255 or tonumber(c) > 255 or tonumber(d) > 255 then
+    return nil, "invalid ipv4 address: " .. address
+  end
+  if port then
+    port = tonumber(port)
+    if port > 65535 then return nil, "invalid port number" end
+  end
+  return address, port
+end
+
+local IPV6_GROUPS = "^" .. string.rep("%x%x?%x?%x?:", 7) .. "%x%x?%x?%x?$"
+
+local function normalize_ipv6(address)
+  local check, port = match(address, "^(%b[])(.-)$")
+  if port == "" then port = nil end
+  if check then
+    check = sub(check, 2, -2)
+    if port then
+      port = match(port, "^:(%d-)$")
+      -- Kong raises on "[::1]:" (a port of no digits); refused here all the same.
+      if not port or port == "" then return nil, "invalid ipv6 address" end
+      port = tonumber(port)
+      if port > 65535 then return nil, "invalid port number" end
+    end
+  else
+    check, port = address, nil
+  end
+  if sub(check, 1, 1) == ":" then check = "0" .. check end
+  if sub(check, -1) == ":" then check = check .. "0" end
+  if find(check, "::", 1, true) then
+    local _, colons = gsub(check, ":", "")
+    check = gsub(check, "::", ":" .. string.rep("0:", 8 - colons), 1)
+  end
+  if not match(check, IPV6_GROUPS) then return nil, "invalid ipv6 address: " .. address end
+  return check, port
+end
+
+-- Kong's `check_hostname`: letters, digits, `-`, `.` and `_`, an optional `:port`; no
+-- label ends with `-` and only the last one may be empty (penlight's `split` on ".").
+local function check_hostname(address)
+  local name = address
+  local port = match(address, ":(%d+)$")
+  if port then
+    name = sub(name, 1, -(#port + 2))
+    port = tonumber(port)
+    if port > 65535 then return nil, "invalid port number" end
+  end
+  if not match(name, "^[%d%a%-%.%_]+$") or find(name, "-.", 1, true) or sub(name, -1) == "-"
+     or find(name, "..", 1, true) or sub(name, 1, 1) == "." then
+    return nil, "invalid hostname: " .. address
+  end
+  return name, port
+end
+
+local function normalize_ip(address)
+  local remainder, colons = gsub(address, ":", "")
+  local kind = "name"
+  if colons > 1 then
+    kind = "ipv6"
+  elseif match(remainder, "^[%d%.]+$") then
+    kind = "ipv4"
+  end
+  local parse = (kind == "ipv6" and normalize_ipv6) or (kind == "ipv4" and normalize_ipv4) or check_hostname
+  local host, port = parse(address)
+  if not host then return nil, port end
+  return { type = kind, host = host, port = port }
+end
+
 local function validate_host(v)
-  if is_ipv4(v) or is_ipv6(v) then return true end
-  local name, port = string.match(v, "^([^:]+):(%d+)$")
-  if name then return nil, "must not have a port" end
-  if string.match(v, "^[%w%-_%.]+$") and not string.find(v, "..", 1, true) then return true end
-  return nil, "invalid value: " .. v
+  local res, err_or_port = normalize_ip(v)
+  if type(err_or_port) == "string" and err_or_port ~= "invalid port number" then
+    return nil, "invalid value: " .. v
+  end
+  if err_or_port == "invalid port number" or type(res.port) == "number" then
+    return nil, "must not have a port"
+  end
+  return true
 end
 
 local function validate_host_with_optional_port(v)
-  local name, port = string.match(v, "^([^:]+):(%d+)$")
-  if name and tonumber(port) <= 65535 then return validate_host(name) end
-  return validate_host(v)
+  local res, err = normalize_ip(v)
+  if res then return true end
+  return nil, err
 end
 
 -- Kong's `validate_sni`: a name, never an IP address, without a port.
 local function validate_sni(v)
-  if is_ipv4(v) or is_ipv6(v) then return nil, "must not be an IP" end
-  return validate_host(v)
+  local res, err_or_port = normalize_ip(v)
+  if type(err_or_port) == "string" and err_or_port ~= "invalid port number" then
+    return nil, "invalid value: " .. v
+  end
+  if res and res.type ~= "name" then return nil, "must not be an IP" end
+  if err_or_port == "invalid port number" or type(res.port) == "number" then
+    return nil, "must not have a port"
+  end
+  return true
 end
 
 -- Kong's `validate_wildcard_host`: one `*`, first or last, then as an SNI.
 local function validate_wildcard_host(v)
-  local at = string.find(v, "*", 1, true)
+  local at = find(v, "*", 1, true)
   if at then
     if at ~= 1 and at ~= #v then
       return nil, "wildcard must be leftmost or rightmost character"
     end
-    local replaced, stars = string.gsub(v, "%*", "wildcard")
+    local replaced, stars = gsub(v, "%*", "wildcard")
     if stars > 1 then return nil, "only one wildcard must be specified" end
     v = replaced
   end
@@ -99,26 +266,38 @@ end
 
 -- Kong's `validate_host_with_wildcards` (route hosts): the wildcard stands for letters.
 local function validate_host_with_wildcards(v)
-  return validate_host_with_optional_port((string.gsub(v, "%*", "abc")))
+  return validate_host_with_optional_port((gsub(v, "%*", "abc")))
 end
 
+-- Kong's `validate_url`: luasocket's `url.parse` (3.1.0: scheme `^[%w][%w+-.]*:`, an
+-- authority only after `//`, userinfo and port cut from it, `[v6]` unwrapped), then the
+-- host is checked before the scheme ("http:/x" and "example.com" lack a host).
 local function validate_url(v)
-  local scheme, rest = string.match(v, "^(%a[%w+%.%-]*)://(.*)$")
+  local scheme
+  local rest = gsub(v, "^([%w][%w%+%-%.]*)%:", function(s) scheme = s; return "" end)
+  local host
+  local authority = match(rest, "^//([^/%?#]*)")
+  if authority then
+    authority = gsub(authority, "^([^@]*)@", "")
+    authority = gsub(authority, ":([^:%]]*)$", "")
+    if authority ~= "" then host = authority end
+  end
+  if not host then return nil, "missing host in url" end
   if not scheme then return nil, "missing scheme in url" end
-  local host = string.match(rest, "^([^/?#]*)")
-  host = string.gsub(host, "^.*@", "")
-  if host == "" then return nil, "missing host in url" end
   return true
 end
 
+-- Kong's `validate_path`: unreserved characters, sub-delims, `:`, `@`, `/` and `%` only
+-- (no `?`, `#`, `[` or `]`), then every `%` must start an escape; Kong quotes what follows
+-- the first bad `%` once the good escapes are blanked out.
 local function validate_path(v)
-  if string.find(v, "[^%w%-%._~:/%?#%[%]@!%$&'%(%)%*%+,;=%%]") then
+  if not match(v, "^/[%w%.%-%_%~%/%%%:%@%!%$%&%'%(%)%*%+%,%;%=]*$") then
     return nil, "invalid path: '" .. v .. "' (characters outside of the reserved list of RFC 3986 found)"
   end
-  for escape in string.gmatch(v, "%%..?") do
-    if not string.match(escape, "^%%%x%x$") then
-      return nil, "invalid url-encoded value: '" .. escape .. "'"
-    end
+  local raw = gsub(v, "%%%x%x", "___")
+  local at = find(raw, "%", 1, true)
+  if at then
+    return nil, "invalid url-encoded value: '" .. match(raw, "^%%.?.?", at) .. "'"
   end
   return true
 end
@@ -141,13 +320,6 @@ end
 local function validate_tag(v)
   if not string.find(v, "[%c,/]") then return true end
   return nil, "invalid tag '" .. v .. "': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"
-end
-
-local function validate_semantic_version(v)
-  if string.match(v, "^%d+$") or string.match(v, "^%d+%.%d+$") or string.match(v, "^%d+%.%d+%.%d+") then
-    return true
-  end
-  return nil, "invalid version number: must be in format of X.Y.Z"
 end
 
 local typedefs = {}
@@ -189,7 +361,14 @@ typedefs.utf8_name = define { type = "string", unique = true, custom_validator =
 typedefs.header_name = define { type = "string", custom_validator = validate_header_name }
 typedefs.tag = define { type = "string", required = true, custom_validator = validate_tag }
 typedefs.tags = define { type = "set", elements = typedefs.tag }
-typedefs.semantic_version = define { type = "string", custom_validator = validate_semantic_version }
+typedefs.semantic_version = define {
+  type = "string",
+  match_any = {
+    patterns = { "^%d+[%.%d]*$", "^%d+[%.%d]*%-?.*$" },
+    err = "invalid version number: must be in format of X.Y.Z",
+  },
+  match_none = { { pattern = "%.%.", err = "must not have empty version segments" } },
+}
 typedefs.lua_code = define { type = "map", keys = { type = "string", len_min = 1 }, values = { type = "string", len_min = 1 } }
 typedefs.queue = define {
   type = "record",

@@ -60,7 +60,20 @@ pub enum Validator {
     },
     Contains(Value),
     Custom(FnId),
+    /// A typedef's `custom_validator` run in Rust: never parsed from a schema, added to
+    /// the definitions konnektd writes in Rust (the plugin entity's base fields).
+    Native(Native),
     MutuallyExclusiveSubsets(Vec<Vec<Value>>),
+}
+
+/// The typedef validators [`Validator::Native`] runs, with the texts of Kong 3.10's
+/// `kong/db/schema/typedefs.lua` (as `src/lua/typedefs.lua` gives them to Lua schemas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Native {
+    /// `typedefs.tag`'s `validate_tag`.
+    Tag,
+    /// `typedefs.utf8_name`'s `validate_utf8_name`.
+    Utf8Name,
 }
 
 /// A `{ pattern = ..., err = ... }` entry of `match_all` / `match_none`.
@@ -92,6 +105,10 @@ pub struct Field {
     pub keys: Option<Box<Field>>,
     pub values: Option<Box<Field>>,
     pub record: Option<Arc<Schema>>,
+    /// For a foreign field, the referenced entity's schema, when konnektd knows it: Kong
+    /// validates a value whose primary key is invalid against it (see
+    /// `validate_foreign_key`). Set by the entity layer, never parsed.
+    pub foreign_schema: Option<Arc<Schema>>,
     /// The definition as written, for entity checks whose `if_match` inherits from it.
     pub raw: SchemaValue,
     /// Whether `default` passes this field's own validation, learnt by the first

@@ -194,11 +194,14 @@ fn flatten(errors: &Errors, prefix: &str, out: &mut Vec<ErrorDetail>) {
         });
     }
     for (key, tree) in errors {
-        let path = match key {
-            ErrorKey::Name(n) if n == "@entity" => continue,
-            ErrorKey::Name(n) if prefix.is_empty() => n.clone(),
-            ErrorKey::Name(n) => format!("{prefix}.{n}"),
-            ErrorKey::Index(i) => format!("{prefix}[{}]", i - 1),
+        let path = match (key, tree) {
+            // A level's entity-check list, flattened above.
+            (ErrorKey::Name(n), ErrorTree::Nested(_)) if n == "@entity" => continue,
+            // A field error of an input key named `@entity` (Kong's `unknown field`): it
+            // names that key, as any field error does.
+            (ErrorKey::Name(n), _) if prefix.is_empty() => n.clone(),
+            (ErrorKey::Name(n), _) => format!("{prefix}.{n}"),
+            (ErrorKey::Index(i), _) => format!("{prefix}[{}]", i - 1),
         };
         match tree {
             ErrorTree::Message(m) => out.push(ErrorDetail::field(path, m.clone())),

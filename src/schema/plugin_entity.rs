@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::definition::{Schema, from_json};
+use super::definition::{Native, Schema, Validator, from_json};
 use super::value::SchemaValue;
 
 /// Kong's eight protocols (`typedefs.protocol`).
@@ -114,6 +114,7 @@ pub fn plugin_entity_schema(plugin: &SchemaValue) -> Result<Schema, String> {
         .into_iter()
         .map(|field| (field.name.to_string(), from_json(&field.definition)))
         .collect();
+    let mut respecified: Vec<&str> = Vec::new();
     for entry in plugin
         .get("fields")
         .and_then(SchemaValue::items)
@@ -121,7 +122,10 @@ pub fn plugin_entity_schema(plugin: &SchemaValue) -> Result<Schema, String> {
     {
         if let Some([(name, def)]) = entry.entries() {
             match fields.iter_mut().find(|(n, _)| n == name) {
-                Some(slot) => slot.1 = def.clone(),
+                Some(slot) => {
+                    slot.1 = def.clone();
+                    respecified.push(name);
+                }
                 None => fields.push((name.clone(), def.clone())),
             }
         }
@@ -140,7 +144,25 @@ pub fn plugin_entity_schema(plugin: &SchemaValue) -> Result<Schema, String> {
             entity.push((key.to_string(), v.clone()));
         }
     }
-    Schema::parse(&SchemaValue::Object(entity), true).map_err(|e| e.to_string())
+    let mut schema =
+        Schema::parse(&SchemaValue::Object(entity), true).map_err(|e| e.to_string())?;
+    for (name, field) in &mut schema.fields {
+        if respecified.contains(&name.as_str()) {
+            continue;
+        }
+        // Kong's `instance_name = typedefs.utf8_name` and `tags = typedefs.tags`: their
+        // `custom_validator`s, which a definition written in JSON cannot carry.
+        match name.as_str() {
+            "instance_name" => field.validators.push(Validator::Native(Native::Utf8Name)),
+            "tags" => {
+                if let Some(tag) = field.elements.as_deref_mut() {
+                    tag.validators.push(Validator::Native(Native::Tag));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(schema)
 }
 
 /// For a bundled plugin whose schema konnektd does not carry: the base fields are

@@ -65,6 +65,10 @@ pub struct Engine<'a> {
     processed: bool,
     /// A string value reused to validate map keys.
     key_buffer: Value,
+    /// Set while a foreign key's value is validated against the referenced entity's
+    /// schema, whose Lua functions live in another VM: they are not called (their checks
+    /// pass), which can only change which message a refused reference gets.
+    foreign: bool,
 }
 
 impl<'a> Engine<'a> {
@@ -76,6 +80,7 @@ impl<'a> Engine<'a> {
             updating: false,
             processed: false,
             key_buffer: Value::Null,
+            foreign: false,
         }
     }
 

@@ -16,6 +16,7 @@ mod data_dir_lock;
 mod dataplane_cli;
 mod error_messages;
 mod first_start;
+mod kong_parity;
 mod lifecycle;
 mod limits;
 mod metrics;

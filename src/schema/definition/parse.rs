@@ -319,6 +319,7 @@ impl Field {
             keys: part("keys")?,
             values: part("values")?,
             record,
+            foreign_schema: None,
             raw: def.clone(),
             default_valid: OnceLock::new(),
         })

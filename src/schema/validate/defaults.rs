@@ -66,9 +66,11 @@ impl Engine<'_> {
                 }
             };
             if recurse {
+                // Kong's `value = value or handle_missing_field(field, value)`: `false`
+                // is Lua-falsy, so a record given `false` is filled as a missing one.
                 let v = match value {
-                    Some(v) => Some(v),
-                    None => self.missing(field)?,
+                    Some(v) if v != Value::Bool(false) => Some(v),
+                    _ => self.missing(field)?,
                 };
                 if v.as_ref().and_then(as_record).is_some() {
                     let sub = field.record.as_deref().unwrap_or(Schema::empty());

@@ -236,7 +236,7 @@ impl Engine<'_> {
                     self.validate(sub, &copy, true).map_err(ErrorTree::Nested)?;
                 }
             }
-            FieldType::Foreign => self.validate_foreign_key(value)?,
+            FieldType::Foreign => self.validate_foreign_key(field, value)?,
             FieldType::Integer => {
                 if !value
                     .as_f64()
@@ -276,8 +276,12 @@ impl Engine<'_> {
     }
 
     /// A foreign key is `{ id = <uuid> }`; other keys are ignored, as Kong's
-    /// `validate_primary_key(pk, true)` does.
-    fn validate_foreign_key(&mut self, value: &Value) -> Result<(), ErrorTree> {
+    /// `validate_primary_key(pk, true)` does. When the key is invalid, Kong 3.x validates
+    /// the value against the referenced entity's schema (`validate(value, false)`, no
+    /// required fields) and answers those errors if there are any: `consumer: {"name":
+    /// "x"}` is `consumer.name: unknown field`, `consumer: {"username": "x"}` is
+    /// `consumer.id: missing primary key`.
+    fn validate_foreign_key(&mut self, field: &Field, value: &Value) -> Result<(), ErrorTree> {
         let mut errors = Errors::new();
         let id = value.as_object().and_then(|m| m.get("id"));
         let problem = match id {
@@ -287,11 +291,19 @@ impl Engine<'_> {
             Some(Value::String(_)) => Some("expected a valid UUID".to_string()),
             Some(_) => Some("expected a string".to_string()),
         };
-        if let Some(problem) = problem {
-            errors.insert("id".into(), ErrorTree::Message(problem));
-            return Err(ErrorTree::Nested(errors));
+        let Some(problem) = problem else {
+            return Ok(());
+        };
+        if let (Some(schema), Value::Object(_)) = (field.foreign_schema.as_deref(), value) {
+            let outer = std::mem::replace(&mut self.foreign, true);
+            let (processed, updating) = (self.processed, self.updating);
+            (self.processed, self.updating) = (false, false);
+            let outcome = self.validate(schema, value, false);
+            (self.foreign, self.processed, self.updating) = (outer, processed, updating);
+            outcome.map_err(ErrorTree::Nested)?;
         }
-        Ok(())
+        errors.insert("id".into(), ErrorTree::Message(problem));
+        Err(ErrorTree::Nested(errors))
     }
 }
 

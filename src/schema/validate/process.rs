@@ -226,7 +226,11 @@ fn nested_record_input(field: &Field, value: &mut Option<Value>) -> Option<Value
     }
     match value {
         Some(v) if as_record(v).is_some() => value.take(),
-        None if fills_from_empty(field) => Some(Value::Object(Map::new())),
+        // `false` is filled as a missing record is (see `adjust`).
+        None | Some(Value::Bool(false)) if fills_from_empty(field) => {
+            *value = None;
+            Some(Value::Object(Map::new()))
+        }
         _ => None,
     }
 }

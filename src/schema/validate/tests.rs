@@ -11,6 +11,7 @@
 mod entity_checks;
 mod properties;
 mod subschemas;
+mod typedefs;
 mod types_and_defaults;
 mod validators;
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::Engine;
 use super::lua_values::{concat, lua_eq, lua_int, lua_tostring, quoted, truthy};
 use crate::lua_pattern::Pattern;
-use crate::schema::definition::{Field, FieldType, Validator};
+use crate::schema::definition::{Field, FieldType, Native, Validator};
 use crate::schema::errors::ErrorTree;
 use crate::schema::value::lua_number;
 
@@ -119,6 +119,7 @@ impl Engine<'_> {
                     format!("expected to contain: {}", lua_tostring(wanted))
                 })
             }
+            Validator::Custom(_) if self.foreign => Ok(()),
             Validator::Custom(id) => {
                 let [ok, err] = self.functions.call(*id, value)?;
                 if truthy(ok.as_ref()) {
@@ -130,6 +131,7 @@ impl Engine<'_> {
                     _ => format!("failed validating: {}", lua_tostring(value)),
                 })
             }
+            Validator::Native(native) => native_check(*native, text.unwrap_or_default()),
             Validator::MutuallyExclusiveSubsets(subsets) => {
                 let mut member_of: Vec<usize> = Vec::new();
                 for item in value.as_array().map(Vec::as_slice).unwrap_or_default() {
@@ -188,6 +190,36 @@ fn length(value: &Value, field: &Field) -> usize {
         Value::Array(items) => items.len(),
         Value::Object(map) if field.kind == FieldType::Map => map.len(),
         _ => 0,
+    }
+}
+
+/// A [`Native`] typedef validator. Kong first checks the bytes are UTF-8, which a JSON
+/// string always is; its byte patterns then take every non-ASCII byte a UTF-8 string can
+/// hold (`\128-\244`), so only ASCII characters are judged.
+fn native_check(native: Native, text: &str) -> Result<(), String> {
+    match native {
+        // `^[ \033-\043\045\046\048-\126\128-\244]+$`: printable ASCII and the space,
+        // but `,` and `/`.
+        Native::Tag => check(
+            text.chars()
+                .all(|c| !c.is_ascii() || (matches!(c, ' '..='~') && c != ',' && c != '/')),
+            || {
+                format!(
+                    "invalid tag '{text}': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"
+                )
+            },
+        ),
+        // `^[%w%.%-%_~\128-\244]+$`.
+        Native::Utf8Name => check(
+            text.chars().all(|c| {
+                !c.is_ascii() || c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '~')
+            }),
+            || {
+                format!(
+                    "invalid value '{text}': the only accepted ascii characters are alphanumerics or ., -, _, and ~"
+                )
+            },
+        ),
     }
 }
 

@@ -319,7 +319,11 @@ async fn every_config_the_engine_accepts_round_trips_unchanged(backend: Backend)
                 for (k, v) in config.as_object().unwrap() {
                     let kept = &answer["config"][k];
                     let set_deduped = k == "tags" && v.is_array();
-                    if !set_deduped {
+                    // Kong fills a record given `false` as a missing one
+                    // (`adjust_field_for_context`: `value or handle_missing_field`).
+                    if k == "r" && v == &json!(false) {
+                        assert_eq!(kept, &json!({"k": "kk"}), "{config}");
+                    } else if !set_deduped {
                         assert_eq!(kept, v, "{k} of {config}");
                     }
                 }

@@ -431,3 +431,177 @@ fn referenceable_strings_take_vault_references_and_skip_validators() {
         ),
     ]);
 }
+
+/// Kong's `adjust_field_for_context` fills a record with
+/// `value = value or handle_missing_field(field, value)` (kong/db/schema/init.lua), and
+/// `false` is falsy in Lua: a record given `false` is filled as a missing one, on insert
+/// and on update alike; an optional one without a default becomes `null`. Any other
+/// non-table is still `expected a record`, and `false` stays an error for other types.
+#[test]
+fn false_for_a_record_is_filled_as_a_missing_one() {
+    let s = schema(json!({"fields": [
+        {"config": {"type": "record", "fields": [
+            {"a": {"type": "integer", "default": 1}},
+            {"inner": {"type": "record", "fields": [{"b": {"type": "string", "default": "x"}}]}},
+            {"opt": {"type": "record", "required": false, "fields": [{"c": {"type": "integer"}}]}},
+            {"with_default": {"type": "record", "required": false, "default": {"d": 2},
+                "fields": [{"d": {"type": "integer"}}, {"e": {"type": "integer", "default": 3}}]}},
+        ]}},
+        {"list": {"type": "array", "required": false, "elements": {"type": "string"}}},
+    ]}));
+    // A missing optional record gets its default as written; `false` gets it processed,
+    // since Kong recurses into what `handle_missing_field` gave.
+    let filled = |with_default: Value| {
+        json!({"config": {"a": 1, "inner": {"b": "x"}, "opt": null,
+            "with_default": with_default}, "list": null})
+    };
+    assert_eq!(
+        run(&s, &json!({"config": false})).unwrap(),
+        filled(json!({"d": 2}))
+    );
+    assert_eq!(
+        run(
+            &s,
+            &json!({"config": {"inner": false, "opt": false, "with_default": false}})
+        )
+        .unwrap(),
+        filled(json!({"d": 2, "e": 3}))
+    );
+    let updated = Engine::new(&mut NoFunctions, 1_000_000, 1.0)
+        .check(&s, &json!({"config": false}), Context::Update)
+        .unwrap();
+    assert_eq!(updated["config"]["inner"], json!({"b": "x"}));
+    assert_eq!(
+        errs(&s, json!({"config": true})),
+        vec!["config: expected a record"]
+    );
+    assert_eq!(
+        errs(&s, json!({"list": false})),
+        vec!["list: expected an array"]
+    );
+}
+
+/// An input key named `@entity` is an unknown field like any other (Kong's `validate`
+/// sets `errors["@entity"] = "unknown field"`); its detail names it, at any level, where
+/// an entity-check list under that name is the level's entity entry.
+#[test]
+fn a_key_named_at_entity_is_reported_as_an_unknown_field() {
+    let s = schema(json!({"fields": [
+        {"config": {"type": "record", "fields": [{"a": {"type": "integer"}}]}},
+    ]}));
+    assert_eq!(
+        errs(&s, json!({"config": {"@entity": 1}})),
+        vec!["config.@entity: unknown field"]
+    );
+    assert_eq!(
+        errs(&s, json!({"@entity": [], "config": {"a": 1}})),
+        vec!["@entity: unknown field"]
+    );
+}
+
+/// Kong 3.x `Schema:validate_field` on a foreign key: an invalid primary key sends the
+/// value through the referenced schema's `validate(value, false)`, whose errors win;
+/// when it passes, the key's own error stands. Without a known schema, the key's error.
+#[test]
+fn a_foreign_key_with_an_invalid_id_is_validated_against_its_entity() {
+    let consumers = schema(json!({"fields": [
+        {"id": {"type": "string", "uuid": true, "auto": true}},
+        {"username": {"type": "string"}},
+        {"custom_id": {"type": "string"}},
+    ], "entity_checks": [{"at_least_one_of": ["custom_id", "username"]}]}));
+    let mut s = schema(json!({"fields": [
+        {"consumer": {"type": "foreign", "reference": "consumers"}},
+        {"service": {"type": "foreign", "reference": "services"}},
+    ]}));
+    s.fields[0].1.foreign_schema = Some(std::sync::Arc::new(consumers));
+    assert_eq!(
+        errs(&s, json!({"consumer": {"name": "x"}})),
+        vec!["consumer.name: unknown field"]
+    );
+    assert_eq!(
+        errs(&s, json!({"consumer": {"username": "x"}})),
+        vec!["consumer.id: missing primary key"]
+    );
+    assert_eq!(
+        errs(&s, json!({"consumer": {"username": 5, "id": "nope"}})),
+        vec![
+            "consumer.id: expected a valid UUID",
+            "consumer.username: expected a string"
+        ]
+    );
+    assert_eq!(
+        errs(&s, json!({"consumer": {"id": false}})),
+        vec!["consumer.id: expected a string"]
+    );
+    assert_eq!(
+        errs(&s, json!({"consumer": "x"})),
+        vec!["consumer.id: missing primary key"]
+    );
+    assert_eq!(
+        errs(&s, json!({"service": {"name": "x"}})),
+        vec!["service.id: missing primary key"]
+    );
+    assert!(
+        run(
+            &s,
+            &json!({"consumer": {"id": "8e4c8c8e-6e1a-4e1c-9a1e-1e1e1e1e1e1e", "name": "x"}})
+        )
+        .is_ok()
+    );
+}
+
+/// A referenced schema's Lua functions live in another VM: while a reference is checked
+/// against it, its `custom_validator`s and `custom_entity_check`s are not called (they
+/// pass), so only its declarative rules speak.
+#[test]
+fn a_references_lua_functions_are_not_called() {
+    use crate::schema::value::SchemaValue as V;
+    let s = |text: &str| V::String(text.into());
+    let field = |name: &str, def: Vec<(&str, V)>| {
+        V::Object(vec![(
+            name.into(),
+            V::Object(def.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+        )])
+    };
+    let services = V::Object(vec![
+        (
+            "fields".into(),
+            V::Array(vec![
+                field("id", vec![("type", s("string")), ("uuid", V::Bool(true))]),
+                field(
+                    "host",
+                    vec![("type", s("string")), ("custom_validator", V::Function(0))],
+                ),
+                field("port", vec![("type", s("integer"))]),
+            ]),
+        ),
+        (
+            "entity_checks".into(),
+            V::Array(vec![V::Object(vec![(
+                "custom_entity_check".into(),
+                V::Object(vec![
+                    ("field_sources".into(), V::Array(vec![s("host")])),
+                    ("fn".into(), V::Function(1)),
+                ]),
+            )])]),
+        ),
+    ]);
+    let services = Schema::parse(&services, true).unwrap();
+    assert!(services.has_functions());
+    let mut plugin = schema(json!({"fields": [
+        {"service": {"type": "foreign", "reference": "services"}},
+    ]}));
+    plugin.fields[0].1.foreign_schema = Some(std::sync::Arc::new(services));
+    assert!(
+        !plugin.has_functions(),
+        "a reference keeps a schema declarative"
+    );
+    assert_eq!(
+        errs(&plugin, json!({"service": {"host": "bad host"}})),
+        vec!["service.id: missing primary key"]
+    );
+    assert_eq!(
+        errs(&plugin, json!({"service": {"host": "h", "port": "80"}})),
+        vec!["service.port: expected an integer"]
+    );
+}
