@@ -4,6 +4,7 @@
 pub mod entities;
 pub mod limits_hit;
 pub mod load;
+pub mod lua_syntax;
 pub mod modules;
 pub mod plugins;
 pub mod runner;

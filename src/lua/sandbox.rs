@@ -24,6 +24,7 @@ use mlua::chunk::ChunkMode;
 use mlua::{Error, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
 
 use super::limits_hit::{self, Limit};
+use super::lua_syntax;
 use super::modules::{self, ModuleSet};
 use crate::schema::value::SchemaValue;
 
@@ -151,8 +152,10 @@ impl Sandbox {
 
     fn install_require(&self, set: ModuleSet) -> mlua::Result<()> {
         let env = self.env.clone();
-        // Typedefs are callable tables; only our own modules get `setmetatable`.
+        // Typedefs are callable tables; only our own modules get `setmetatable`, and the
+        // syntax check `typedefs.lua_code` runs (Kong's `sandbox.validate_safe`).
         let setmetatable: mlua::Function = self.lua.globals().get("setmetatable")?;
+        let check_syntax = lua_syntax::check_function(&self.lua)?;
         let loaded: Arc<Mutex<HashMap<&'static str, mlua::RegistryKey>>> = Arc::default();
         let native: Arc<Mutex<Option<mlua::RegistryKey>>> = Arc::default();
         let require = self.lua.create_function(move |lua, name: Value| {
@@ -165,7 +168,7 @@ impl Sandbox {
                 if let Some(key) = cached.as_ref() {
                     return lua.registry_value::<Value>(key);
                 }
-                let module = Value::Table(lua_syntax_module(lua)?);
+                let module = Value::Table(lua_syntax::module(lua)?);
                 *cached = Some(lua.create_registry_value(module.clone())?);
                 return Ok(module);
             }
@@ -183,7 +186,7 @@ impl Sandbox {
                 .set_name(format!("={}", module.name))
                 .set_mode(ChunkMode::Text)
                 .set_environment(env.clone())
-                .call(setmetatable.clone())?;
+                .call((setmetatable.clone(), check_syntax.clone()))?;
             let key = lua.create_registry_value(value.clone())?;
             loaded
                 .lock()
@@ -286,43 +289,6 @@ impl Sandbox {
     }
 }
 
-/// `require "konnektd.lua_syntax"`: `check(code)` compiles `code` as Lua source text and
-/// drops the result, so the code never runs. Kong's pre-/post-function schemas call
-/// `loadstring(code)`, which names the chunk after the code: the message is the same
-/// `[string "<first line>..."]:N: ...`. Text only: Kong's `loadstring` would also take
-/// LuaJIT bytecode, which konnektd refuses with the loader's message. The compiler runs
-/// under the VM's memory limit; it is linear in the code's length and LuaJIT caps its
-/// nesting, so it needs no hook.
-fn lua_syntax_module(lua: &Lua) -> mlua::Result<Table> {
-    let check = lua.create_function(|lua, code: mlua::LuaString| {
-        let bytes = code.as_bytes();
-        // The C chunk name ends at the first NUL, as it does for Kong's `loadstring`.
-        let name_end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-        let name = String::from_utf8_lossy(&bytes[..name_end]).into_owned();
-        let compiled = lua
-            .load(&bytes[..])
-            .set_name(name)
-            .set_mode(ChunkMode::Text)
-            .into_function();
-        match compiled {
-            Ok(_never_called) => Ok((Value::Boolean(true), Value::Nil)),
-            Err(e) => match root_cause(&e) {
-                Error::MemoryError(_) => Err(e),
-                Error::SyntaxError { message, .. } | Error::RuntimeError(message) => {
-                    Ok((Value::Nil, Value::String(lua.create_string(message)?)))
-                }
-                other => Ok((
-                    Value::Nil,
-                    Value::String(lua.create_string(other.to_string())?),
-                )),
-            },
-        }
-    })?;
-    let module = lua.create_table()?;
-    module.raw_set("check", check)?;
-    Ok(module)
-}
-
 /// Evaluates `source` in a fresh sandbox.
 pub fn evaluate_schema(source: &str, limits: Limits) -> Result<SchemaValue, LuaError> {
     Sandbox::new(limits)?.eval_schema(source)
@@ -343,7 +309,7 @@ fn check_source(source: &str) -> Result<(), LuaError> {
     Ok(())
 }
 
-fn root_cause(e: &Error) -> &Error {
+pub(super) fn root_cause(e: &Error) -> &Error {
     match e {
         Error::CallbackError { cause, .. } => root_cause(cause),
         Error::WithContext { cause, .. } => root_cause(cause),

@@ -1,7 +1,8 @@
 -- konnektd's `kong.db.schema.typedefs`: the typedefs plugin schemas use, with Kong
 -- 3.10's definitions and messages (kong/db/schema/typedefs.lua), written for Lua patterns.
--- Runs inside the schema sandbox; receives `setmetatable`, which uploads never see.
-local setmetatable = ...
+-- Runs inside the schema sandbox; receives `setmetatable`, which uploads never see, and
+-- the compile-only check behind `lua_code`.
+local setmetatable, check_syntax = ...
 local null = ngx.null
 
 -- A typedef is a field definition that can also be called with overrides:
@@ -324,43 +325,113 @@ end
 
 local typedefs = {}
 
-typedefs.http_method = define { type = "string", match = "^%u+$" }
-typedefs.protocol = define { type = "string", one_of = PROTOCOLS }
+typedefs.http_method = define {
+  type = "string", match = "^%u+$",
+  description = "A string representing an HTTP method, such as GET, POST, PUT, or DELETE. The string must contain only uppercase letters.",
+}
+typedefs.protocol = define {
+  type = "string", one_of = PROTOCOLS,
+  description = "A string representing a protocol, such as HTTP or HTTPS.",
+}
 typedefs.protocols = define {
   type = "set", required = true, default = HTTP_PROTOCOLS, elements = typedefs.protocol,
+  description = "A set of strings representing protocols.",
 }
 typedefs.protocols_http = define {
   type = "set", required = true, default = HTTP_PROTOCOLS,
   elements = { type = "string", one_of = HTTP_PROTOCOLS },
+  description = "A set of strings representing HTTP protocols.",
 }
-typedefs.host = define { type = "string", custom_validator = validate_host }
+typedefs.host = define {
+  type = "string", custom_validator = validate_host,
+  description = "A string representing a host name, such as example.com.",
+}
 typedefs.host_with_optional_port = define {
   type = "string", custom_validator = validate_host_with_optional_port,
+  description = "A string representing a host name with an optional port number, such as example.com or example.com:8080.",
 }
-typedefs.wildcard_host = define { type = "string", custom_validator = validate_wildcard_host }
-typedefs.sni = define { type = "string", custom_validator = validate_sni }
-typedefs.ip = define { type = "string", custom_validator = validate_ip }
-typedefs.ip_or_cidr = define { type = "string", custom_validator = validate_ip_or_cidr }
-typedefs.cidr_v4 = define { type = "string", custom_validator = validate_cidr_v4 }
-typedefs.port = define { type = "integer", between = { 0, 65535 } }
+typedefs.wildcard_host = define {
+  type = "string", custom_validator = validate_wildcard_host,
+  description = "A string representing a wildcard host name, such as *.example.com.",
+}
+typedefs.sni = define {
+  type = "string", custom_validator = validate_sni,
+  description = "A string representing an SNI (server name indication) value for TLS.",
+}
+typedefs.ip = define {
+  type = "string", custom_validator = validate_ip,
+  description = "A string representing an IP address, such as 192.168.1.1.",
+}
+typedefs.ip_or_cidr = define {
+  type = "string", custom_validator = validate_ip_or_cidr,
+  description = "A string representing an IP address or CIDR block, such as 192.168.1.1 or 192.168.0.0/16.",
+}
+typedefs.cidr_v4 = define {
+  type = "string", custom_validator = validate_cidr_v4,
+  description = "A string representing a CIDR block for IPv4 addresses, such as 192.168.0.0/16.",
+}
+typedefs.port = define {
+  type = "integer", between = { 0, 65535 },
+  description = "An integer representing a port number between 0 and 65535, inclusive.",
+}
 typedefs.path = define {
   type = "string", starts_with = "/",
   match_none = { { pattern = "//", err = "must not have empty segments" } },
   custom_validator = validate_path,
+  description = "A string representing a URL path, such as /path/to/resource. Must start with a forward slash (/) and must not contain empty segments (i.e., two consecutive forward slashes).",
 }
-typedefs.url = define { type = "string", custom_validator = validate_url }
-typedefs.timeout = define { type = "integer", between = { 0, math.pow(2, 31) - 2 } }
-typedefs.uuid = define { type = "string", uuid = true, auto = true }
-typedefs.auto_timestamp_s = define { type = "integer", timestamp = true, auto = true }
-typedefs.auto_timestamp_ms = define { type = "number", timestamp = true, auto = true }
-typedefs.no_route = define { type = "foreign", reference = "routes", eq = null }
-typedefs.no_service = define { type = "foreign", reference = "services", eq = null }
-typedefs.no_consumer = define { type = "foreign", reference = "consumers", eq = null }
-typedefs.name = define { type = "string", unique = true, custom_validator = validate_name }
-typedefs.utf8_name = define { type = "string", unique = true, custom_validator = validate_utf8_name }
-typedefs.header_name = define { type = "string", custom_validator = validate_header_name }
-typedefs.tag = define { type = "string", required = true, custom_validator = validate_tag }
-typedefs.tags = define { type = "set", elements = typedefs.tag }
+typedefs.url = define {
+  type = "string", custom_validator = validate_url,
+  description = "A string representing a URL, such as https://example.com/path/to/resource?q=search.",
+}
+typedefs.timeout = define {
+  type = "integer", between = { 0, math.pow(2, 31) - 2 },
+  description = "An integer representing a timeout in milliseconds. Must be between 0 and 2^31-2.",
+}
+typedefs.uuid = define {
+  type = "string", uuid = true, auto = true,
+  description = "A string representing a UUID (universally unique identifier).",
+}
+typedefs.auto_timestamp_s = define {
+  type = "integer", timestamp = true, auto = true,
+  description = "An integer representing an automatic Unix timestamp in seconds.",
+}
+typedefs.auto_timestamp_ms = define {
+  type = "number", timestamp = true, auto = true,
+  description = "A number representing an automatic Unix timestamp in milliseconds.",
+}
+typedefs.no_route = define {
+  type = "foreign", reference = "routes", eq = null,
+  description = "A reference to the 'routes' table with a null value allowed.",
+}
+typedefs.no_service = define {
+  type = "foreign", reference = "services", eq = null,
+  description = "A reference to the 'services' table with a null value allowed.",
+}
+typedefs.no_consumer = define {
+  type = "foreign", reference = "consumers", eq = null,
+  description = "Custom type for representing a foreign key with a null value allowed.",
+}
+typedefs.name = define {
+  type = "string", unique = true, custom_validator = validate_name,
+  description = "A unique string representing a name.",
+}
+typedefs.utf8_name = define {
+  type = "string", unique = true, custom_validator = validate_utf8_name,
+  description = "A unique string representing a UTF-8 encoded name.",
+}
+typedefs.header_name = define {
+  type = "string", custom_validator = validate_header_name,
+  description = "A string representing an HTTP header name.",
+}
+typedefs.tag = define {
+  type = "string", required = true, custom_validator = validate_tag,
+  description = "A string representing a tag.",
+}
+typedefs.tags = define {
+  type = "set", elements = typedefs.tag,
+  description = "A set of strings representing tags.",
+}
 typedefs.semantic_version = define {
   type = "string",
   match_any = {
@@ -368,19 +439,40 @@ typedefs.semantic_version = define {
     err = "invalid version number: must be in format of X.Y.Z",
   },
   match_none = { { pattern = "%.%.", err = "must not have empty version segments" } },
+  description = "A string representing a semantic version number in the format X.Y.Z(-build), where X, Y, and Z are integers, plus an optional hyphen-separated build identifier.",
 }
-typedefs.lua_code = define { type = "map", keys = { type = "string", len_min = 1 }, values = { type = "string", len_min = 1 } }
+-- Kong compiles each value in its sandbox without running it (`kong.tools.sandbox`
+-- `validate_safe`); the check here compiles it the same way in this VM, never runs it.
+local function validate_lua_code(code)
+  local ok, err = check_syntax(code)
+  if ok then return true end
+  return nil, "Error parsing function: " .. err
+end
+typedefs.lua_code = define {
+  type = "map",
+  keys = { type = "string", len_min = 1 },
+  values = { type = "string", len_min = 1, custom_validator = validate_lua_code },
+  description = "Lua code as a key-value map",
+}
 typedefs.queue = define {
   type = "record",
   fields = {
-    { max_batch_size = { type = "integer", default = 1, between = { 1, 1000000 } } },
-    { max_coalescing_delay = { type = "number", default = 1, between = { 0, 3600 } } },
-    { max_entries = { type = "integer", default = 10000, between = { 1, 1000000 } } },
-    { max_bytes = { type = "integer", default = null } },
-    { max_retry_time = { type = "number", default = 60 } },
-    { initial_retry_delay = { type = "number", default = 0.01, between = { 0.001, 1000000 } } },
-    { max_retry_delay = { type = "number", default = 60, between = { 0.001, 1000000 } } },
-    { concurrency_limit = { type = "integer", default = 1, one_of = { -1, 1 } } },
+    { max_batch_size = { type = "integer", default = 1, between = { 1, 1000000 },
+        description = "Maximum number of entries that can be processed at a time." } },
+    { max_coalescing_delay = { type = "number", default = 1, between = { 0, 3600 },
+        description = "Maximum number of (fractional) seconds to elapse after the first entry was queued before the queue starts calling the handler." } },
+    { max_entries = { type = "integer", default = 10000, between = { 1, 1000000 },
+        description = "Maximum number of entries that can be waiting on the queue." } },
+    { max_bytes = { type = "integer",
+        description = "Maximum number of bytes that can be waiting on a queue, requires string content." } },
+    { max_retry_time = { type = "number", default = 60,
+        description = "Time in seconds before the queue gives up calling a failed handler for a batch." } },
+    { initial_retry_delay = { type = "number", default = 0.01, between = { 0.001, 1000000 },
+        description = "Time in seconds before the initial retry is made for a failing batch." } },
+    { max_retry_delay = { type = "number", default = 60, between = { 0.001, 1000000 },
+        description = "Maximum time in seconds between retries, caps exponential backoff." } },
+    { concurrency_limit = { type = "integer", default = 1, one_of = { -1, 1 },
+        description = "The number of of queue delivery timers. -1 indicates unlimited." } },
   },
 }
 
@@ -398,9 +490,18 @@ local function validate_cookie_name(v)
   return nil, "contains one or more invalid characters. ASCII alphanumerics and !#$%&'*+-.^_`|~ are allowed"
 end
 
-typedefs.certificate = define { type = "string", custom_validator = pem_of("certificate", "CERTIFICATE") }
-typedefs.key = define { type = "string", custom_validator = pem_of("key", "KEY") }
-typedefs.cookie_name = define { type = "string", custom_validator = validate_cookie_name }
+typedefs.certificate = define {
+  type = "string", custom_validator = pem_of("certificate", "CERTIFICATE"),
+  description = "A string representing a certificate.",
+}
+typedefs.key = define {
+  type = "string", custom_validator = pem_of("key", "KEY"),
+  description = "A string representing a key.",
+}
+typedefs.cookie_name = define {
+  type = "string", custom_validator = validate_cookie_name,
+  description = "A string representing an HTTP token defined by RFC 2616.",
+}
 
 -- Kong's `pem` and `jwk` records. Their key checks need a crypto library the sandbox does
 -- not have: a PEM value must look like a PEM block of its kind (references pass), and a
@@ -424,6 +525,7 @@ typedefs.pem = define {
   },
   entity_checks = { { at_least_one_of = { "private_key", "public_key" } } },
   custom_validator = validate_pem_keys,
+  description = "A pair of PEM-encoded public and private keys, which can be either a string or a reference to a credential in Kong Vault. If provided as strings, they must be valid PEM-encoded keys.",
 }
 
 -- Kong 3.7+'s tracing propagation record (kong/observability/tracing/propagation/schema.lua).
@@ -455,8 +557,14 @@ for _, name in ipairs({ "issuer", "kty", "use", "key_ops", "alg", "kid", "x5u", 
   end
   jwk_fields[#jwk_fields + 1] = { [name] = def }
 end
-typedefs.jwk = define { type = "record", required = false, fields = jwk_fields }
-typedefs.methods = define { type = "set", elements = typedefs.http_method }
+typedefs.jwk = define {
+  type = "record", required = false, fields = jwk_fields,
+  description = "Custom type for representing a JSON Web Key (JWK).",
+}
+typedefs.methods = define {
+  type = "set", elements = typedefs.http_method,
+  description = "A set of strings representing HTTP methods. Each method must be a valid HTTP method.",
+}
 typedefs.hosts = define {
   type = "array",
   elements = {
@@ -468,32 +576,53 @@ typedefs.hosts = define {
     },
     custom_validator = validate_host_with_wildcards,
   },
+  description = "An array of strings representing hosts. A valid host is a string containing one or more labels separated by periods, with at most one wildcard label ('*')",
 }
-typedefs.router_path = define { type = "string", starts_with = "/", custom_validator = validate_path }
-typedefs.router_paths = define { type = "array", elements = typedefs.router_path }
+typedefs.router_path = define {
+  type = "string", starts_with = "/", custom_validator = validate_path,
+  description = "A string representing a router path. It must start with a forward slash ('/') for a fixed path, or the sequence '~/' for a regex path. It must not have empty segments.",
+}
+typedefs.router_paths = define {
+  type = "array", elements = typedefs.router_path,
+  description = "An array of strings representing router paths.",
+}
 typedefs.headers = define {
   type = "map", keys = typedefs.header_name, values = { type = "array", elements = { type = "string" } },
+  description = "A map of header names to arrays of header values.",
 }
 local endpoint = {
   type = "record",
   fields = { { ip = typedefs.ip_or_cidr }, { port = typedefs.port } },
   entity_checks = { { at_least_one_of = { "ip", "port" } } },
 }
-typedefs.sources = define { type = "set", elements = endpoint }
-typedefs.destinations = define { type = "set", elements = endpoint }
-typedefs.ttl = define { type = "number", between = { 0, 100000000 } }
-typedefs.redis_host = typedefs.host
-typedefs.redis_server_name = typedefs.sni
+typedefs.sources = define {
+  type = "set", elements = endpoint,
+  description = "A set of sources, each of which is a record with at least one of 'ip' or 'port'.",
+}
+typedefs.destinations = define {
+  type = "set", elements = endpoint,
+  description = "A set of destinations, each of which is a record with at least one of 'ip' or 'port'.",
+}
+typedefs.ttl = define {
+  type = "number", between = { 0, 100000000 },
+  description = "Time-to-live value for data",
+}
+typedefs.redis_host = typedefs.host {
+  description = "When using the `redis` policy, this property specifies the address to the Redis server.",
+}
+typedefs.redis_server_name = typedefs.sni {
+  description = "When using the `redis` policy with `redis_ssl` set to `true`, this property specifies the server name for the TLS extension Server Name Indication (SNI).",
+}
 
 -- Kong's deprecated alias, and its "must stay null" variants of the route fields
 -- (routes_subschemas.lua uses them with an `err` override).
 typedefs.cidr = typedefs.cidr_v4
-typedefs.no_sources = typedefs.sources { eq = null }
-typedefs.no_destinations = typedefs.destinations { eq = null }
-typedefs.no_methods = typedefs.methods { eq = null }
-typedefs.no_hosts = typedefs.hosts { eq = null }
-typedefs.no_paths = typedefs.router_paths { eq = null }
-typedefs.no_headers = typedefs.headers { eq = null }
+typedefs.no_sources = typedefs.sources { eq = null, description = "A null value representing no sources." }
+typedefs.no_destinations = typedefs.destinations { eq = null, description = "A null value representing no destinations." }
+typedefs.no_methods = typedefs.methods { eq = null, description = "A null value representing no methods." }
+typedefs.no_hosts = typedefs.hosts { eq = null, description = "A null value representing no hosts." }
+typedefs.no_paths = typedefs.router_paths { eq = null, description = "A null value representing no router paths." }
+typedefs.no_headers = typedefs.headers { eq = null, description = "A null value representing no headers." }
 
 -- Kong raises on an unknown typedef; reading one here is the same mistake.
 return setmetatable(typedefs, {

@@ -64,6 +64,18 @@ async fn file_udp_and_tcp_log_get_kongs_defaults_and_kongs_errors(backend: Backe
                     field_error("config.reopen", &["expected a boolean"]),
                 ]),
             ),
+            // typedefs.lua_code: Kong compiles each value without running it
+            // (kong/tools/sandbox `validate_safe`) and prefixes the compiler's message;
+            // code that compiles is accepted even when running it would fail.
+            config(
+                "file-log",
+                json!({"path": "/tmp/kong.log",
+                       "custom_fields_by_lua": {"a": "return (", "b": "error('never run')"}}),
+                Expect::Refused(vec![field_error(
+                    "config.custom_fields_by_lua",
+                    &["Error parsing function: [string \"return (\"]:1: unexpected symbol near '<eof>'"],
+                )]),
+            ),
             // developer.konghq.com, udp-log configuration reference.
             config(
                 "udp-log",
@@ -525,6 +537,19 @@ async fn logging_plugin_schemas_are_served_as_kong_renders_them(backend: Backend
         assert_eq!(status, 200, "{plugin}: {schema}");
         schemas.insert(plugin, rendered_field(&schema, "config").clone());
     }
+
+    // Kong 3.10's typedefs carry descriptions, which the rendering keeps
+    // (kong/db/schema/typedefs.lua; kong/tools/queue_schema.lua).
+    assert_eq!(
+        rendered_field(&schemas["loggly"], "host")["description"],
+        "A string representing a host name, such as example.com."
+    );
+    let max_bytes = rendered_field(rendered_field(&schemas["http-log"], "queue"), "max_bytes");
+    assert_eq!(
+        max_bytes,
+        &json!({"type": "integer", "description": "Maximum number of bytes that can be waiting on a queue, requires string content."}),
+        "no default, as Kong's `default = nil`"
+    );
 
     // kong/plugins/http-log/schema.lua: a required, encrypted, referenceable URL, and the
     // deprecation record of a queue-era field (Kong's `schema_to_jsonable` keeps both).
