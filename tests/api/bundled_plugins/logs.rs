@@ -164,6 +164,15 @@ async fn syslog_and_loggly_get_kongs_defaults_and_kongs_errors(backend: Backend)
                     field_error("config.server_errors_severity", &["required field missing"]),
                 ]),
             ),
+            // kong/plugins/syslog/schema.lua: the severities are strings of one list.
+            config(
+                "syslog",
+                json!({"successful_severity": 3, "client_errors_severity": "fatal"}),
+                Expect::Refused(vec![
+                    field_error("config.client_errors_severity", &[SEVERITIES]),
+                    field_error("config.successful_severity", &["expected a string"]),
+                ]),
+            ),
             // developer.konghq.com, loggly configuration reference: `key` is required.
             config(
                 "loggly",
@@ -401,6 +410,14 @@ async fn metrics_plugins_get_kongs_defaults_and_kongs_errors(backend: Backend) {
                 Expect::Refused(vec![
                     field_error("config.histogram_buckets", &["unknown field"]),
                     field_error("config.per_consumer", &["expected a boolean"]),
+                ]),
+            ),
+            config(
+                "prometheus",
+                json!({"bandwidth_metrics": "no", "latency_metrics": 1}),
+                Expect::Refused(vec![
+                    field_error("config.bandwidth_metrics", &["expected a boolean"]),
+                    field_error("config.latency_metrics", &["expected a boolean"]),
                 ]),
             ),
             // developer.konghq.com, datadog configuration reference.

@@ -59,6 +59,16 @@ fn simple_plugins() -> Vec<Case> {
                 ),
             ],
         ),
+        // Kong's Schema: a string field gets "expected a string"; a key the schema does
+        // not declare is an "unknown field" (kong/db/schema/init.lua).
+        refused(
+            "correlation-id",
+            json!({"header_name": 5, "header": "X-Id"}),
+            vec![
+                field_error("config.header", &["unknown field"]),
+                field_error("config.header_name", &["expected a string"]),
+            ],
+        ),
         // developer.konghq.com, Cors.json (3.11): allow_origin_absent (3.10) defaults to true.
         stored(
             "cors",
@@ -109,6 +119,12 @@ fn simple_plugins() -> Vec<Case> {
                 field_error("config.protos", &["unknown field"]),
             ],
         ),
+        // Kong's Schema: strings have a minimum length of 1 unless they say otherwise.
+        refused(
+            "grpc-gateway",
+            json!({"proto": ""}),
+            vec![field_error("config.proto", &["length must be at least 1"])],
+        ),
         // developer.konghq.com, GrpcWeb.json (3.13).
         stored(
             "grpc-web",
@@ -121,6 +137,14 @@ fn simple_plugins() -> Vec<Case> {
             vec![
                 field_error("config.allow_origin_header", &["length must be at least 1"]),
                 field_error("config.pass_stripped_path", &["expected a boolean"]),
+            ],
+        ),
+        refused(
+            "grpc-web",
+            json!({"proto": 7, "allow_origin_header": ["*"]}),
+            vec![
+                field_error("config.allow_origin_header", &["expected a string"]),
+                field_error("config.proto", &["expected a string"]),
             ],
         ),
         // developer.konghq.com, ProxyCache.json (3.13): strategy is required, the rest filled.
@@ -208,6 +232,14 @@ fn simple_plugins() -> Vec<Case> {
                     "config.size_unit",
                     &["expected one of: megabytes, kilobytes, bytes"],
                 ),
+            ],
+        ),
+        refused(
+            "request-size-limiting",
+            json!({"require_content_length": "yes", "allowed_payload_size": "big"}),
+            vec![
+                field_error("config.allowed_payload_size", &["expected an integer"]),
+                field_error("config.require_content_length", &["expected a boolean"]),
             ],
         ),
         // developer.konghq.com, RequestTermination.json (3.9).
@@ -440,6 +472,16 @@ fn transformers() -> Vec<Case> {
                 field_error("config.rename.headers[0]", &["'b c' is not a valid header"]),
             ],
         ),
+        // Kong's request-transformer schema.lua: arrays of strings, and `check_for_value`
+        // on the querystring pairs.
+        refused(
+            "request-transformer",
+            json!({"remove": {"headers": "x-old"}, "add": {"querystring": ["q"]}}),
+            vec![
+                field_error("config.add.querystring[0]", &["key 'q' has no value"]),
+                field_error("config.remove.headers", &["expected an array"]),
+            ],
+        ),
         // developer.konghq.com, ResponseTransformer.json (3.13).
         stored(
             "response-transformer",
@@ -465,6 +507,14 @@ fn transformers() -> Vec<Case> {
                     &["expected one of: boolean, number, string"],
                 ),
                 field_error("config.replace.json[0]", &["invalid value: nocolon"]),
+            ],
+        ),
+        refused(
+            "response-transformer",
+            json!({"remove": {"json": "a", "body": []}}),
+            vec![
+                field_error("config.remove.body", &["unknown field"]),
+                field_error("config.remove.json", &["expected an array"]),
             ],
         ),
     ]
