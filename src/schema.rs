@@ -7,6 +7,7 @@ pub mod errors;
 pub mod filled;
 pub mod merge;
 pub mod metaschema;
+pub mod pcre;
 pub mod plugin_entity;
 pub mod render;
 pub mod validate;

@@ -27,9 +27,28 @@ pub const TYPEDEFS_MODULE: &str = "kong.db.schema.typedefs";
 /// gets no compiler.
 pub const LUA_SYNTAX_MODULE: &str = "konnektd.lua_syntax";
 
-/// Whether `name` is a native (Rust) module that `set` may require.
-pub fn is_native(name: &str, set: ModuleSet) -> bool {
-    name == LUA_SYNTAX_MODULE && set == ModuleSet::Bundled
+/// konnektd's own native module for bundled schemas that compile patterns with PCRE in
+/// Kong (cors' origins): `check(pattern)` answers whether it compiles
+/// (`crate::schema::pcre`).
+pub const REGEX_MODULE: &str = "konnektd.regex";
+
+/// The native (Rust) modules, built per VM by `super::sandbox`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Native {
+    LuaSyntax,
+    Regex,
+}
+
+/// The native module of that name, if `set` may require it.
+pub fn native(name: &str, set: ModuleSet) -> Option<Native> {
+    if set != ModuleSet::Bundled {
+        return None;
+    }
+    match name {
+        LUA_SYNTAX_MODULE => Some(Native::LuaSyntax),
+        REGEX_MODULE => Some(Native::Regex),
+        _ => None,
+    }
 }
 
 const MODULES: &[Module] = &[
@@ -68,7 +87,15 @@ mod tests {
         assert!(find("kong.llm.schemas", ModuleSet::Uploaded).is_none());
         assert!(find("kong.llm.schemas", ModuleSet::Bundled).is_some());
         assert!(find("kong.constants", ModuleSet::Bundled).is_none());
-        assert!(is_native(LUA_SYNTAX_MODULE, ModuleSet::Bundled));
-        assert!(!is_native(LUA_SYNTAX_MODULE, ModuleSet::Uploaded));
+        assert_eq!(
+            native(LUA_SYNTAX_MODULE, ModuleSet::Bundled),
+            Some(Native::LuaSyntax)
+        );
+        assert_eq!(
+            native(REGEX_MODULE, ModuleSet::Bundled),
+            Some(Native::Regex)
+        );
+        assert_eq!(native(LUA_SYNTAX_MODULE, ModuleSet::Uploaded), None);
+        assert_eq!(native(REGEX_MODULE, ModuleSet::Uploaded), None);
     }
 }

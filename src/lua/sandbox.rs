@@ -157,19 +157,22 @@ impl Sandbox {
         let setmetatable: mlua::Function = self.lua.globals().get("setmetatable")?;
         let check_syntax = lua_syntax::check_function(&self.lua)?;
         let loaded: Arc<Mutex<HashMap<&'static str, mlua::RegistryKey>>> = Arc::default();
-        let native: Arc<Mutex<Option<mlua::RegistryKey>>> = Arc::default();
+        let natives: Arc<Mutex<HashMap<modules::Native, mlua::RegistryKey>>> = Arc::default();
         let require = self.lua.create_function(move |lua, name: Value| {
             let name = match &name {
                 Value::String(s) => s.to_string_lossy(),
                 other => other.to_string().unwrap_or_default(),
             };
-            if modules::is_native(&name, set) {
-                let mut cached = native.lock().expect("native module lock");
-                if let Some(key) = cached.as_ref() {
+            if let Some(native) = modules::native(&name, set) {
+                let mut cached = natives.lock().expect("native module lock");
+                if let Some(key) = cached.get(&native) {
                     return lua.registry_value::<Value>(key);
                 }
-                let module = Value::Table(lua_syntax::module(lua)?);
-                *cached = Some(lua.create_registry_value(module.clone())?);
+                let module = Value::Table(match native {
+                    modules::Native::LuaSyntax => lua_syntax::module(lua)?,
+                    modules::Native::Regex => regex_check_module(lua)?,
+                });
+                cached.insert(native, lua.create_registry_value(module.clone())?);
                 return Ok(module);
             }
             let Some(module) = modules::find(&name, set) else {
@@ -287,6 +290,20 @@ impl Sandbox {
             other => LuaError::Lua(clean_message(&other.to_string())),
         }
     }
+}
+
+/// `require "konnektd.regex"`: `check(pattern)` answers whether the pattern compiles
+/// ([`crate::schema::pcre`]); a non-string is not a pattern.
+fn regex_check_module(lua: &Lua) -> mlua::Result<Table> {
+    let check = lua.create_function(|_, pattern: Value| {
+        Ok(match pattern {
+            Value::String(s) => s.to_str().is_ok_and(|p| crate::schema::pcre::compiles(&p)),
+            _ => false,
+        })
+    })?;
+    let module = lua.create_table()?;
+    module.raw_set("check", check)?;
+    Ok(module)
 }
 
 /// Evaluates `source` in a fresh sandbox.

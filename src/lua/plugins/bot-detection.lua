@@ -2,8 +2,8 @@
 -- Sources: Kong/kong `kong/plugins/bot-detection/schema.lua` (3.x: `allow`/`deny` with
 -- descriptions); developer.konghq.com `app/_schemas/gateway/plugins/3.7/BotDetection.json`
 -- and `3.13/BotDetection.json` (no 3.10 file is published; both agree).
--- `is_regex` is PCRE in Kong; konnektd compiles with Rust's `regex` crate, which refuses
--- look-around and back-references (docs/schema-engine.md, "Validators").
+-- `is_regex` is PCRE in Kong; konnektd compiles with a PCRE-like engine
+-- (docs/schema-engine.md, "Validators").
 local typedefs = require "kong.db.schema.typedefs"
 
 local function user_agents(description)

@@ -9,61 +9,12 @@ local METHODS = {
   "GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT",
 }
 
--- Kong compiles each origin with PCRE (`validators.is_regex`, `ngx.re.find`). The
--- sandbox has no regex engine, so this finds the mistakes PCRE refuses most often: an
--- unbalanced group, an unterminated class, a trailing backslash, and a quantifier with
--- nothing to repeat. Rarer PCRE errors (bad `(?` syntax, bad back-references) pass here
--- and are refused by the data plane.
-local function is_regex(value)
-  local depth, i, n = 0, 1, #value
-  local repeatable = false -- whether a quantifier here has something to repeat
-  while i <= n do
-    local c = value:sub(i, i)
-    if c == "\\" then
-      if i == n then return false end
-      i = i + 2
-      repeatable = true
-    elseif c == "[" then
-      local j = i + 1
-      if value:sub(j, j) == "^" then j = j + 1 end
-      if value:sub(j, j) == "]" then j = j + 1 end
-      while j <= n and value:sub(j, j) ~= "]" do
-        if value:sub(j, j) == "\\" then j = j + 1 end
-        j = j + 1
-      end
-      if j > n then return false end
-      i = j + 1
-      repeatable = true
-    elseif c == "(" then
-      depth = depth + 1
-      i = i + 1
-      if value:sub(i, i) == "?" then i = i + 1 end
-      repeatable = false
-    elseif c == ")" then
-      depth = depth - 1
-      if depth < 0 then return false end
-      i = i + 1
-      repeatable = true
-    elseif c == "|" then
-      i = i + 1
-      repeatable = false
-    elseif c == "*" or c == "+" or c == "?" then
-      if not repeatable then return false end
-      i = i + 1
-      -- a lazy `?` or possessive `+` may follow one quantifier
-      local nxt = value:sub(i, i)
-      if nxt == "?" or nxt == "+" then i = i + 1 end
-      repeatable = false
-    else
-      i = i + 1
-      repeatable = c ~= "^"
-    end
-  end
-  return depth == 0
-end
+-- Kong compiles each origin with PCRE (`validators.is_regex`, `ngx.re.find`);
+-- konnektd's `konnektd.regex` compiles it with a PCRE-like engine (docs/bundled-plugins.md).
+local regex = require "konnektd.regex"
 
 local function validate_asterisk_or_regex(value)
-  if value == "*" or is_regex(value) then
+  if value == "*" or regex.check(value) then
     return true
   end
   return nil, string.format("'%s' is not a valid regex", tostring(value))

@@ -52,7 +52,7 @@ impl Engine<'_> {
                 "expected a valid timestamp".into()
             }),
             Validator::Uuid => check(text.is_some_and(is_uuid), || "expected a valid UUID".into()),
-            Validator::IsRegex => check(text.is_some_and(|t| regex::Regex::new(t).is_ok()), || {
+            Validator::IsRegex => check(text.is_some_and(crate::schema::pcre::compiles), || {
                 format!("not a valid regex: {}", lua_tostring(value))
             }),
             Validator::Between(min, max) => {

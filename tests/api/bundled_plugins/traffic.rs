@@ -108,6 +108,15 @@ fn simple_plugins() -> Vec<Case> {
                 ),
             ],
         ),
+        // PCRE takes look-around and a lazy quantifier in an origin; so does konnektd.
+        refused(
+            "cors",
+            json!({"origins": ["https://(?!evil)[a-z]+\\.example\\.com", "x{2,1}"]}),
+            vec![field_error(
+                "config.origins[1]",
+                &["'x{2,1}' is not a valid regex"],
+            )],
+        ),
         // developer.konghq.com, GrpcGateway.json (3.13).
         stored("grpc-gateway", json!({}), json!({"proto": null})),
         // Kong's grpc-gateway schema.lua: one string field, nothing else.
