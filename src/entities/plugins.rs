@@ -125,6 +125,25 @@ impl Entities {
 mod tests {
     use super::*;
 
+    fn plugin(name: &str) -> Filled {
+        Filled::from(serde_json::json!({"name": name, "config": {}}))
+    }
+
+    #[test]
+    fn only_plugins_without_a_public_schema_are_noted() {
+        let note = not_validated_note(&PLUGINS, &plugin("openid-connect")).unwrap();
+        assert_eq!(
+            note,
+            "plugin 'openid-connect' is not validated: its schema is not public, so konnektd stores its config as given"
+        );
+        assert_eq!(not_validated_note(&PLUGINS, &plugin("key-auth")), None);
+        assert_eq!(not_validated_note(&PLUGINS, &plugin("ping-auth")), None);
+        assert_eq!(
+            not_validated_note(&super::super::kinds::SERVICES, &plugin("openid-connect")),
+            None
+        );
+    }
+
     #[test]
     fn the_scope_key_tells_global_from_scoped() {
         assert_eq!(plugin_scope_key("p", [None; 4]), "p::::");
