@@ -7,6 +7,7 @@ pub mod control_plane;
 pub mod entity_kind;
 pub mod field_error;
 pub mod json_input;
+pub mod key_material;
 pub mod paging;
 pub mod plugin_schema;
 pub mod time;

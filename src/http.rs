@@ -9,6 +9,7 @@ mod consumer_groups;
 mod consumers;
 mod control_planes;
 mod core_entities;
+mod credentials;
 mod data_planes;
 mod entity_list;
 pub mod extract;
@@ -128,6 +129,7 @@ fn groups() -> Vec<Group> {
                 consumers::routes,
                 consumer_groups::routes,
                 plugins::routes,
+                credentials::routes,
             ]
             .into_iter()
             .fold(Api::new(), |api, mount| mount(api)),

@@ -16,7 +16,10 @@ use uuid::Uuid;
 use super::compat::{self, KongVersion};
 use super::hash::ConfigHashes;
 use crate::domain::Timestamp;
-use crate::entities::kinds::{CONSUMER_GROUPS, CONSUMERS, PLUGINS, ROUTES, SERVICES};
+use crate::entities::kinds::{
+    ACLS, BASICAUTH_CREDENTIALS, CONSUMER_GROUPS, CONSUMERS, HMACAUTH_CREDENTIALS, JWT_SECRETS,
+    KEYAUTH_CREDENTIALS, PLUGINS, ROUTES, SERVICES,
+};
 use crate::store::{Store, StoreResult};
 
 /// Plugin fields Kong OSS data planes do not know; sent only when set (Konnect's EE
@@ -163,6 +166,31 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
     ] {
         if !items.is_empty() {
             table.insert(key.into(), Value::Array(items));
+        }
+    }
+    // Consumer credentials: each its own collection under Kong's DAO name, the consumer
+    // as its id (export.lua collapses every foreign key). Basic-auth passwords go as
+    // stored, hashed: the table's `_transform = false` tells the data plane not to hash
+    // them again.
+    for kind in [
+        &KEYAUTH_CREDENTIALS,
+        &BASICAUTH_CREDENTIALS,
+        &HMACAUTH_CREDENTIALS,
+        &JWT_SECRETS,
+        &ACLS,
+    ] {
+        let items: Vec<Value> = take(kind.name)
+            .into_iter()
+            .filter_map(|credential| match credential {
+                Value::Object(mut credential) => {
+                    collapse_foreign(&mut credential, &["consumer"]);
+                    Some(Value::Object(credential))
+                }
+                _ => None,
+            })
+            .collect();
+        if !items.is_empty() {
+            table.insert(kind.name.into(), Value::Array(items));
         }
     }
     Ok(Value::Object(table))

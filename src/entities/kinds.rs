@@ -117,7 +117,82 @@ pub static PLUGINS: EntityKind = EntityKind {
     check: Some(super::plugins::check),
 };
 
-pub static ALL: &[&EntityKind] = &[&SERVICES, &ROUTES, &CONSUMERS, &CONSUMER_GROUPS, &PLUGINS];
+/// A credential's consumer: deleted with it (each plugin's `daos.lua`).
+const OWNED_BY_CONSUMER: &[ForeignField] = &[ForeignField {
+    field: "consumer",
+    target: "consumers",
+    on_delete: OnDelete::Cascade,
+}];
+
+/// key-auth credentials (kong/plugins/key-auth/daos.lua): the key is unique.
+pub static KEYAUTH_CREDENTIALS: EntityKind = EntityKind {
+    name: "keyauth_credentials",
+    singular: "keyauth_credential",
+    endpoint_key: Some("key"),
+    unique: &["key"],
+    foreign: OWNED_BY_CONSUMER,
+    composite_key: None,
+    check: None,
+};
+
+/// basic-auth credentials (kong/plugins/basic-auth/daos.lua): the username is unique;
+/// the password is stored hashed ([`super::credentials`]).
+pub static BASICAUTH_CREDENTIALS: EntityKind = EntityKind {
+    name: "basicauth_credentials",
+    singular: "basicauth_credential",
+    endpoint_key: Some("username"),
+    unique: &["username"],
+    foreign: OWNED_BY_CONSUMER,
+    composite_key: None,
+    check: None,
+};
+
+/// hmac-auth credentials (kong/plugins/hmac-auth/daos.lua): the username is unique.
+pub static HMACAUTH_CREDENTIALS: EntityKind = EntityKind {
+    name: "hmacauth_credentials",
+    singular: "hmacauth_credential",
+    endpoint_key: Some("username"),
+    unique: &["username"],
+    foreign: OWNED_BY_CONSUMER,
+    composite_key: None,
+    check: None,
+};
+
+/// jwt credentials (kong/plugins/jwt/daos.lua): the key is unique; an asymmetric
+/// algorithm's public key must load ([`super::credentials`]).
+pub static JWT_SECRETS: EntityKind = EntityKind {
+    name: "jwt_secrets",
+    singular: "jwt_secret",
+    endpoint_key: Some("key"),
+    unique: &["key"],
+    foreign: OWNED_BY_CONSUMER,
+    composite_key: None,
+    check: Some(super::credentials::check_jwt),
+};
+
+/// acls (kong/plugins/acl/daos.lua): a group once per consumer (Kong's `cache_key`).
+pub static ACLS: EntityKind = EntityKind {
+    name: "acls",
+    singular: "acl",
+    endpoint_key: Some("group"),
+    unique: &[],
+    foreign: OWNED_BY_CONSUMER,
+    composite_key: Some(super::credentials::ACL_GROUP_KEY),
+    check: None,
+};
+
+pub static ALL: &[&EntityKind] = &[
+    &SERVICES,
+    &ROUTES,
+    &CONSUMERS,
+    &CONSUMER_GROUPS,
+    &PLUGINS,
+    &KEYAUTH_CREDENTIALS,
+    &BASICAUTH_CREDENTIALS,
+    &HMACAUTH_CREDENTIALS,
+    &JWT_SECRETS,
+    &ACLS,
+];
 
 /// The rule for `field` of `kind` when its target is deleted.
 pub fn on_delete(kind: &str, field: &str) -> OnDelete {
@@ -139,13 +214,13 @@ mod tests {
     }
 
     #[test]
-    fn only_plugins_and_routes_have_rules_of_their_own() {
+    fn routes_plugins_and_jwt_credentials_have_rules_of_their_own() {
         let with_check: Vec<&str> = ALL
             .iter()
             .filter(|k| k.check.is_some())
             .map(|k| k.name)
             .collect();
-        assert_eq!(with_check, ["routes", "plugins"]);
+        assert_eq!(with_check, ["routes", "plugins", "jwt_secrets"]);
         assert_eq!(PLUGINS.composite_key.as_ref().map(|k| k.key), Some("scope"));
     }
 }

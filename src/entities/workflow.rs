@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::EntityError;
+use super::credentials::{scoped_key_value, sets_password, transformed};
 use super::kinds::{self, EntityKind};
 use super::list::ListRequest;
 use super::record::{delete_refused, present, record_of, reference_id, write_refused};
@@ -81,6 +82,7 @@ impl Entities {
         &self,
         kind: &'static EntityKind,
         control_plane: Uuid,
+        parent: Option<&str>,
         id_or_name: &str,
     ) -> Result<Option<String>, EntityError> {
         if Uuid::parse_str(id_or_name).is_ok() {
@@ -93,7 +95,12 @@ impl Entities {
         match kind.endpoint_key {
             Some(key) => Ok(self
                 .store
-                .entity_id_by_key(control_plane, kind.name, key, id_or_name)
+                .entity_id_by_key(
+                    control_plane,
+                    kind.name,
+                    key,
+                    &scoped_key_value(kind, parent, id_or_name),
+                )
                 .await?),
             // A 400 in Koko's envelope (Kong/koko's GetPlugin reads by id only; the words
             // are konnektd's own) that says why: this kind has no endpoint key, so a name
@@ -111,13 +118,14 @@ impl Entities {
         &self,
         kind: &'static EntityKind,
         control_plane: Uuid,
+        parent: Option<&str>,
         id_or_name: &str,
     ) -> Result<Option<(String, Value)>, EntityError> {
         let id = if Uuid::parse_str(id_or_name).is_ok() {
             id_or_name.to_string()
         } else {
             match self
-                .id_by_id_or_name(kind, control_plane, id_or_name)
+                .id_by_id_or_name(kind, control_plane, parent, id_or_name)
                 .await?
             {
                 Some(id) => id,
@@ -139,8 +147,9 @@ impl Entities {
         scope: &Scope,
         id_or_name: &str,
     ) -> Result<Option<(String, Value)>, EntityError> {
+        let parent = scope.parent.as_ref().map(|p| p.id.as_str());
         let found = self
-            .entity_by_id_or_name(kind, scope.control_plane, id_or_name)
+            .entity_by_id_or_name(kind, scope.control_plane, parent, id_or_name)
             .await?;
         Ok(found.filter(|(_, e)| match &scope.parent {
             None => true,
@@ -163,7 +172,7 @@ impl Entities {
             // A parent found in this control plane proves the control plane exists.
             Some((kind, id_or_name)) => {
                 match self
-                    .id_by_id_or_name(kind, control_plane, id_or_name)
+                    .id_by_id_or_name(kind, control_plane, None, id_or_name)
                     .await?
                 {
                     Some(id) => Some(Parent { kind, id }),
@@ -200,6 +209,7 @@ impl Entities {
             },
             Some(_) => self.resolve_scope(control_plane, parent).await?,
         };
+        let sets_password = sets_password(kind, &body);
         let checked = async {
             let mut input = scoped_input(kind, &scope, body)?;
             // Kong's schema lets `"id": null` through an insert (`process_auto_fields`
@@ -223,6 +233,7 @@ impl Entities {
                 return Err(e);
             }
         };
+        let entity = transformed(kind, sets_password, entity);
         let entity = self.write(kind, &scope, entity, false).await?;
         Ok(present(entity))
     }
@@ -235,10 +246,12 @@ impl Entities {
         id_or_name: &str,
         body: Value,
     ) -> Result<Filled, EntityError> {
+        let sets_password = sets_password(kind, &body);
         let mut input = scoped_input(kind, scope, body)?;
         // Unscoped: a PUT under another parent moves the entity and keeps its history.
+        let parent = scope.parent.as_ref().map(|p| p.id.as_str());
         let existing = self
-            .entity_by_id_or_name(kind, scope.control_plane, id_or_name)
+            .entity_by_id_or_name(kind, scope.control_plane, parent, id_or_name)
             .await?;
         let (id, existing) = match existing {
             Some((id, existing)) => (id, Some(existing)),
@@ -258,7 +271,8 @@ impl Entities {
                 map.insert("created_at".into(), created.clone());
             }
         }
-        self.replace_checked(kind, scope, input).await
+        self.replace_checked(kind, scope, input, sets_password)
+            .await
     }
 
     /// `PATCH /{collection}/{id or name}`: Kong's merge of the changes into the stored
@@ -270,6 +284,7 @@ impl Entities {
         id_or_name: &str,
         body: Value,
     ) -> Result<Filled, EntityError> {
+        let sets_password = sets_password(kind, &body);
         let changes = scoped_input(kind, scope, body)?;
         let (id, existing) = self
             .entity_in_scope(kind, scope, id_or_name)
@@ -287,7 +302,8 @@ impl Entities {
         if let Value::Object(map) = &mut merged {
             map.insert("id".into(), json!(id));
         }
-        self.replace_checked(kind, scope, merged).await
+        self.replace_checked(kind, scope, merged, sets_password)
+            .await
     }
 
     /// The end of a PUT or PATCH: the whole entity checked as an upsert, stored in
@@ -297,10 +313,12 @@ impl Entities {
         kind: &'static EntityKind,
         scope: &Scope,
         entity: Value,
+        sets_password: bool,
     ) -> Result<Filled, EntityError> {
         let entity = self
             .check_entity(kind, scope, entity, Context::Upsert)
             .await?;
+        let entity = transformed(kind, sets_password, entity);
         let entity = self.write(kind, scope, entity, true).await?;
         Ok(present(entity))
     }

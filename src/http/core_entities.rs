@@ -94,18 +94,42 @@ impl Mounted {
 /// Serves `collection` (under `parent` when nested) on every family: list and create on
 /// the collection, get, put, patch and delete on its items.
 pub fn mount(
+    api: Api,
+    collection: &'static Collection,
+    parent: Option<&'static Collection>,
+) -> Api {
+    mount_at(
+        api,
+        collection,
+        parent,
+        collection.kind.name,
+        Access::ReadWrite,
+    )
+}
+
+/// What a mounted collection serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// List, create, get, put, patch, delete.
+    ReadWrite,
+    /// List and get only (Konnect's top-level credential collections, `key-auths`).
+    ReadOnly,
+}
+
+/// [`mount`], under the URL segment `segment` where Konnect's path differs from the
+/// kind's name (`consumers/{id}/key-auth` for `keyauth_credentials`).
+pub fn mount_at(
     mut api: Api,
     collection: &'static Collection,
     parent: Option<&'static Collection>,
+    segment: &str,
+    access: Access,
 ) -> Api {
     let at = Mounted { collection, parent };
     for family in FAMILIES {
         let base = match parent {
-            None => format!("{family}/{}", collection.kind.name),
-            Some(p) => format!(
-                "{family}/{}/{{{}}}/{}",
-                p.kind.name, p.param, collection.kind.name
-            ),
+            None => format!("{family}/{segment}"),
+            Some(p) => format!("{family}/{}/{{{}}}/{segment}", p.kind.name, p.param),
         };
         let item = format!("{base}/{{{}}}", collection.param);
         api = api
@@ -122,6 +146,17 @@ pub fn mount(
                 },
             )
             .at(
+                Method::GET,
+                &item,
+                move |state: AppState, ControlPlaneId(cp): ControlPlaneId, Path(params): Params| {
+                    get_entity(at, state, cp, params)
+                },
+            );
+        if access == Access::ReadOnly {
+            continue;
+        }
+        api = api
+            .at(
                 Method::POST,
                 &base,
                 move |state: AppState,
@@ -129,13 +164,6 @@ pub fn mount(
                       Path(params): Params,
                       JsonBody(body): JsonBody| {
                     create_entity(at, state, cp, params, body)
-                },
-            )
-            .at(
-                Method::GET,
-                &item,
-                move |state: AppState, ControlPlaneId(cp): ControlPlaneId, Path(params): Params| {
-                    get_entity(at, state, cp, params)
                 },
             )
             .at(

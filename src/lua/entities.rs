@@ -9,6 +9,11 @@ pub fn schema_source(kind: &str) -> Option<&'static str> {
         "routes" => include_str!("entities/routes.lua"),
         "consumers" => include_str!("entities/consumers.lua"),
         "consumer_groups" => include_str!("entities/consumer_groups.lua"),
+        "keyauth_credentials" => include_str!("entities/keyauth_credentials.lua"),
+        "basicauth_credentials" => include_str!("entities/basicauth_credentials.lua"),
+        "hmacauth_credentials" => include_str!("entities/hmacauth_credentials.lua"),
+        "jwt_secrets" => include_str!("entities/jwt_secrets.lua"),
+        "acls" => include_str!("entities/acls.lua"),
         _ => return None,
     })
 }

@@ -5,6 +5,7 @@
 
 mod auth;
 mod compatibility;
+mod credentials;
 mod handshake;
 mod neighbours;
 mod public_url;

@@ -12,6 +12,7 @@ mod cluster;
 mod consumer_groups;
 mod consumers;
 mod control_planes;
+mod credentials;
 mod data_dir_lock;
 mod dataplane_cli;
 mod error_messages;
