@@ -5,6 +5,7 @@
 //! test holds `openapi.yaml` to it.
 
 mod auth;
+mod certificates;
 mod consumer_groups;
 mod consumers;
 mod control_planes;
@@ -18,6 +19,7 @@ mod plugins;
 mod routes;
 mod services;
 mod status;
+mod upstreams;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -128,6 +130,8 @@ fn groups() -> Vec<Group> {
                 consumers::routes,
                 consumer_groups::routes,
                 plugins::routes,
+                upstreams::routes,
+                certificates::routes,
             ]
             .into_iter()
             .fold(Api::new(), |api, mount| mount(api)),

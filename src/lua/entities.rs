@@ -9,6 +9,17 @@ pub fn schema_source(kind: &str) -> Option<&'static str> {
         "routes" => include_str!("entities/routes.lua"),
         "consumers" => include_str!("entities/consumers.lua"),
         "consumer_groups" => include_str!("entities/consumer_groups.lua"),
+        "upstreams" => concat!(
+            include_str!("entities/normalize_ip.lua"),
+            include_str!("entities/upstreams.lua")
+        ),
+        "targets" => concat!(
+            include_str!("entities/normalize_ip.lua"),
+            include_str!("entities/targets.lua")
+        ),
+        "certificates" => include_str!("entities/certificates.lua"),
+        "ca_certificates" => include_str!("entities/ca_certificates.lua"),
+        "snis" => include_str!("entities/snis.lua"),
         _ => return None,
     })
 }
