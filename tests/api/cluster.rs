@@ -6,6 +6,7 @@
 mod auth;
 mod compatibility;
 mod handshake;
+mod lb_tls;
 mod neighbours;
 mod public_url;
 mod push;

@@ -7,6 +7,7 @@ mod kong_bundled;
 
 mod auth;
 mod auth_log;
+mod certificates;
 mod cli_missing_store;
 mod cluster;
 mod consumer_groups;
