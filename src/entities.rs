@@ -18,6 +18,8 @@ pub mod plugins;
 mod record;
 mod routes;
 mod schema_choice;
+mod tls;
+mod upstreams;
 mod workflow;
 
 pub use error::EntityError;

@@ -5,6 +5,7 @@
 //! test holds `openapi.yaml` to it.
 
 mod auth;
+mod certificates;
 mod consumer_groups;
 mod consumers;
 mod control_planes;
@@ -19,6 +20,7 @@ mod plugins;
 mod routes;
 mod services;
 mod status;
+mod upstreams;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -130,6 +132,8 @@ fn groups() -> Vec<Group> {
                 consumer_groups::routes,
                 plugins::routes,
                 credentials::routes,
+                upstreams::routes,
+                certificates::routes,
             ]
             .into_iter()
             .fold(Api::new(), |api, mount| mount(api)),

@@ -17,8 +17,9 @@ use super::compat::{self, KongVersion};
 use super::hash::ConfigHashes;
 use crate::domain::Timestamp;
 use crate::entities::kinds::{
-    ACLS, BASICAUTH_CREDENTIALS, CONSUMER_GROUPS, CONSUMERS, HMACAUTH_CREDENTIALS, JWT_SECRETS,
-    KEYAUTH_CREDENTIALS, PLUGINS, ROUTES, SERVICES,
+    ACLS, BASICAUTH_CREDENTIALS, CA_CERTIFICATES, CERTIFICATES, CONSUMER_GROUPS, CONSUMERS,
+    HMACAUTH_CREDENTIALS, JWT_SECRETS, KEYAUTH_CREDENTIALS, PLUGINS, ROUTES, SERVICES, SNIS,
+    TARGETS, UPSTREAMS,
 };
 use crate::store::{Store, StoreResult};
 
@@ -102,7 +103,11 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
     for service in services {
         if enabled(&service) {
             live_services.insert(service["id"].as_str().unwrap_or_default().to_string());
-            exported_services.push(service);
+            let Value::Object(mut service) = service else {
+                continue;
+            };
+            collapse_foreign(&mut service, &["client_certificate"]);
+            exported_services.push(Value::Object(service));
         }
     }
     let mut live_routes = HashSet::new();
@@ -157,12 +162,35 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
     }
     let consumers = take(CONSUMERS.name);
     let consumer_groups = take(CONSUMER_GROUPS.name);
+    // Every foreign key as its plain id, as Kong's export writes them.
+    let mut collapsed = |kind: &str, fields: &[&str]| -> Vec<Value> {
+        take(kind)
+            .into_iter()
+            .map(|entity| match entity {
+                Value::Object(mut entity) => {
+                    collapse_foreign(&mut entity, fields);
+                    Value::Object(entity)
+                }
+                other => other,
+            })
+            .collect()
+    };
+    let certificates = collapsed(CERTIFICATES.name, &[]);
+    let ca_certificates = collapsed(CA_CERTIFICATES.name, &[]);
+    let snis = collapsed(SNIS.name, &["certificate"]);
+    let upstreams = collapsed(UPSTREAMS.name, &["client_certificate"]);
+    let targets = collapsed(TARGETS.name, &["upstream"]);
     for (key, items) in [
         ("services", exported_services),
         ("routes", routes),
         ("consumers", consumers),
         ("consumer_groups", consumer_groups),
         ("plugins", plugins),
+        ("certificates", certificates),
+        ("ca_certificates", ca_certificates),
+        ("snis", snis),
+        ("upstreams", upstreams),
+        ("targets", targets),
     ] {
         if !items.is_empty() {
             table.insert(key.into(), Value::Array(items));

@@ -87,7 +87,7 @@ const ASYMMETRIC: &[&str] = &[
 pub(super) fn check_jwt<'a>(
     _: &'a Entities,
     _: Uuid,
-    jwt: &'a Filled,
+    jwt: &'a mut Filled,
 ) -> BoxFuture<'a, Result<(), EntityError>> {
     Box::pin(std::future::ready(check_jwt_key(jwt)))
 }

@@ -11,10 +11,11 @@ use super::{Entities, EntityError};
 pub use crate::domain::entity_kind::{ForeignField, OnDelete};
 use crate::schema::filled::Filled;
 
-/// A rule of Kong's DAO for one kind, checked after the schema validated the entity
-/// (it may read other entities of the control plane).
+/// A rule of Kong's DAO for one kind, checked after the schema validated the entity (it
+/// may read other entities of the control plane, and complete the entity as Kong's DAO
+/// does before it writes: a target's address, a CA certificate's digest).
 pub type Check =
-    for<'a> fn(&'a Entities, Uuid, &'a Filled) -> BoxFuture<'a, Result<(), EntityError>>;
+    for<'a> fn(&'a Entities, Uuid, &'a mut Filled) -> BoxFuture<'a, Result<(), EntityError>>;
 
 /// A unique key no single field holds (the plugin's scope), enforced by the store.
 #[derive(Debug)]
@@ -47,7 +48,11 @@ pub static SERVICES: EntityKind = EntityKind {
     singular: "service",
     endpoint_key: Some("name"),
     unique: &["name"],
-    foreign: &[],
+    foreign: &[ForeignField {
+        field: "client_certificate",
+        target: "certificates",
+        on_delete: OnDelete::Restrict,
+    }],
     composite_key: None,
     check: None,
 };
@@ -135,6 +140,20 @@ pub static KEYAUTH_CREDENTIALS: EntityKind = EntityKind {
     check: None,
 };
 
+pub static UPSTREAMS: EntityKind = EntityKind {
+    name: "upstreams",
+    singular: "upstream",
+    endpoint_key: Some("name"),
+    unique: &["name"],
+    foreign: &[ForeignField {
+        field: "client_certificate",
+        target: "certificates",
+        on_delete: OnDelete::Restrict,
+    }],
+    composite_key: None,
+    check: None,
+};
+
 /// basic-auth credentials (kong/plugins/basic-auth/daos.lua): the username is unique;
 /// the password is stored hashed ([`super::credentials`]).
 pub static BASICAUTH_CREDENTIALS: EntityKind = EntityKind {
@@ -181,6 +200,57 @@ pub static ACLS: EntityKind = EntityKind {
     check: None,
 };
 
+/// Kong's targets are found by id only here: their `endpoint_key` (`target`) is unique
+/// per upstream, not per control plane.
+pub static TARGETS: EntityKind = EntityKind {
+    name: "targets",
+    singular: "target",
+    endpoint_key: None,
+    unique: &[],
+    foreign: &[ForeignField {
+        field: "upstream",
+        target: "upstreams",
+        on_delete: OnDelete::Cascade,
+    }],
+    composite_key: Some(super::upstreams::TARGET_KEY),
+    check: Some(super::upstreams::check_target),
+};
+
+pub static CERTIFICATES: EntityKind = EntityKind {
+    name: "certificates",
+    singular: "certificate",
+    endpoint_key: None,
+    unique: &[],
+    foreign: &[],
+    composite_key: None,
+    check: Some(super::tls::check_certificate),
+};
+
+/// SNIs go with their certificate (Kong's certificates DAO deletes them first).
+pub static SNIS: EntityKind = EntityKind {
+    name: "snis",
+    singular: "sni",
+    endpoint_key: Some("name"),
+    unique: &["name"],
+    foreign: &[ForeignField {
+        field: "certificate",
+        target: "certificates",
+        on_delete: OnDelete::Cascade,
+    }],
+    composite_key: None,
+    check: None,
+};
+
+pub static CA_CERTIFICATES: EntityKind = EntityKind {
+    name: "ca_certificates",
+    singular: "ca_certificate",
+    endpoint_key: None,
+    unique: &["cert_digest"],
+    foreign: &[],
+    composite_key: None,
+    check: Some(super::tls::check_ca_certificate),
+};
+
 pub static ALL: &[&EntityKind] = &[
     &SERVICES,
     &ROUTES,
@@ -192,6 +262,11 @@ pub static ALL: &[&EntityKind] = &[
     &HMACAUTH_CREDENTIALS,
     &JWT_SECRETS,
     &ACLS,
+    &UPSTREAMS,
+    &TARGETS,
+    &CERTIFICATES,
+    &SNIS,
+    &CA_CERTIFICATES,
 ];
 
 /// The rule for `field` of `kind` when its target is deleted.
@@ -214,13 +289,23 @@ mod tests {
     }
 
     #[test]
-    fn routes_plugins_and_jwt_credentials_have_rules_of_their_own() {
+    fn the_kinds_with_rules_of_their_own() {
         let with_check: Vec<&str> = ALL
             .iter()
             .filter(|k| k.check.is_some())
             .map(|k| k.name)
             .collect();
-        assert_eq!(with_check, ["routes", "plugins", "jwt_secrets"]);
+        assert_eq!(
+            with_check,
+            [
+                "routes",
+                "plugins",
+                "jwt_secrets",
+                "targets",
+                "certificates",
+                "ca_certificates"
+            ]
+        );
         assert_eq!(PLUGINS.composite_key.as_ref().map(|k| k.key), Some("scope"));
     }
 }

@@ -45,7 +45,7 @@ pub fn plugin_scope_key(name: &str, scope: [Option<&str>; 4]) -> String {
 pub(super) fn check<'a>(
     entities: &'a Entities,
     control_plane: Uuid,
-    plugin: &'a Filled,
+    plugin: &'a mut Filled,
 ) -> BoxFuture<'a, Result<(), EntityError>> {
     Box::pin(check_route_protocols(entities, control_plane, plugin))
 }

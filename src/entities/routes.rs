@@ -12,7 +12,7 @@ use crate::schema::filled::Filled;
 pub(super) fn check<'a>(
     _: &'a Entities,
     _: Uuid,
-    route: &'a Filled,
+    route: &'a mut Filled,
 ) -> BoxFuture<'a, Result<(), EntityError>> {
     Box::pin(std::future::ready(check_route_regexes(route)))
 }

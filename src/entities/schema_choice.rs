@@ -257,7 +257,8 @@ mod tests {
         let routes = reference_schema("routes").unwrap();
         assert!(routes.subschema_key.is_none() && routes.subschemas.is_empty());
         assert!(Arc::ptr_eq(&routes, &reference_schema("routes").unwrap()));
-        assert!(reference_schema("certificates").is_none());
+        assert!(reference_schema("certificates").is_some());
+        assert!(reference_schema("no_such_entities").is_none());
 
         let routes = entity_schema(
             &Sandbox::with_modules(Limits::default(), ModuleSet::Bundled)

@@ -347,6 +347,9 @@ impl Entities {
         let Some((id, _)) = self.entity_in_scope(kind, scope, id_or_name).await? else {
             return Ok(());
         };
+        if kind.name == kinds::CA_CERTIFICATES.name {
+            self.ca_certificate_unused(scope.control_plane, &id).await?;
+        }
         self.store
             .delete_entity(scope.control_plane, kind.name, &id, kinds::on_delete)
             .await
@@ -397,14 +400,14 @@ impl Entities {
             .await?;
         let steps = self.lua.limits().pattern_steps;
         let now = Timestamp::now().seconds_f64();
-        let entity = self
+        let mut entity = self
             .with_schema(&choice, move |schema, functions| {
                 Engine::new(functions, steps, now).check_filled(schema, input, context)
             })
             .await?
             .map_err(|e| EntityError::schema(&e))?;
         if let Some(check) = kind.check {
-            check(self, scope.control_plane, &entity).await?;
+            check(self, scope.control_plane, &mut entity).await?;
         }
         Ok(entity)
     }

@@ -197,6 +197,29 @@ pub fn mount_at(
     api
 }
 
+/// Serves only the list of `collection` on every family (Konnect lists every target at
+/// `/targets`, but reads and writes one only under its upstream).
+pub fn mount_list(mut api: Api, collection: &'static Collection) -> Api {
+    let at = Mounted {
+        collection,
+        parent: None,
+    };
+    for family in FAMILIES {
+        api = api.at_in_family(
+            Method::GET,
+            &format!("{family}/{}", collection.kind.name),
+            ErrorFamily::Problem,
+            move |state: AppState,
+                  ControlPlaneId(cp): ControlPlaneId,
+                  Path(params): Params,
+                  query: EntityListQuery| {
+                list_entities(at, state, cp, params, query)
+            },
+        );
+    }
+    api
+}
+
 /// `GET /{collection}`: Kong's `{data, next, offset}`.
 async fn list_entities(
     at: Mounted,

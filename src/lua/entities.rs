@@ -14,6 +14,17 @@ pub fn schema_source(kind: &str) -> Option<&'static str> {
         "hmacauth_credentials" => include_str!("entities/hmacauth_credentials.lua"),
         "jwt_secrets" => include_str!("entities/jwt_secrets.lua"),
         "acls" => include_str!("entities/acls.lua"),
+        "upstreams" => concat!(
+            include_str!("entities/normalize_ip.lua"),
+            include_str!("entities/upstreams.lua")
+        ),
+        "targets" => concat!(
+            include_str!("entities/normalize_ip.lua"),
+            include_str!("entities/targets.lua")
+        ),
+        "certificates" => include_str!("entities/certificates.lua"),
+        "ca_certificates" => include_str!("entities/ca_certificates.lua"),
+        "snis" => include_str!("entities/snis.lua"),
         _ => return None,
     })
 }

@@ -7,6 +7,7 @@ mod kong_bundled;
 
 mod auth;
 mod auth_log;
+mod certificates;
 mod cli_missing_store;
 mod cluster;
 mod consumer_groups;
@@ -32,3 +33,4 @@ mod services;
 mod startup_errors;
 mod status;
 mod tokens_cli;
+mod upstreams;

@@ -23,9 +23,8 @@
 //!   the 3.3 checker reads it (so `queue_size` falls back to 1) and lets the acme
 //!   translation put back `scan_count`/`namespace` after their removal for 3.4/3.2 data
 //!   planes; run first, the values survive and the removals still apply.
-//! - Left out: checkers on entities konnektd does not export (upstreams' `latency` and
-//!   `use_srv_name`, env vaults' prefix) and those only logging (acme redis `username`
-//!   before 3.8).
+//! - Left out: checkers on entities konnektd does not export (env vaults' prefix) and
+//!   those only logging (acme redis `username` before 3.8).
 
 use serde_json::{Map, Value, json};
 
@@ -100,12 +99,19 @@ pub const CHECKERS: &[Checker] = &[
     },
     Checker {
         below: v(3, 3),
-        what: "updated_at removed from consumers and plugins",
+        what: "updated_at removed from ca_certificates, certificates, consumers, targets, upstreams, plugins and snis",
         apply: |table| {
-            // Kong's list: ca_certificates, certificates, consumers, targets, upstreams,
-            // plugins, workspaces, snis; konnektd exports consumers and plugins of those.
+            // Kong's list (konnektd has no workspaces).
             let mut changed = false;
-            for group in ["consumers", "plugins"] {
+            for group in [
+                "ca_certificates",
+                "certificates",
+                "consumers",
+                "targets",
+                "upstreams",
+                "plugins",
+                "snis",
+            ] {
                 for entity in entities(table, group) {
                     changed |= entity.remove("updated_at").is_some();
                 }
@@ -135,6 +141,20 @@ pub const CHECKERS: &[Checker] = &[
     },
     Checker {
         below: v(3, 2),
+        what: "upstreams' algorithm latency becomes round-robin",
+        apply: |table| {
+            let mut changed = false;
+            for upstream in entities(table, "upstreams") {
+                if upstream.get("algorithm") == Some(&json!("latency")) {
+                    upstream.insert("algorithm".into(), json!("round-robin"));
+                    changed = true;
+                }
+            }
+            changed
+        },
+    },
+    Checker {
+        below: v(3, 2),
         what: "plugins lose instance_name",
         apply: |table| {
             let mut changed = false;
@@ -148,6 +168,17 @@ pub const CHECKERS: &[Checker] = &[
         below: v(3, 2),
         what: "session's renamed fields back to their old names (Kong's compat/init.lua)",
         apply: session_renames,
+    },
+    Checker {
+        below: v(3, 1),
+        what: "upstreams lose use_srv_name",
+        apply: |table| {
+            let mut changed = false;
+            for upstream in entities(table, "upstreams") {
+                changed |= upstream.remove("use_srv_name").is_some();
+            }
+            changed
+        },
     },
 ];
 
