@@ -77,7 +77,7 @@ impl Entities {
     /// The id of the entity an `{id or name}` path segment names, anywhere in the control
     /// plane (whatever its parent), if it exists: one read. A UUID is only ever an id
     /// (Kong `endpoints.lua` `query_entity`).
-    async fn id_by_id_or_name(
+    pub(super) async fn id_by_id_or_name(
         &self,
         kind: &'static EntityKind,
         control_plane: Uuid,
@@ -107,7 +107,7 @@ impl Entities {
 
     /// The id and stored body of the entity an `{id or name}` path segment names, anywhere
     /// in the control plane (whatever its parent): one read for an id, two for a name.
-    async fn entity_by_id_or_name(
+    pub(super) async fn entity_by_id_or_name(
         &self,
         kind: &'static EntityKind,
         control_plane: Uuid,
@@ -348,6 +348,7 @@ impl Entities {
             tags: request.tags,
             name_eq: request.name_eq,
             name_contains: request.name_contains,
+            ..EntityFilter::default()
         };
         let page = self
             .store

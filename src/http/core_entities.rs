@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Api;
+use super::consumer_groups::{CONSUMER_GROUP, get_consumer_group};
 use super::entity_list::EntityListQuery;
 use super::extract::{ControlPlaneId, JsonBody};
 use crate::app::AppState;
@@ -108,6 +109,18 @@ pub fn mount(
             ),
         };
         let item = format!("{base}/{{{}}}", collection.param);
+        // Konnect wraps one consumer group (`ConsumerGroupInsideWrapper`).
+        api = if parent.is_none() && std::ptr::eq(collection, &CONSUMER_GROUP) {
+            api.at(Method::GET, &item, get_consumer_group)
+        } else {
+            api.at(
+                Method::GET,
+                &item,
+                move |state: AppState, ControlPlaneId(cp): ControlPlaneId, Path(params): Params| {
+                    get_entity(at, state, cp, params)
+                },
+            )
+        };
         api = api
             // List parameter errors are problems, as on every Konnect list (decision 3).
             .at_in_family(
@@ -129,13 +142,6 @@ pub fn mount(
                       Path(params): Params,
                       JsonBody(body): JsonBody| {
                     create_entity(at, state, cp, params, body)
-                },
-            )
-            .at(
-                Method::GET,
-                &item,
-                move |state: AppState, ControlPlaneId(cp): ControlPlaneId, Path(params): Params| {
-                    get_entity(at, state, cp, params)
                 },
             )
             .at(

@@ -9,6 +9,7 @@ mod auth;
 mod auth_log;
 mod cli_missing_store;
 mod cluster;
+mod consumer_group_members;
 mod consumer_groups;
 mod consumers;
 mod control_planes;
