@@ -366,6 +366,36 @@ impl Entities {
         })
     }
 
+    /// `POST /schemas/{entity}/validate`: the checks of a create, every error at once;
+    /// nothing is stored. A name that is not a kind with a schema is a 404.
+    pub async fn validate_entity(
+        &self,
+        name: &str,
+        control_plane: Uuid,
+        body: Value,
+    ) -> Result<(), EntityError> {
+        let kind = kinds::ALL
+            .iter()
+            .copied()
+            .find(|k| {
+                k.name == name
+                    && (k.name == kinds::PLUGINS.name
+                        || crate::lua::entities::schema_source(k.name).is_some())
+            })
+            .ok_or_else(|| {
+                EntityError::Missing(format!("no schema for an entity named '{name}'"))
+            })?;
+        self.ensure_control_plane(control_plane).await?;
+        let scope = Scope {
+            control_plane,
+            parent: None,
+        };
+        let input = scoped_input(kind, &scope, body)?;
+        self.check_entity(kind, &scope, input, Context::Insert)
+            .await
+            .map(|_| ())
+    }
+
     /// Kong's DAO check for a write: defaults and auto fields, then full validation,
     /// then the rules of its kind outside the schema.
     pub(super) async fn check_entity(

@@ -299,3 +299,17 @@ pub async fn validate_plugin(
     // Konnect documents none.
     Ok(Json(json!({"message": "schema validation successful"})))
 }
+
+/// `POST .../schemas/{entityName}/validate` (the config spec's `validate-entity-schema`):
+/// a create's checks for any kind with a schema, nothing stored; the plugin route's text
+/// on success.
+pub async fn validate_entity(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    Path(params): Params,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let name = params.get("entityName").map_or("", String::as_str);
+    state.entities.validate_entity(name, cp, body).await?;
+    Ok(Json(json!({"message": "schema validation successful"})))
+}

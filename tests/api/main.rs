@@ -12,6 +12,7 @@ mod cluster;
 mod consumer_group_members;
 mod consumer_groups;
 mod consumers;
+mod contract;
 mod control_planes;
 mod data_dir_lock;
 mod dataplane_cli;
