@@ -21,10 +21,14 @@ use crate::entities::EntityError;
 use crate::schema::errors::ErrorDetail;
 use crate::store::StoreError;
 
+/// The message of a 401 outside the problem family (the config spec's `HTTP401Error`
+/// and `KonnectCPLegacyUnauthorizedExample` examples).
+const UNAUTHORIZED: &str = "Unauthorized";
+
 /// The three error bodies Konnect uses, chosen per route (docs/api.md, "Error bodies").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorFamily {
-    /// RFC 7807 `application/problem+json`: control planes, list parameters, 401/403.
+    /// RFC 7807 `application/problem+json`: control planes, list parameters, nodes.
     Problem,
     /// `{"message", "request_id"}`: plugin schemas, dp-client-certificates.
     Legacy,
@@ -135,13 +139,39 @@ impl ApiError {
 
     /// The body in `family`'s shape.
     fn body(&self, rendering: &ErrorRendering, request_id: &str) -> (Value, &'static str) {
-        // 401 and 403 are the platform's answer whatever the route (docs/api.md, decision 3).
-        let family = match self {
-            ApiError::Unauthenticated | ApiError::Forbidden(_) => ErrorFamily::Problem,
-            _ => rendering.family,
-        };
         let message = self.public_message(rendering);
-        match family {
+        match (self, rendering.family) {
+            // The config spec's 401s (docs/api.md, decision 3): core entities answer
+            // `HTTP401Error` (`GatewayUnauthorizedError`, `{"message", "status"}`), plugin
+            // schemas and dp-client-certificates `KonnectCPLegacyUnauthorized`
+            // (`{"message"}`), both `application/json`, with the spec's
+            // `InvalidAuthCred` text for every bad token alike.
+            (ApiError::Unauthenticated, ErrorFamily::Koko) => {
+                return (
+                    json!({"message": UNAUTHORIZED, "status": 401}),
+                    "application/json",
+                );
+            }
+            (ApiError::Unauthenticated, ErrorFamily::Legacy) => {
+                return (
+                    json!({"message": UNAUTHORIZED, "request_id": request_id}),
+                    "application/json",
+                );
+            }
+            // A 403 is the platform's problem, except where the spec gives the legacy
+            // families `KonnectCPLegacyForbidden`.
+            (ApiError::Forbidden(_), ErrorFamily::Koko) => {
+                return self.body(
+                    &ErrorRendering {
+                        family: ErrorFamily::Problem,
+                        ..*rendering
+                    },
+                    request_id,
+                );
+            }
+            _ => {}
+        }
+        match rendering.family {
             ErrorFamily::Problem => {
                 let status = self.status().as_u16();
                 let mut body = json!({
@@ -257,7 +287,10 @@ impl From<EntityError> for ApiError {
         match e {
             // Koko's 404 of a core entity has an empty message.
             EntityError::NotFound => ApiError::NotFound(String::new()),
-            EntityError::ControlPlaneNotFound => ApiError::NotFound(message),
+            EntityError::ControlPlaneNotFound | EntityError::Missing(_) => {
+                ApiError::NotFound(message)
+            }
+            EntityError::Conflict(_) => ApiError::Conflict(message),
             EntityError::BadRequest(text) => ApiError::BadRequest(text),
             EntityError::Invalid(details) | EntityError::Constraint(details) => {
                 ApiError::Rejected { message, details }
@@ -412,13 +445,27 @@ mod tests {
         assert_eq!(body["details"][0]["messages"], json!(["unknown field"]));
     }
 
+    /// The config spec's 401 per operation: `HTTP401Error` on core entities,
+    /// `KonnectCPLegacyUnauthorized` on plugin schemas and dp-client-certificates, the
+    /// problem `Unauthorized` on control planes and plugin-schema lists.
     #[test]
-    fn auth_errors_are_problems_in_every_family() {
-        for family in [ErrorFamily::Legacy, ErrorFamily::Koko] {
-            let (body, ct) = ApiError::Unauthenticated.body(&rendering(family), "r");
-            assert_eq!(ct, "application/problem+json");
-            assert_eq!(body["title"], "Unauthenticated");
-        }
+    fn auth_errors_take_the_spec_body_of_their_family() {
+        let (body, ct) = ApiError::Unauthenticated.body(&rendering(ErrorFamily::Koko), "r");
+        assert_eq!(ct, "application/json");
+        assert_eq!(body, json!({"message": "Unauthorized", "status": 401}));
+        let (body, ct) = ApiError::Unauthenticated.body(&rendering(ErrorFamily::Legacy), "r");
+        assert_eq!(ct, "application/json");
+        assert_eq!(body, json!({"message": "Unauthorized", "request_id": "r"}));
+        let (body, ct) = ApiError::Unauthenticated.body(&rendering(ErrorFamily::Problem), "r");
+        assert_eq!(ct, "application/problem+json");
+        assert_eq!(body["title"], "Unauthenticated");
+        let forbidden = ApiError::Forbidden("no".into());
+        let (body, ct) = forbidden.body(&rendering(ErrorFamily::Koko), "r");
+        assert_eq!(ct, "application/problem+json");
+        assert_eq!(body["title"], "Permission denied");
+        let (body, ct) = forbidden.body(&rendering(ErrorFamily::Legacy), "r");
+        assert_eq!(ct, "application/json");
+        assert_eq!(body, json!({"message": "no", "request_id": "r"}));
     }
 
     #[test]

@@ -103,6 +103,11 @@ fn groups() -> Vec<Group> {
             api: control_planes::routes(Api::new()),
         },
         Group {
+            family: ErrorFamily::Problem,
+            public: false,
+            api: plugin_schemas::list_routes(Api::new()),
+        },
+        Group {
             family: ErrorFamily::Legacy,
             public: false,
             api: plugin_schemas::routes(Api::new()),

@@ -17,9 +17,9 @@ use super::compat::{self, KongVersion};
 use super::hash::ConfigHashes;
 use crate::domain::Timestamp;
 use crate::entities::kinds::{
-    ACLS, BASICAUTH_CREDENTIALS, CA_CERTIFICATES, CERTIFICATES, CONSUMER_GROUPS, CONSUMERS,
-    HMACAUTH_CREDENTIALS, JWT_SECRETS, KEYAUTH_CREDENTIALS, PLUGINS, ROUTES, SERVICES, SNIS,
-    TARGETS, UPSTREAMS,
+    ACLS, BASICAUTH_CREDENTIALS, CA_CERTIFICATES, CERTIFICATES, CONSUMER_GROUP_CONSUMERS,
+    CONSUMER_GROUPS, CONSUMERS, HMACAUTH_CREDENTIALS, JWT_SECRETS, KEYAUTH_CREDENTIALS, PLUGINS,
+    ROUTES, SERVICES, SNIS, TARGETS, UPSTREAMS,
 };
 use crate::store::{Store, StoreResult};
 
@@ -82,6 +82,18 @@ fn collapse_foreign(entity: &mut Map<String, Value>, fields: &[&str]) {
 
 fn enabled(entity: &Value) -> bool {
     entity.get("enabled") != Some(&Value::Bool(false))
+}
+
+/// A membership as Kong's export writes a `consumer_group_consumers` row: the schema's
+/// fields only (its primary key is the pair, so konnektd's row id stays home), foreign
+/// keys as plain ids.
+fn exported_membership(membership: Value) -> Option<Value> {
+    let Value::Object(mut row) = membership else {
+        return None;
+    };
+    row.remove("id");
+    collapse_foreign(&mut row, &["consumer_group", "consumer"]);
+    Some(Value::Object(row))
 }
 
 /// The `config_table` of a control plane, in id order so it hashes the same every time.
@@ -180,11 +192,16 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
     let snis = collapsed(SNIS.name, &["certificate"]);
     let upstreams = collapsed(UPSTREAMS.name, &["client_certificate"]);
     let targets = collapsed(TARGETS.name, &["upstream"]);
+    let memberships = take(CONSUMER_GROUP_CONSUMERS.name)
+        .into_iter()
+        .filter_map(exported_membership)
+        .collect();
     for (key, items) in [
         ("services", exported_services),
         ("routes", routes),
         ("consumers", consumers),
         ("consumer_groups", consumer_groups),
+        ("consumer_group_consumers", memberships),
         ("plugins", plugins),
         ("certificates", certificates),
         ("ca_certificates", ca_certificates),

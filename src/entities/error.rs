@@ -13,6 +13,12 @@ pub enum EntityError {
     NotFound,
     #[error("control plane not found")]
     ControlPlaneNotFound,
+    /// A named thing the request refers to is missing (Kong's `Consumer 'x' not found`).
+    #[error("{0}")]
+    Missing(String),
+    /// The request would repeat what exists (Kong's 409 `already in group`).
+    #[error("{0}")]
+    Conflict(String),
     /// The request itself is unusable (not an object, a path id that is not a UUID).
     #[error("{0}")]
     BadRequest(String),

@@ -251,6 +251,31 @@ pub static CA_CERTIFICATES: EntityKind = EntityKind {
     check: Some(super::tls::check_ca_certificate),
 };
 
+/// A consumer's membership of a consumer group (Kong Enterprise's
+/// `consumer_group_consumers`: primary key the pair, both references `on_delete =
+/// "cascade"`); served only through the membership routes
+/// ([`super::consumer_group_members`]).
+pub static CONSUMER_GROUP_CONSUMERS: EntityKind = EntityKind {
+    name: "consumer_group_consumers",
+    singular: "consumer_group_consumer",
+    endpoint_key: None,
+    unique: &[],
+    foreign: &[
+        ForeignField {
+            field: "consumer_group",
+            target: "consumer_groups",
+            on_delete: OnDelete::Cascade,
+        },
+        ForeignField {
+            field: "consumer",
+            target: "consumers",
+            on_delete: OnDelete::Cascade,
+        },
+    ],
+    composite_key: Some(super::consumer_group_members::MEMBERSHIP_KEY),
+    check: None,
+};
+
 pub static ALL: &[&EntityKind] = &[
     &SERVICES,
     &ROUTES,
@@ -267,6 +292,7 @@ pub static ALL: &[&EntityKind] = &[
     &CERTIFICATES,
     &SNIS,
     &CA_CERTIFICATES,
+    &CONSUMER_GROUP_CONSUMERS,
 ];
 
 /// The rule for `field` of `kind` when its target is deleted.
@@ -286,6 +312,14 @@ mod tests {
         assert_eq!(on_delete("plugins", "service"), OnDelete::Cascade);
         assert_eq!(on_delete("routes", "service"), OnDelete::Restrict);
         assert_eq!(on_delete("unknown", "x"), OnDelete::Restrict);
+        assert_eq!(
+            on_delete("consumer_group_consumers", "consumer"),
+            OnDelete::Cascade
+        );
+        assert_eq!(
+            on_delete("consumer_group_consumers", "consumer_group"),
+            OnDelete::Cascade
+        );
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl Entities {
     /// The id of the entity an `{id or name}` path segment names, anywhere in the control
     /// plane (whatever its parent), if it exists: one read. A UUID is only ever an id
     /// (Kong `endpoints.lua` `query_entity`).
-    async fn id_by_id_or_name(
+    pub(super) async fn id_by_id_or_name(
         &self,
         kind: &'static EntityKind,
         control_plane: Uuid,
@@ -114,7 +114,7 @@ impl Entities {
 
     /// The id and stored body of the entity an `{id or name}` path segment names, anywhere
     /// in the control plane (whatever its parent): one read for an id, two for a name.
-    async fn entity_by_id_or_name(
+    pub(super) async fn entity_by_id_or_name(
         &self,
         kind: &'static EntityKind,
         control_plane: Uuid,
@@ -369,6 +369,7 @@ impl Entities {
             tags: request.tags,
             name_eq: request.name_eq,
             name_contains: request.name_contains,
+            ..EntityFilter::default()
         };
         let page = self
             .store
@@ -384,6 +385,36 @@ impl Entities {
             data: page.items.into_iter().map(present).collect(),
             next_offset: page.next_after,
         })
+    }
+
+    /// `POST /schemas/{entity}/validate`: the checks of a create, every error at once;
+    /// nothing is stored. A name that is not a kind with a schema is a 404.
+    pub async fn validate_entity(
+        &self,
+        name: &str,
+        control_plane: Uuid,
+        body: Value,
+    ) -> Result<(), EntityError> {
+        let kind = kinds::ALL
+            .iter()
+            .copied()
+            .find(|k| {
+                k.name == name
+                    && (k.name == kinds::PLUGINS.name
+                        || crate::lua::entities::schema_source(k.name).is_some())
+            })
+            .ok_or_else(|| {
+                EntityError::Missing(format!("no schema for an entity named '{name}'"))
+            })?;
+        self.ensure_control_plane(control_plane).await?;
+        let scope = Scope {
+            control_plane,
+            parent: None,
+        };
+        let input = scoped_input(kind, &scope, body)?;
+        self.check_entity(kind, &scope, input, Context::Insert)
+            .await
+            .map(|_| ())
     }
 
     /// Kong's DAO check for a write: defaults and auto fields, then full validation,

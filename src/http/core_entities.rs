@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Api;
+use super::consumer_groups::{CONSUMER_GROUP, get_consumer_group};
 use super::entity_list::EntityListQuery;
 use super::extract::{ControlPlaneId, JsonBody};
 use crate::app::AppState;
@@ -132,6 +133,18 @@ pub fn mount_at(
             Some(p) => format!("{family}/{}/{{{}}}/{segment}", p.kind.name, p.param),
         };
         let item = format!("{base}/{{{}}}", collection.param);
+        // Konnect wraps one consumer group (`ConsumerGroupInsideWrapper`).
+        api = if parent.is_none() && std::ptr::eq(collection, &CONSUMER_GROUP) {
+            api.at(Method::GET, &item, get_consumer_group)
+        } else {
+            api.at(
+                Method::GET,
+                &item,
+                move |state: AppState, ControlPlaneId(cp): ControlPlaneId, Path(params): Params| {
+                    get_entity(at, state, cp, params)
+                },
+            )
+        };
         api = api
             // List parameter errors are problems, as on every Konnect list (decision 3).
             .at_in_family(
@@ -143,13 +156,6 @@ pub fn mount_at(
                       Path(params): Params,
                       query: EntityListQuery| {
                     list_entities(at, state, cp, params, query)
-                },
-            )
-            .at(
-                Method::GET,
-                &item,
-                move |state: AppState, ControlPlaneId(cp): ControlPlaneId, Path(params): Params| {
-                    get_entity(at, state, cp, params)
                 },
             );
         if access == Access::ReadOnly {
@@ -342,5 +348,19 @@ pub async fn validate_plugin(
     state.entities.validate_plugin(cp, body).await?;
     // Self-hosted Kong's text (`kong/api/routes/kong.lua`, `/schemas/plugins/validate`);
     // Konnect documents none.
+    Ok(Json(json!({"message": "schema validation successful"})))
+}
+
+/// `POST .../schemas/{entityName}/validate` (the config spec's `validate-entity-schema`):
+/// a create's checks for any kind with a schema, nothing stored; the plugin route's text
+/// on success.
+pub async fn validate_entity(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+    Path(params): Params,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let name = params.get("entityName").map_or("", String::as_str);
+    state.entities.validate_entity(name, cp, body).await?;
     Ok(Json(json!({"message": "schema validation successful"})))
 }

@@ -58,6 +58,11 @@ pub fn node_routes(mut api: Api) -> Api {
                 Method::GET,
                 &format!("{prefix}/expected-config-hash"),
                 expected_config_hash,
+            )
+            .at(
+                Method::GET,
+                &format!("{prefix}/expected-config-version"),
+                expected_config_version,
             );
     }
     api.at_in_family(
@@ -294,5 +299,21 @@ async fn expected_config_hash(
         "expected_hash": hashes.config,
         "created_at": now,
         "updated_at": now,
+    })))
+}
+
+/// `get-expected-config-version`: `{"expected_config_version", "created_at"}`. The spec's
+/// version is what a data plane with incremental sync reports; konnektd's data planes sync
+/// whole configs (docs/clustering.md), so a config is known by its hash, and the expected
+/// version is the expected hash (docs/api.md, "Data planes").
+async fn expected_config_version(
+    state: AppState,
+    ControlPlaneId(cp): ControlPlaneId,
+) -> Result<Json<Value>, ApiError> {
+    state.entities.ensure_control_plane(cp).await?;
+    let hashes = state.cluster.expected_hashes(cp).await?;
+    Ok(Json(json!({
+        "expected_config_version": hashes.config,
+        "created_at": Timestamp::now().seconds(),
     })))
 }

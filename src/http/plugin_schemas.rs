@@ -17,7 +17,7 @@ use crate::domain::paging::PageRequest;
 use crate::domain::plugin_schema::{StoredPluginSchema, check_custom_name};
 use crate::entities::EntityError;
 use crate::entities::kinds::PLUGINS;
-use crate::error::{ApiError, ErrorFamily};
+use crate::error::ApiError;
 use crate::lua::load::{LoadedSchema, load_plugin_schema};
 use crate::lua::plugins::bundled_plugin_json;
 use crate::store::StoreError;
@@ -43,13 +43,21 @@ const PLUGIN_JSON_SCHEMAS: &[&str] = &[
     "/konnect-api/api/runtime_groups/{controlPlaneId}/schemas/plugins/{name}",
 ];
 
-/// Plugin-schema and available-plugins routes: `{"message", "request_id"}` errors,
-/// except list parameter errors, which are problems (docs/api.md, decision 3).
+/// The plugin-schema lists: problem+json errors, their 401 included, as the config
+/// spec's `list-plugin-schemas` says (docs/api.md, decision 3).
+pub fn list_routes(mut api: Api) -> Api {
+    for base in SCHEMA_COLLECTIONS {
+        api = api.at(Method::GET, base, list_plugin_schemas);
+    }
+    api
+}
+
+/// Plugin-schema and available-plugins routes: `{"message", "request_id"}` errors
+/// (docs/api.md, decision 3).
 pub fn routes(mut api: Api) -> Api {
     for base in SCHEMA_COLLECTIONS {
         let item = format!("{base}/{{name}}");
         api = api
-            .at_in_family(Method::GET, base, ErrorFamily::Problem, list_plugin_schemas)
             .at(Method::POST, base, create_plugin_schema)
             .at(Method::GET, &item, get_plugin_schema)
             .at(Method::PUT, &item, put_plugin_schema)

@@ -7,7 +7,7 @@ use axum::http::Method;
 use super::Api;
 use super::consumer_groups::CONSUMER_GROUP;
 use super::consumers::CONSUMER;
-use super::core_entities::{Collection, FAMILIES, mount, validate_plugin};
+use super::core_entities::{Collection, FAMILIES, mount, validate_entity, validate_plugin};
 use super::routes::ROUTE;
 use super::services::SERVICE;
 use crate::entities::kinds::PLUGINS;
@@ -23,11 +23,17 @@ pub fn routes(mut api: Api) -> Api {
         api = mount(api, &PLUGIN, Some(parent));
     }
     for family in FAMILIES {
-        api = api.at(
-            Method::POST,
-            &format!("{family}/schemas/plugins/validate"),
-            validate_plugin,
-        );
+        api = api
+            .at(
+                Method::POST,
+                &format!("{family}/schemas/plugins/validate"),
+                validate_plugin,
+            )
+            .at(
+                Method::POST,
+                &format!("{family}/schemas/{{entityName}}/validate"),
+                validate_entity,
+            );
     }
     api
 }

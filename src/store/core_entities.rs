@@ -79,6 +79,19 @@ pub struct EntityFilter {
     pub tags: Option<TagFilter>,
     pub name_eq: Option<String>,
     pub name_contains: Option<String>,
+    /// Only those a link entity joins to one target (a group's consumers).
+    pub linked: Option<Link>,
+}
+
+/// Entities joined by a link kind: `kind`'s rows whose `own_field` points at the listed
+/// entity and whose `other_field` points at `other_id` (`consumer_group_consumers` with
+/// `consumer` and `consumer_group`).
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub kind: &'static str,
+    pub own_field: &'static str,
+    pub other_field: &'static str,
+    pub other_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -301,6 +314,19 @@ impl Store {
             .push(" AND r.target_id = ")
             .bind_text(id.clone())
             .push(")");
+        }
+        if let Some(link) = &filter.linked {
+            sql.push(" AND e.id IN (SELECT a.target_id FROM core_entity_refs a JOIN core_entity_refs b ON b.control_plane_id = a.control_plane_id AND b.entity_type = a.entity_type AND b.id = a.id WHERE a.control_plane_id = ")
+                .bind_text(cp.clone())
+                .push(" AND a.entity_type = ")
+                .bind_text(link.kind)
+                .push(" AND a.field = ")
+                .bind_text(link.own_field)
+                .push(" AND b.field = ")
+                .bind_text(link.other_field)
+                .push(" AND b.target_id = ")
+                .bind_text(link.other_id.clone())
+                .push(")");
         }
         if let Some(tags) = &filter.tags {
             sql.push(

@@ -17,6 +17,14 @@ both_backends!(
     consumer_groups_are_served_on_every_url_family,
 );
 
+/// One consumer group as `get-consumer_group` answers it: Konnect's
+/// `ConsumerGroupInsideWrapper` (the config spec; Kong/sdk-konnect-go
+/// `models/components/consumergroupinsidewrapper.go`, which decodes `consumer_group`
+/// only).
+pub fn wrapped(group: &serde_json::Value) -> serde_json::Value {
+    json!({ "consumer_group": group })
+}
+
 async fn no_groups(app: &TestApp, base: &str) {
     let list = fetch(app, &format!("{base}/consumer_groups")).await;
     assert_eq!(list, json!({"data": [], "next": null, "offset": null}));
@@ -77,8 +85,14 @@ async fn consumer_groups_are_created_read_replaced_patched_and_deleted(backend: 
         json!({"name": "gold", "tags": ["tier"]})
     );
     let id = created["id"].as_str().unwrap();
-    assert_eq!(fetch(&app, &format!("{groups}/{id}")).await, created);
-    assert_eq!(fetch(&app, &format!("{groups}/gold")).await, created);
+    assert_eq!(
+        fetch(&app, &format!("{groups}/{id}")).await,
+        wrapped(&created)
+    );
+    assert_eq!(
+        fetch(&app, &format!("{groups}/gold")).await,
+        wrapped(&created)
+    );
 
     let (status, patched) = status_and_json(
         app.patch_json(&format!("{groups}/gold"), &json!({"tags": ["a", "b"]}))
@@ -147,7 +161,10 @@ async fn consumer_groups_are_created_read_replaced_patched_and_deleted(backend: 
         ),
         "a PUT by id must carry the name"
     );
-    assert_eq!(fetch(&app, &format!("{groups}/{uuid}")).await, by_id);
+    assert_eq!(
+        fetch(&app, &format!("{groups}/{uuid}")).await,
+        wrapped(&by_id)
+    );
 
     let mut all = vec![
         id.to_string(),
@@ -191,8 +208,11 @@ async fn a_taken_name_is_a_data_constraint_error(backend: Backend) {
     )
     .await;
     assert_eq!(status_and_json(response).await, expected, "PUT");
-    assert_eq!(fetch(&app, &format!("{groups}/gold")).await, gold);
-    assert_eq!(fetch(&app, &format!("{groups}/silver")).await, silver);
+    assert_eq!(fetch(&app, &format!("{groups}/gold")).await, wrapped(&gold));
+    assert_eq!(
+        fetch(&app, &format!("{groups}/silver")).await,
+        wrapped(&silver)
+    );
     assert_eq!(ids(&fetch(&app, &groups).await).len(), 2);
 
     create(
@@ -223,7 +243,7 @@ async fn consumer_groups_are_served_on_every_url_family(backend: Backend) {
     for family in families(&cp) {
         assert_eq!(
             fetch(&app, &format!("{family}/consumer_groups/gold")).await,
-            gold
+            wrapped(&gold)
         );
         let list = fetch(&app, &format!("{family}/consumer_groups?tags=paid")).await;
         assert_eq!(
