@@ -31,3 +31,4 @@ mod services;
 mod startup_errors;
 mod status;
 mod tokens_cli;
+mod ui;
