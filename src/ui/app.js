@@ -2,7 +2,7 @@
 // on konnektd's public API. Hash routes, so the server serves one page.
 
 import { api, ApiError, setCsrf } from "./api.js";
-import { announce, fill, h } from "./dom.js";
+import { announce, clearStale, fill, h } from "./dom.js";
 import { controlPlanePage, controlPlanesPage } from "./control_planes.js";
 import { entitiesPage, entityEditPage } from "./entities.js";
 import { newNodePage, nodesPage } from "./nodes.js";
@@ -56,6 +56,7 @@ const routes = [
 
 async function render() {
   for (const fn of cleanups.splice(0)) fn();
+  clearStale();
   if (!session) return signInPage();
   const [path, query = ""] = (location.hash.slice(1) || "/").split("?");
   const params = new URLSearchParams(query);

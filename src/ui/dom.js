@@ -35,6 +35,15 @@ export function fill(el, ...children) {
   return el;
 }
 
+/** Clears the status bar when its message belongs to an earlier page. */
+export function clearStale() {
+  if (Date.now() - announced > 1500) {
+    const status = document.getElementById("status");
+    status.className = "status";
+    status.textContent = "";
+  }
+}
+
 let ids = 0;
 /** A fresh element id. */
 export function uid(prefix = "f") {
@@ -43,7 +52,9 @@ export function uid(prefix = "f") {
 }
 
 /** Announces a message to screen readers and shows it in the status bar. */
+let announced = 0;
 export function announce(text, kind = "info") {
+  announced = Date.now();
   const status = document.getElementById("status");
   status.className = `status ${kind}`;
   status.textContent = text;

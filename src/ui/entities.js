@@ -51,7 +51,7 @@ export async function entitiesPage(cp, kind) {
   const spec = KINDS[kind];
   const items = await listAll(core(cp, `/${kind}`));
   const remove = (item) => {
-    const button = h("button.link.danger", { type: "button" }, "Delete");
+    const button = h("button.link.danger", { type: "button" }, "Delete", h("span.visually-hidden", {}, ` ${spec.shown(item)}`));
     button.addEventListener("click", async () => {
       if (button.dataset.armed !== "yes") {
         button.dataset.armed = "yes";

@@ -5,7 +5,9 @@
 import { h, label, uid } from "./dom.js";
 
 const SCALARS = new Set(["string", "number", "integer", "boolean"]);
-const SECRET = /(secret|password|passwd|api_key|private_key|client_key)/i;
+// Names that hold a secret (shared_secret, password, client_secret, api_key...), not
+// names that merely mention one (secret_header_name).
+const SECRET = /(^|_)(secret|password|passwd|api_key|private_key|token)$/i;
 
 /** [[name, def], ...] from Kong's `fields: [{name: def}, ...]`. */
 export function entries(fields) {

@@ -45,7 +45,7 @@ export async function pluginsPage(cp) {
     return h("span.check", {}, box, h("label", { for: id }, h("span.visually-hidden", {}, `${plugin.name} `), "Enabled"));
   };
   const remove = (plugin) => {
-    const button = h("button.link.danger", { type: "button" }, "Delete");
+    const button = h("button.link.danger", { type: "button" }, "Delete", h("span.visually-hidden", {}, ` ${plugin.name}`));
     button.addEventListener("click", async () => {
       if (button.dataset.armed !== "yes") {
         button.dataset.armed = "yes";
@@ -89,7 +89,7 @@ export async function newPluginPage(cp, tab) {
   let panel;
   if (tab === "custom") {
     const customTile = (schema) => {
-      const del = h("button.link.danger", { type: "button" }, "Delete");
+      const del = h("button.link.danger", { type: "button" }, "Delete", h("span.visually-hidden", {}, ` ${schema.name}`));
       const error = h("p.error", { role: "alert" });
       del.addEventListener("click", async () => {
         if (del.dataset.armed !== "yes") {
@@ -104,7 +104,7 @@ export async function newPluginPage(cp, tab) {
         } catch (e) {
           error.textContent = e.message;
           del.dataset.armed = "";
-          del.textContent = "Delete";
+          del.replaceChildren("Delete", h("span.visually-hidden", {}, ` ${schema.name}`));
         }
       });
       return h("li.tile", { dataset: { plugin: schema.name } },
