@@ -194,11 +194,33 @@ export async function customPluginPage(cp, updating) {
       h("div.actions", {}, save, h("a.button.secondary", { href: `#/cp/${cp}/plugins/new?tab=custom` }, "Cancel"))));
 }
 
+/** A plugin konnektd offers without carrying its schema (Kong Enterprise's): its
+ * config is written as JSON and stored as given. */
+function unvalidated(plugin) {
+  const foreign = (reference) => ({ type: "foreign", reference });
+  return {
+    unvalidated: true,
+    fields: [
+      { service: foreign("services") },
+      { route: foreign("routes") },
+      { consumer: foreign("consumers") },
+      { consumer_group: foreign("consumer_groups") },
+      { config: { type: "json", description: `konnektd does not carry ${plugin}'s schema, so its config is stored as given, unchecked.` } },
+      { protocols: { type: "set", elements: { type: "string", one_of: ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss"] }, default: ["grpc", "grpcs", "http", "https"] } },
+      { instance_name: { type: "string" } },
+      { tags: { type: "set", elements: { type: "string" } } },
+    ],
+  };
+}
+
 export async function configurePluginPage(cp, name, id) {
   const existing = id ? await api("GET", core(cp, `/plugins/${id}`)) : null;
   const plugin = name || existing.name;
   const [schema, [, lists]] = await Promise.all([
-    api("GET", core(cp, `/schemas/plugins/${encodeURIComponent(plugin)}`)),
+    api("GET", core(cp, `/schemas/plugins/${encodeURIComponent(plugin)}`)).catch((e) => {
+      if (e.status === 404) return unvalidated(plugin);
+      throw e;
+    }),
     scopeNames(cp),
   ]);
   const all = entries(schema.fields);
