@@ -314,6 +314,35 @@ mod tests {
         assert!(tls.to_str().unwrap().contains("Secure"));
     }
 
+    fn token(expires_at: Option<Timestamp>) -> Token {
+        Token {
+            id: Uuid::new_v4(),
+            name: "t".into(),
+            kind: crate::domain::token::TokenKind::PersonalAccess,
+            created_at: Timestamp::from_seconds(0),
+            expires_at,
+            last_used_at: None,
+            revoked_at: None,
+            control_planes: None,
+        }
+    }
+
+    #[test]
+    fn a_session_lasts_an_hour_never_past_its_token_and_renews_in_its_second_half() {
+        let now = Timestamp::from_seconds(1_000_000);
+        let session = Session::new(&token(None), now, "c".into());
+        assert_eq!(session.exp, 1_000_000 + SESSION_SECONDS);
+        assert!(!session.wants_renewal(now));
+        assert!(!session.wants_renewal(Timestamp::from_seconds(1_000_000 + 1799)));
+        assert!(session.wants_renewal(Timestamp::from_seconds(1_000_000 + 1800)));
+        let later = Timestamp::from_seconds(1_000_000 + 2000);
+        let renewed = renewed(&session, &token(None), later);
+        assert_eq!(renewed.exp, 1_000_000 + 2000 + SESSION_SECONDS);
+        assert_eq!(renewed.csrf, "c", "the open page keeps its CSRF value");
+        let short = token(Some(Timestamp::from_seconds(1_000_060)));
+        assert_eq!(Session::new(&short, now, "c".into()).exp, 1_000_060);
+    }
+
     #[test]
     fn csrf_values_compare_whole() {
         assert!(constant_time_eq(b"abc", b"abc"));
