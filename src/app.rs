@@ -52,6 +52,8 @@ pub struct App {
     pub stats: ServerStats,
     /// Request counts and latencies for `GET /metrics`.
     pub http_metrics: HttpMetrics,
+    /// The key that signs web UI sessions, read from the database on first use.
+    pub ui_sessions: crate::http::ui_session::SessionKeys,
 }
 
 /// What handlers take: `state: AppState`.
@@ -79,6 +81,7 @@ impl AppState {
             cluster_tls,
             stats: ServerStats::default(),
             http_metrics: HttpMetrics::default(),
+            ui_sessions: Default::default(),
         }))
     }
 }

@@ -20,6 +20,8 @@ mod plugins;
 mod routes;
 mod services;
 mod status;
+mod ui_assets;
+pub mod ui_session;
 mod upstreams;
 
 use std::net::SocketAddr;
@@ -108,6 +110,16 @@ fn groups() -> Vec<Group> {
             api: plugin_schemas::list_routes(Api::new()),
         },
         Group {
+            family: ErrorFamily::Problem,
+            public: true,
+            api: ui_session::routes(Api::new()),
+        },
+        Group {
+            family: ErrorFamily::Problem,
+            public: false,
+            api: ui_session::session_routes(Api::new()),
+        },
+        Group {
             family: ErrorFamily::Legacy,
             public: false,
             api: plugin_schemas::routes(Api::new()),
@@ -146,9 +158,15 @@ fn groups() -> Vec<Group> {
     ]
 }
 
-/// Every `(method, path)` the API serves, in axum's path syntax.
+/// Every `(method, path)` the API serves, in axum's path syntax (the web UI's static
+/// files at `/` and `/assets/...` aside).
 pub fn route_table() -> Vec<(Method, String)> {
     groups().into_iter().flat_map(|g| g.api.routes).collect()
+}
+
+/// The web UI's embedded files and their sizes.
+pub fn ui_files() -> Vec<(String, usize)> {
+    ui_assets::files()
 }
 
 /// The whole API, ready to serve.
@@ -167,6 +185,7 @@ pub fn router(state: AppState) -> Router {
             router.merge(routes.layer(middleware::from_fn_with_state(group.family, render_errors)));
     }
     router
+        .merge(ui_assets::router())
         .fallback(|| async { ApiError::NotFound("Not found".into()) })
         // Bodies are refused before any handler parses them: by Content-Length at once,
         // and while streaming for chunked uploads.

@@ -19,6 +19,7 @@ pub mod data_planes;
 pub mod existing;
 mod plugin_schemas;
 pub mod postgres;
+mod server_keys;
 pub mod sqlite;
 mod tokens;
 

@@ -1,4 +1,5 @@
-//! Bearer-token authentication for every route but `/status`.
+//! Bearer-token authentication for every route but `/status`; the web UI's session
+//! cookie stands for its token when no bearer token is sent (`ui_session`).
 //!
 //! Missing, malformed, unknown, expired and revoked tokens all get the same 401, and a
 //! malformed one is refused before any database lookup. The client learns nothing more;
@@ -14,6 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
+use super::ui_session::{self, CookieRefusal, Session};
 use crate::app::AppState;
 use crate::domain::Timestamp;
 use crate::domain::token::{Principal, TokenSecret, TokenState};
@@ -44,8 +46,23 @@ pub async fn require_token(
     request: Request,
     next: Next,
 ) -> Response {
+    let headers = request.headers().clone();
     match authenticate(&state, request).await {
-        Ok(request) => next.run(request).await,
+        Ok((request, renewal)) => {
+            let mut response = next.run(request).await;
+            // A web UI session past half its life gets a fresh cookie (docs/ui.md).
+            if let Some(session) = renewal
+                && !response.headers().contains_key(header::SET_COOKIE)
+            {
+                match ui_session::issue(&state, &session, &headers).await {
+                    Ok(cookie) => {
+                        response.headers_mut().insert(header::SET_COOKIE, cookie);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not renew a web UI session"),
+                }
+            }
+            response
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -58,6 +75,8 @@ enum Refusal {
     Unknown,
     Expired,
     Revoked,
+    /// A web UI session cookie that is forged, expired or unreadable.
+    BadSession,
 }
 
 impl Refusal {
@@ -68,6 +87,7 @@ impl Refusal {
             Refusal::Unknown => "unknown",
             Refusal::Expired => "expired",
             Refusal::Revoked => "revoked",
+            Refusal::BadSession => "bad session cookie",
         }
     }
 }
@@ -87,9 +107,30 @@ fn refuse(request: &Request, reason: Refusal, token_name: Option<&str>) -> ApiEr
     ApiError::Unauthenticated
 }
 
-async fn authenticate(state: &AppState, request: Request) -> Result<Request, ApiError> {
-    let secret = bearer_token(&request).map_err(|reason| refuse(&request, reason, None))?;
-    let Some(token) = state.store.token_by_digest(&secret.digest()).await? else {
+/// The request with its [`Principal`], and a web UI session to renew on the way out.
+async fn authenticate(
+    state: &AppState,
+    request: Request,
+) -> Result<(Request, Option<Session>), ApiError> {
+    // A bearer token wins; the web UI's session cookie counts only without one.
+    let (token, session) = match bearer_token(&request) {
+        Ok(secret) => (state.store.token_by_digest(&secret.digest()).await?, None),
+        Err(Refusal::Missing) => match ui_session::cookie_value(request.headers()) {
+            Some(jwt) => {
+                let session = match ui_session::verify(state, &jwt).await {
+                    Ok(session) => session,
+                    Err(CookieRefusal::Store(e)) => return Err(e),
+                    Err(CookieRefusal::Invalid) => {
+                        return Err(refuse(&request, Refusal::BadSession, None));
+                    }
+                };
+                (state.store.token_by_id(session.sub).await?, Some(session))
+            }
+            None => return Err(refuse(&request, Refusal::Missing, None)),
+        },
+        Err(reason) => return Err(refuse(&request, reason, None)),
+    };
+    let Some(token) = token else {
         return Err(refuse(&request, Refusal::Unknown, None));
     };
     TokenName::record(&request, &token.name);
@@ -108,6 +149,13 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Request, Api
             }
         });
     }
+    if let Some(session) = &session {
+        ui_session::check_csrf(&request, session)?;
+    }
+    let renewal = session
+        .as_ref()
+        .filter(|s| s.wants_renewal(now))
+        .map(|s| ui_session::renewed(s, &token, now));
     let principal = token.principal();
     let (mut parts, body) = request.into_parts();
     if let Ok(params) = RawPathParams::from_request_parts(&mut parts, &()).await {
@@ -118,7 +166,10 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Request, Api
         }
     }
     parts.extensions.insert(principal);
-    Ok(Request::from_parts(parts, body))
+    if let Some(session) = session {
+        parts.extensions.insert(session);
+    }
+    Ok((Request::from_parts(parts, body), renewal))
 }
 
 fn check_scope(principal: &Principal, raw_id: &str) -> Result<(), ApiError> {

@@ -121,6 +121,19 @@ async fn create_plugin_schema(
     ))
 }
 
+/// The web UI's preview of an upload (`POST /ui/plugin-schemas/preview`): the name and
+/// JSON schema the server would store, or the error `create-plugin-schemas` would give,
+/// without storing anything.
+pub async fn preview_plugin_schema(
+    state: AppState,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let (_, loaded) = load_upload(&state, &body, None).await?;
+    Ok(Json(
+        json!({"item": {"name": loaded.name, "schema": loaded.merged_json}}),
+    ))
+}
+
 /// `get-plugin-schema`.
 async fn get_plugin_schema(
     state: AppState,

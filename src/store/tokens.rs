@@ -68,6 +68,17 @@ impl Store {
         row.as_ref().map(token_from_row).transpose()
     }
 
+    /// The token with this id, for a web UI session, which names its token by id.
+    pub async fn token_by_id(&self, id: Uuid) -> StoreResult<Option<Token>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM tokens WHERE id = $1"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.connection().await?)
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
     /// Every token, oldest first.
     pub async fn list_tokens(&self) -> StoreResult<Vec<Token>> {
         let rows = sqlx::query(AssertSqlSafe(format!(

@@ -35,4 +35,5 @@ mod services;
 mod startup_errors;
 mod status;
 mod tokens_cli;
+mod ui;
 mod upstreams;
