@@ -314,14 +314,20 @@ impl Sql {
         self.bind(Bind::Int(value))
     }
 
-    /// `(v1, v2, ...)` of text values.
+    /// `(v1, v2, ...)` of text values; `(NULL)`, which `IN` matches with nothing, for
+    /// none (PostgreSQL refuses `IN ()`).
     fn bind_text_list<I: IntoIterator<Item = String>>(&mut self, values: I) -> &mut Self {
         self.push("(");
+        let mut empty = true;
         for (i, value) in values.into_iter().enumerate() {
             if i > 0 {
                 self.push(", ");
             }
             self.bind_text(value);
+            empty = false;
+        }
+        if empty {
+            self.push("NULL");
         }
         self.push(")")
     }

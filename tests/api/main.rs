@@ -26,6 +26,7 @@ mod plugin_schemas;
 mod plugins;
 mod request_ids;
 mod request_log;
+mod robustness;
 mod routes;
 mod services;
 mod startup_errors;
