@@ -20,10 +20,12 @@ pub mod existing;
 mod plugin_schemas;
 pub mod postgres;
 pub mod sqlite;
+mod token_cache;
 mod tokens;
 
 pub use changes::{CONFIG_CHANNEL, Change, ChangeListener};
 pub use plugin_schemas::PLUGIN_SCHEMAS_CHANNEL;
+pub use token_cache::TOKENS_CHANNEL;
 
 use std::path::Path;
 
@@ -112,6 +114,10 @@ pub struct Store {
     changes: std::sync::Arc<changes::Changes>,
     /// How long each query waited for a pooled connection, for `/metrics`.
     acquire_wait: Histogram,
+    /// Tokens as authentication reads them.
+    tokens: std::sync::Arc<token_cache::TokenCache>,
+    /// Control planes whose rows this node is still deleting (SQLite).
+    deleting: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
 }
 
 /// A PostgreSQL `NOTIFY` sent inside a write's transaction, so other konnektd nodes hear
@@ -181,6 +187,11 @@ impl Store {
             // Each opened store is one konnektd node on the change channel.
             changes: std::sync::Arc::new(changes::Changes::new(uuid::Uuid::new_v4())),
             acquire_wait: crate::metrics::wait_histogram(),
+            deleting: Default::default(),
+            tokens: std::sync::Arc::new(token_cache::TokenCache::new(match backend {
+                Backend::Sqlite => sqlite::file_of(url),
+                Backend::Postgres => None,
+            })),
         })
     }
 

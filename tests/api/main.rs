@@ -14,6 +14,7 @@ mod consumers;
 mod control_planes;
 mod data_dir_lock;
 mod dataplane_cli;
+mod deletes;
 mod error_messages;
 mod first_start;
 mod kong_parity;
