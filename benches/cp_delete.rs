@@ -25,6 +25,7 @@ use sqlx::Connection;
 #[path = "../tests/support/bulk_entities.rs"]
 mod bulk_entities;
 #[path = "../tests/support/postgres_cluster.rs"]
+#[allow(dead_code)] // the cluster is only launched here, never stopped and restarted
 mod postgres_cluster;
 
 const TARGET_RATIO: f64 = 1.0;

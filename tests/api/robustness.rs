@@ -5,6 +5,10 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use konnektd::domain::Timestamp;
+use konnektd::domain::token::{NewToken, TokenKind, TokenSecret};
+use sqlx::Connection;
+
 use crate::both_backends;
 use crate::harness::{Backend, TestApp, status_and_json};
 
@@ -14,6 +18,7 @@ both_backends!(
     unset_fields_of_nested_records_are_left_out_but_a_config_keeps_its_nulls,
     an_integral_float_is_stored_and_answered_as_an_integer,
     empty_paging_parameters_are_the_default_on_every_list_and_bad_ones_a_400,
+    a_token_read_from_memory_still_ends_at_once_when_revoked_elsewhere_or_expired,
 );
 
 /// `GET /v2/control-planes?filter[id][eq]=` built `id IN ()`, which PostgreSQL refuses.
@@ -302,5 +307,83 @@ async fn empty_paging_parameters_are_the_default_on_every_list_and_bad_ones_a_40
         body["meta"]["page"],
         json!({"number": 1, "size": 100, "total": 1})
     );
+    app.shutdown().await;
+}
+
+/// Authentication reads tokens from memory (`store/token_cache.rs`). A revocation by
+/// another process holds from the next request: on SQLite a write by another connection
+/// moves the WAL index header the server reads; on PostgreSQL another node's
+/// `revoke_token` notifies every node (heard within the notification's delivery, so the
+/// check allows it a second). Expiry is judged from the cached row on every request.
+async fn a_token_read_from_memory_still_ends_at_once_when_revoked_elsewhere_or_expired(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let add = |name: &'static str, created: i64| {
+        let app = &app;
+        async move {
+            let secret = TokenSecret::generate(TokenKind::PersonalAccess);
+            let token = NewToken::new(name, TokenKind::PersonalAccess, Some(1), vec![])
+                .unwrap()
+                .into_token(Timestamp::from_millis(created));
+            app.store()
+                .insert_token(&token, &secret.digest())
+                .await
+                .unwrap();
+            secret
+        }
+    };
+    let status = |secret: &TokenSecret| {
+        let request = app
+            .client
+            .get(app.url("/v2/control-planes"))
+            .bearer_auth(secret.expose());
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let now = Timestamp::now().millis();
+    let revoked = add("elsewhere", now).await;
+    // Expires a day after its creation: 1.5 s from now.
+    let expiring = add("expiring", now - 86_400_000 + 1_500).await;
+    for _ in 0..3 {
+        assert_eq!(status(&revoked).await, 200);
+        assert_eq!(status(&expiring).await, 200);
+    }
+    match backend {
+        // Another connection, as the CLI in another process would write.
+        Backend::Sqlite => {
+            let mut conn = sqlx::AnyConnection::connect(&app.database_url)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE name = 'elsewhere'")
+                .bind(now)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+            assert_eq!(status(&revoked).await, 401);
+        }
+        // Another node on the same database.
+        Backend::Postgres => {
+            let node = konnektd::store::Store::open(&app.database_url)
+                .await
+                .unwrap();
+            assert!(
+                node.revoke_token("elsewhere", Timestamp::now())
+                    .await
+                    .unwrap()
+            );
+            node.close().await;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            while status(&revoked).await != 401 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the revocation was not heard"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    assert_eq!(status(&expiring).await, 401);
     app.shutdown().await;
 }
