@@ -174,7 +174,10 @@ pub fn router(state: AppState) -> Router {
     let max_body_size = state.settings.max_body_size;
     let mut router = Router::new();
     for group in groups() {
-        let mut routes = group.api.router;
+        let mut routes = group
+            .api
+            .router
+            .route_layer(middleware::from_fn(extract::refuse_nul_in_uri));
         if !group.public {
             routes = routes.route_layer(middleware::from_fn_with_state(
                 state.clone(),

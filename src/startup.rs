@@ -85,6 +85,7 @@ async fn start_until(
         _ => None,
     };
     let store = Store::open_with(&database_url, args.database_acquire_timeout).await?;
+    store.resume_deletions().await?;
     let control_plane_version =
         KongVersion::parse(&args.cluster_kong_version).ok_or_else(|| {
             anyhow::anyhow!(

@@ -21,10 +21,12 @@ mod plugin_schemas;
 pub mod postgres;
 mod server_keys;
 pub mod sqlite;
+mod token_cache;
 mod tokens;
 
 pub use changes::{CONFIG_CHANNEL, Change, ChangeListener};
 pub use plugin_schemas::PLUGIN_SCHEMAS_CHANNEL;
+pub use token_cache::TOKENS_CHANNEL;
 
 use std::path::Path;
 
@@ -113,6 +115,10 @@ pub struct Store {
     changes: std::sync::Arc<changes::Changes>,
     /// How long each query waited for a pooled connection, for `/metrics`.
     acquire_wait: Histogram,
+    /// Tokens as authentication reads them.
+    tokens: std::sync::Arc<token_cache::TokenCache>,
+    /// Control planes whose rows this node is still deleting (SQLite).
+    deleting: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
 }
 
 /// A PostgreSQL `NOTIFY` sent inside a write's transaction, so other konnektd nodes hear
@@ -182,6 +188,11 @@ impl Store {
             // Each opened store is one konnektd node on the change channel.
             changes: std::sync::Arc::new(changes::Changes::new(uuid::Uuid::new_v4())),
             acquire_wait: crate::metrics::wait_histogram(),
+            deleting: Default::default(),
+            tokens: std::sync::Arc::new(token_cache::TokenCache::new(match backend {
+                Backend::Sqlite => sqlite::file_of(url),
+                Backend::Postgres => None,
+            })),
         })
     }
 
@@ -315,14 +326,20 @@ impl Sql {
         self.bind(Bind::Int(value))
     }
 
-    /// `(v1, v2, ...)` of text values.
+    /// `(v1, v2, ...)` of text values; `(NULL)`, which `IN` matches with nothing, for
+    /// none (PostgreSQL refuses `IN ()`).
     fn bind_text_list<I: IntoIterator<Item = String>>(&mut self, values: I) -> &mut Self {
         self.push("(");
+        let mut empty = true;
         for (i, value) in values.into_iter().enumerate() {
             if i > 0 {
                 self.push(", ");
             }
             self.bind_text(value);
+            empty = false;
+        }
+        if empty {
+            self.push("NULL");
         }
         self.push(")")
     }

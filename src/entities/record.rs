@@ -136,10 +136,14 @@ pub(super) fn delete_refused(kind: &EntityKind, error: DeleteError) -> EntityErr
     }
 }
 
-/// An entity as the API answers with it: Konnect leaves unset top-level fields out
-/// (docs/api.md, konnektd's decision 6).
+/// An entity as the API answers with it: Konnect leaves unset fields out, those of
+/// nested records too (`"ordering": {}` stays `{}`), since Koko marshals typed protobuf
+/// messages (docs/api.md, konnektd's decision 6). A `config` is a `google.protobuf.Struct`
+/// there, which keeps its nulls: Konnect's own plugin example answers
+/// `"config": {"anonymous": null, ...}` (Kong/developer.konghq.com,
+/// `api-specs/konnect/control-planes-config/v2/openapi.yaml`, `Plugin`).
 pub(super) fn present(entity: impl Into<Filled>) -> Filled {
     let mut entity = entity.into();
-    entity.drop_nulls();
+    entity.drop_nulls_deep(&["config"]);
     entity
 }

@@ -486,5 +486,23 @@ pub(super) fn scoped_input(
     {
         map.insert(parent.field().into(), json!({"id": parent.id}));
     }
+    map.values_mut().for_each(whole_numbers_as_integers);
     Ok(Value::Object(map))
+}
+
+/// `8080.0` becomes `8080`, as it does in Kong: Lua has one number type, and its JSON
+/// encoder (lua-cjson, `%.14g`) writes an integral number without a fraction, so Kong
+/// stores and answers `"port": 8080` for `8080.0`. Numbers beyond 2^53 stay as given.
+fn whole_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
 }

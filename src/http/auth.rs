@@ -4,8 +4,9 @@
 //! Missing, malformed, unknown, expired and revoked tokens all get the same 401, and a
 //! malformed one is refused before any database lookup. The client learns nothing more;
 //! the operator gets the reason in a debug line (with the token's name when it has one,
-//! never the token). Nothing is cached, so a revocation (even by the CLI in another
-//! process) holds from the next request on.
+//! never the token). Tokens are read from memory, and a revocation (even by the CLI in
+//! another process, or on another node) still holds from the next request on
+//! (`store/token_cache.rs`).
 
 use std::sync::{Arc, OnceLock};
 
@@ -141,6 +142,7 @@ async fn authenticate(
         TokenState::Revoked => return Err(refuse(&request, Refusal::Revoked, Some(&token.name))),
     }
     if token.needs_touch(now) {
+        state.store.token_used(&secret.digest(), now);
         let store = state.store.clone();
         // Bookkeeping only: the request does not wait for it, nor fail with it.
         tokio::spawn(async move {
@@ -162,6 +164,10 @@ async fn authenticate(
         for (key, value) in &params {
             if CONTROL_PLANE_PARAMS.contains(&key) {
                 check_scope(&principal, value)?;
+                // A control plane whose rows are still going is gone already.
+                if Uuid::parse_str(value).is_ok_and(|id| state.store.is_being_deleted(id)) {
+                    return Err(crate::entities::EntityError::ControlPlaneNotFound.into());
+                }
             }
         }
     }

@@ -178,15 +178,21 @@ fn parse_filter(query: &HashMap<String, String>) -> Result<ControlPlaneFilter, V
                 let ids: Result<Vec<Uuid>, _> =
                     list(value).iter().map(|s| Uuid::parse_str(s)).collect();
                 match ids {
-                    Ok(ids) => filter.ids = Some(ids),
-                    Err(_) => errors.push(FieldError::not_uuid(key.clone()).from_source("query")),
+                    // An empty value names no id: refused as `=abc` is, not read as "none".
+                    Ok(ids) if !ids.is_empty() => filter.ids = Some(ids),
+                    _ => errors.push(FieldError::not_uuid(key.clone()).from_source("query")),
                 }
             }
             "filter[name]" | "filter[name][eq]" => filter.name_eq = Some(value.clone()),
             "filter[name][neq]" => filter.name_neq = Some(value.clone()),
             "filter[name][contains]" => filter.name_contains = Some(value.clone()),
             "filter[cluster_type]" | "filter[cluster_type][eq]" | "filter[cluster_type][oeq]" => {
-                filter.cluster_types = Some(list(value))
+                match list(value) {
+                    types if types.is_empty() => {
+                        errors.push(FieldError::blank(key.clone()).from_source("query"))
+                    }
+                    types => filter.cluster_types = Some(types),
+                }
             }
             "filter[cluster_type][neq]" => filter.cluster_type_neq = Some(value.clone()),
             "filter[cloud_gateway]" | "filter[cloud_gateway][eq]" => match value.as_str() {

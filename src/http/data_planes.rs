@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Api;
-use super::extract::{ControlPlaneId, JsonBody};
+use super::extract::{ControlPlaneId, JsonBody, QueryMap};
 use crate::app::AppState;
 use crate::cluster::provision::{NewDataPlane, dp_certificate_from_pem, new_data_plane};
 use crate::domain::Timestamp;
@@ -122,7 +122,13 @@ fn certificate_id(raw: &str) -> Result<Uuid, ApiError> {
 async fn list_dp_certificates(
     state: AppState,
     ControlPlaneId(cp): ControlPlaneId,
+    query: QueryMap,
 ) -> Result<Json<Value>, ApiError> {
+    // Every item is answered in one page, but the paging parameters are held to the one
+    // rule of every list (`QueryMap::page`).
+    query
+        .page(state.settings.max_page_size)
+        .map_err(|fields| ApiError::invalid("Invalid query parameters", fields))?;
     state.entities.ensure_control_plane(cp).await?;
     let certs = state.store.dp_certificates(cp).await?;
     Ok(Json(json!({
@@ -254,7 +260,13 @@ fn node_json(node: &Node) -> Value {
 async fn list_nodes(
     state: AppState,
     ControlPlaneId(cp): ControlPlaneId,
+    query: QueryMap,
 ) -> Result<Json<Value>, ApiError> {
+    // Every item is answered in one page, but the paging parameters are held to the one
+    // rule of every list (`QueryMap::page`).
+    query
+        .page(state.settings.max_page_size)
+        .map_err(|fields| ApiError::invalid("Invalid query parameters", fields))?;
     state.entities.ensure_control_plane(cp).await?;
     let nodes = state.store.nodes(cp).await?;
     Ok(Json(json!({

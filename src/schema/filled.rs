@@ -88,6 +88,48 @@ impl Filled {
     }
 }
 
+impl Filled {
+    /// Drops the null fields of a record and of every record inside it, but not inside
+    /// its top-level fields named in `whole` (kept as given, nulls and all).
+    pub fn drop_nulls_deep(&mut self, whole: &[&str]) {
+        self.drop_nulls();
+        match self {
+            Filled::Value(Value::Object(map)) => {
+                for (key, value) in map.iter_mut() {
+                    if !whole.contains(&key.as_str()) {
+                        drop_nested_nulls(value);
+                    }
+                }
+            }
+            Filled::Value(_) => {}
+            Filled::Record(record) => {
+                for (key, value) in record.given.iter_mut() {
+                    if !whole.contains(&key.as_str()) {
+                        drop_nested_nulls(value);
+                    }
+                }
+                for (key, filled) in record.added.iter_mut() {
+                    if !whole.contains(&key.as_str()) {
+                        filled.drop_nulls_deep(&[]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Drops null fields of the objects in `value`, at any depth; array items stay.
+fn drop_nested_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nested_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nested_nulls),
+        _ => {}
+    }
+}
+
 impl From<Value> for Filled {
     fn from(value: Value) -> Self {
         Filled::Value(value)
@@ -227,5 +269,25 @@ mod tests {
         let mut plain = Filled::from(json!({"k": null, "r": {"n": null}}));
         plain.drop_nulls();
         assert_eq!(plain.into_value(), json!({"r": {"n": null}}));
+    }
+
+    #[test]
+    fn drop_nulls_deep_reaches_nested_records_but_not_the_fields_kept_whole() {
+        let body = json!({"k": null, "ordering": {"after": null, "before": null}, "s": [{"ip": "a", "port": null}, null], "config": {"c": null, "r": {"n": null}}});
+        let mut plain = Filled::from(body.clone());
+        plain.drop_nulls_deep(&["config"]);
+        let expected = json!({"ordering": {}, "s": [{"ip": "a"}, null], "config": {"c": null, "r": {"n": null}}});
+        assert_eq!(plain.into_value(), expected);
+        let Value::Object(given) = body else {
+            unreachable!()
+        };
+        let mut filled = Filled::record(
+            given,
+            vec![("z".into(), Filled::from(json!({"m": null, "o": 1})))],
+        );
+        filled.drop_nulls_deep(&["config"]);
+        let mut expected = expected;
+        expected["z"] = json!({"o": 1});
+        assert_eq!(filled.into_value(), expected);
     }
 }

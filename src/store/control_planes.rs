@@ -6,13 +6,19 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row};
 use uuid::Uuid;
 
-use super::{Change, Sql, Store, StoreError, StoreResult, from_json, notify_on, parse_uuid};
+use super::{
+    Backend, Change, Sql, Store, StoreError, StoreResult, from_json, notify_on, parse_uuid,
+};
 use crate::domain::Timestamp;
 use crate::domain::control_plane::{ControlPlane, ControlPlaneFilter, ProxyUrl};
 use crate::domain::paging::PageRequest;
 
 const COLUMNS: &str = "id, name, description, cluster_type, auth_type, cloud_gateway, proxy_urls, created_at, updated_at";
 const NAME_CLASH: &str = "a control plane with this name";
+
+/// Rows per transaction of a chunked delete (SQLite): long enough to pay for its commit,
+/// short enough (milliseconds) that other writers barely wait.
+const CHUNK: i64 = 2000;
 
 fn control_plane_from_row(row: &AnyRow) -> StoreResult<ControlPlane> {
     let proxy_urls: String = row.try_get("proxy_urls")?;
@@ -78,7 +84,8 @@ fn like_contains(needle: &str) -> String {
 }
 
 fn push_filter(q: &mut Sql, filter: &ControlPlaneFilter) {
-    q.push(" WHERE 1 = 1");
+    // A control plane being deleted (SQLite, see `delete_control_plane`) is gone already.
+    q.push(" WHERE deleting IS NULL");
     if let Some(ids) = &filter.ids {
         q.push(" AND id IN ")
             .bind_text_list(ids.iter().map(Uuid::to_string));
@@ -145,7 +152,7 @@ impl Store {
 
     pub async fn control_plane(&self, id: Uuid) -> StoreResult<Option<ControlPlane>> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM control_planes WHERE id = $1"
+            "SELECT {COLUMNS} FROM control_planes WHERE id = $1 AND deleting IS NULL"
         )))
         .bind(id.to_string())
         .fetch_optional(&mut *self.connection().await?)
@@ -158,10 +165,11 @@ impl Store {
 
     /// Whether the control plane exists: one indexed lookup, no labels.
     pub async fn control_plane_exists(&self, id: Uuid) -> StoreResult<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM control_planes WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.connection().await?)
-            .await?;
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM control_planes WHERE id = $1 AND deleting IS NULL")
+                .bind(id.to_string())
+                .fetch_optional(&mut *self.connection().await?)
+                .await?;
         Ok(found.is_some())
     }
 
@@ -200,7 +208,7 @@ impl Store {
         let mut connection = self.connection().await?;
         let mut tx = sqlx::Connection::begin(&mut *connection).await?;
         let done = sqlx::query(
-            "UPDATE control_planes SET name = $1, description = $2, auth_type = $3, proxy_urls = $4, updated_at = $5 WHERE id = $6",
+            "UPDATE control_planes SET name = $1, description = $2, auth_type = $3, proxy_urls = $4, updated_at = $5 WHERE id = $6 AND deleting IS NULL",
         )
         .bind(&cp.name)
         .bind(&cp.description)
@@ -225,16 +233,52 @@ impl Store {
 
     /// Deletes a control plane and, by cascade, everything it holds; publishes
     /// [`Change::Certificates`] when it existed, as its pinned certificates went with it.
+    ///
+    /// Its cost is linear in the rows it removes, and it never holds other control
+    /// planes' writes for longer than a short transaction. On PostgreSQL it is one
+    /// transaction (row locks hold nobody else up). On SQLite, whose one writer would
+    /// otherwise wait for all of it, a first transaction hides the control plane from
+    /// every read, frees its name and removes what data planes and schemas hang on it;
+    /// then its entities go in chunks of [`CHUNK`] rows, each its own transaction that
+    /// lets other writers in between, and last the row itself. The chunks run in a task
+    /// of their own, which a dropped request does not stop, and a restart finishes a
+    /// delete a crash interrupted ([`Store::resume_deletions`]): nothing is left
+    /// half-deleted and visible.
     pub async fn delete_control_plane(&self, id: Uuid) -> StoreResult<bool> {
-        let _writer = self.sqlite_writer().await;
+        if self.backend == Backend::Postgres {
+            return self.delete_control_plane_at_once(id).await;
+        }
+        if !self.hide_control_plane(id).await? {
+            return Ok(false);
+        }
+        let store = self.clone();
+        let finishing = tokio::spawn(async move { store.finish_deletion(id).await });
+        finishing
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("deleting a control plane: {e}")))??;
+        Ok(true)
+    }
+
+    async fn delete_control_plane_at_once(&self, id: Uuid) -> StoreResult<bool> {
         let mut connection = self.connection().await?;
         let mut tx = sqlx::Connection::begin(&mut *connection).await?;
-        // References between its entities first: PostgreSQL checks a reference's target
-        // key while the cascade is still removing the references themselves.
-        sqlx::query("DELETE FROM core_entity_refs WHERE control_plane_id = $1")
+        // Set-based, one statement per table, the rows that point at others first:
+        // PostgreSQL checks a reference's target key while a cascade is still removing
+        // the references themselves, and left to the cascades every entity row would
+        // run its own lookups in each table that points at it.
+        for table in [
+            "core_entity_refs",
+            "core_entity_keys",
+            "core_entity_tags",
+            "core_entities",
+        ] {
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE control_plane_id = $1"
+            )))
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        }
         let done = sqlx::query("DELETE FROM control_planes WHERE id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -252,6 +296,112 @@ impl Store {
             self.publish(Change::Certificates);
         }
         Ok(deleted)
+    }
+
+    /// SQLite's first step: marks the control plane as being deleted (every read leaves
+    /// it out from now on), frees its name, and removes its labels, schemas, data-plane
+    /// certificates and nodes, so no data plane is admitted to it any more.
+    async fn hide_control_plane(&self, id: Uuid) -> StoreResult<bool> {
+        let cp = id.to_string();
+        {
+            let _writer = self.sqlite_writer().await;
+            let mut connection = self.connection().await?;
+            let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+            let done = sqlx::query(
+                "UPDATE control_planes SET deleting = $1, name = $2 WHERE id = $3 AND deleting IS NULL",
+            )
+            .bind(Timestamp::now().millis())
+            .bind(format!("\u{1}deleting {cp}"))
+            .bind(&cp)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            for table in [
+                "control_plane_labels",
+                "plugin_schemas",
+                "dp_client_certificates",
+                "data_plane_nodes",
+            ] {
+                sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE control_plane_id = $1"
+                )))
+                .bind(&cp)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        self.deleting.lock().expect("not poisoned").insert(id);
+        self.forget_plugin_schemas(Some(id));
+        self.publish(Change::Certificates);
+        Ok(true)
+    }
+
+    /// Removes a hidden control plane's entities chunk by chunk, references first (a
+    /// reference must not outlive its target), then the row itself.
+    async fn finish_deletion(&self, id: Uuid) -> StoreResult<()> {
+        let cp = id.to_string();
+        for statement in [
+            "DELETE FROM core_entity_refs WHERE rowid IN (SELECT rowid FROM core_entity_refs WHERE control_plane_id = $1 LIMIT $2)",
+            "DELETE FROM core_entities WHERE rowid IN (SELECT rowid FROM core_entities WHERE control_plane_id = $1 LIMIT $2)",
+        ] {
+            loop {
+                let _writer = self.sqlite_writer().await;
+                let done = sqlx::query(statement)
+                    .bind(&cp)
+                    .bind(CHUNK)
+                    .execute(&mut *self.connection().await?)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    break;
+                }
+            }
+        }
+        {
+            let _writer = self.sqlite_writer().await;
+            sqlx::query("DELETE FROM control_planes WHERE id = $1")
+                .bind(&cp)
+                .execute(&mut *self.connection().await?)
+                .await?;
+        }
+        self.deleting.lock().expect("not poisoned").remove(&id);
+        Ok(())
+    }
+
+    /// Finishes, in the background, the deletes a stop or crash interrupted (SQLite; on
+    /// PostgreSQL a delete is one transaction and leaves none).
+    pub async fn resume_deletions(&self) -> StoreResult<()> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM control_planes WHERE deleting IS NOT NULL")
+                .fetch_all(&mut *self.connection().await?)
+                .await?;
+        for id in ids {
+            let id = parse_uuid(&id)?;
+            self.deleting.lock().expect("not poisoned").insert(id);
+            let store = self.clone();
+            tokio::spawn(async move {
+                let finished = match store.backend {
+                    Backend::Sqlite => store.finish_deletion(id).await,
+                    Backend::Postgres => store.delete_control_plane_at_once(id).await.map(drop),
+                };
+                match finished {
+                    Ok(()) => tracing::info!(control_plane = %id, "finished an interrupted delete"),
+                    Err(e) => {
+                        tracing::warn!(control_plane = %id, error = %e, "could not finish an interrupted delete")
+                    }
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether this node is deleting the control plane (SQLite: its rows are still
+    /// going). Routes under it answer 404 meanwhile; one lock, no database.
+    pub fn is_being_deleted(&self, id: Uuid) -> bool {
+        let deleting = self.deleting.lock().expect("not poisoned");
+        !deleting.is_empty() && deleting.contains(&id)
     }
 
     async fn attach_labels(&self, cps: &mut [ControlPlane]) -> StoreResult<()> {

@@ -424,6 +424,9 @@ impl Store {
         }
         // Breadth-first over what points at what is being deleted.
         let mut doomed: Vec<(String, String)> = vec![(kind.to_string(), id.to_string())];
+        // What is already in `doomed`, so a cascade of many rows costs linear time.
+        let mut seen: std::collections::HashSet<(String, String)> =
+            doomed.iter().cloned().collect();
         let mut next = 0;
         while next < doomed.len() {
             let (target_kind, target_id) = doomed[next].clone();
@@ -439,7 +442,7 @@ impl Store {
                     (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
                 match rule(&ref_kind, &field) {
                     OnDelete::Cascade => {
-                        if !doomed.iter().any(|(k, i)| *k == ref_kind && *i == ref_id) {
+                        if seen.insert((ref_kind.clone(), ref_id.clone())) {
                             doomed.push((ref_kind, ref_id));
                         }
                     }

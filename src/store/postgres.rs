@@ -10,7 +10,7 @@ use sqlx::{AnyPool, Connection};
 use uuid::Uuid;
 
 use super::connect_errors::redact_url;
-use super::{Backend, CONFIG_CHANNEL, PLUGIN_SCHEMAS_CHANNEL, Store};
+use super::{Backend, CONFIG_CHANNEL, PLUGIN_SCHEMAS_CHANNEL, Store, TOKENS_CHANNEL};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -71,6 +71,8 @@ impl Store {
                 if let Err(e) = store.listen(&database_url, &mut listening).await {
                     tracing::warn!(error = %e, "LISTEN for config changes failed");
                 }
+                // Revocations go unheard until the next LISTEN: read every token meanwhile.
+                store.hearing_token_changes(false);
                 // Whatever was missed meanwhile is caught by the hub's safety poll.
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -86,8 +88,9 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         let mut listener = PgListener::connect(database_url).await?;
         listener
-            .listen_all([CONFIG_CHANNEL, PLUGIN_SCHEMAS_CHANNEL])
+            .listen_all([CONFIG_CHANNEL, PLUGIN_SCHEMAS_CHANNEL, TOKENS_CHANNEL])
             .await?;
+        self.hearing_token_changes(true);
         if let Some(listening) = listening.take() {
             let _ = listening.send(());
         }
@@ -96,16 +99,21 @@ impl Store {
         loop {
             match listener.try_recv().await? {
                 Some(notification) => self.heard(notification.channel(), notification.payload()),
-                // The connection dropped and sqlx reconnects on the next call: what was
-                // sent meanwhile is lost.
-                None => self.forget_plugin_schemas(None),
+                // The connection dropped: what was sent meanwhile is lost. Listen anew,
+                // caching no token until then.
+                None => {
+                    self.forget_plugin_schemas(None);
+                    return Ok(());
+                }
             }
         }
     }
 
     /// Acts on another node's notification.
     fn heard(&self, channel: &str, payload: &str) {
-        if channel == PLUGIN_SCHEMAS_CHANNEL {
+        if channel == TOKENS_CHANNEL {
+            self.forget_tokens();
+        } else if channel == PLUGIN_SCHEMAS_CHANNEL {
             if let Ok(cp) = Uuid::parse_str(payload) {
                 self.forget_plugin_schemas(Some(cp));
             }

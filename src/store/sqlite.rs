@@ -32,6 +32,16 @@ pub(super) async fn connect(url: &str, options: AnyPoolOptions) -> anyhow::Resul
     Ok(pool)
 }
 
+/// The database file a `sqlite:` URL names; `None` for an in-memory database.
+pub(super) fn file_of(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && !path.starts_with(":memory:") && !url.contains("mode=memory"))
+        .then(|| std::path::PathBuf::from(path))
+}
+
 /// One connection as the pool would make it, so a file that cannot be opened or written
 /// fails once, with its path and the OS error, rather than through the pool's retries.
 async fn probe(url: &str) -> anyhow::Result<()> {

@@ -4,7 +4,10 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
-use super::{Store, StoreError, StoreResult, from_json, parse_uuid};
+use super::token_cache::{Cached, TOKENS_CHANNEL};
+use super::{
+    Backend, Notification, Store, StoreError, StoreResult, from_json, notify_on, parse_uuid,
+};
 use crate::domain::Timestamp;
 use crate::domain::token::{Token, TokenDigest, TokenKind};
 
@@ -58,14 +61,43 @@ impl Store {
         Ok(())
     }
 
+    /// The token with this digest, from memory while no token can have changed
+    /// (`token_cache.rs` says how each backend knows).
     pub async fn token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<Token>> {
+        let generation = match self
+            .tokens
+            .lookup(&digest.0, self.backend == Backend::Sqlite)
+        {
+            Cached::Hit(token) => return Ok(Some(token)),
+            Cached::Miss(generation) => generation,
+        };
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM tokens WHERE digest = $1"
         )))
         .bind(&digest.0)
         .fetch_optional(&mut *self.connection().await?)
         .await?;
-        row.as_ref().map(token_from_row).transpose()
+        let token = row.as_ref().map(token_from_row).transpose()?;
+        if let (Some(token), Some(generation)) = (&token, generation) {
+            self.tokens.keep(&digest.0, token, generation);
+        }
+        Ok(token)
+    }
+
+    /// Notes in the cached row that the token was used now (the touch itself is
+    /// written in the background), so the next request does not touch it again.
+    pub fn token_used(&self, digest: &TokenDigest, now: Timestamp) {
+        self.tokens.used(&digest.0, now);
+    }
+
+    /// Forgets every cached token (a node heard of a revocation).
+    pub(super) fn forget_tokens(&self) {
+        self.tokens.forget();
+    }
+
+    /// Whether this node hears other processes' revocations (PostgreSQL's `LISTEN`).
+    pub(super) fn hearing_token_changes(&self, hearing: bool) {
+        self.tokens.set_hearing(hearing);
     }
 
     /// The token with this id, for a web UI session, which names its token by id.
@@ -96,14 +128,28 @@ impl Store {
     }
 
     /// Revokes the active token of that name; `false` when there is none.
+    /// Every node hears of it when it commits (`NOTIFY` in the same transaction on
+    /// PostgreSQL; SQLite's commit moves the WAL index header every process reads).
     pub async fn revoke_token(&self, name: &str, now: Timestamp) -> StoreResult<bool> {
+        let mut connection = self.connection().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
         let done =
             sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
                 .bind(now.millis())
                 .bind(name)
-                .execute(&mut *self.connection().await?)
+                .execute(&mut *tx)
                 .await?;
-        Ok(done.rows_affected() > 0)
+        let revoked = done.rows_affected() > 0;
+        if revoked {
+            let notification = Notification {
+                channel: TOKENS_CHANNEL,
+                payload: String::new(),
+            };
+            notify_on(&mut *tx, self.backend, &notification).await?;
+        }
+        tx.commit().await?;
+        self.tokens.forget();
+        Ok(revoked)
     }
 
     pub async fn touch_token(&self, id: Uuid, now: Timestamp) -> StoreResult<()> {
