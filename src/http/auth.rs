@@ -114,8 +114,15 @@ async fn authenticate(
     request: Request,
 ) -> Result<(Request, Option<Session>), ApiError> {
     // A bearer token wins; the web UI's session cookie counts only without one.
-    let (token, session) = match bearer_token(&request) {
-        Ok(secret) => (state.store.token_by_digest(&secret.digest()).await?, None),
+    let (token, session, digest) = match bearer_token(&request) {
+        Ok(secret) => {
+            let digest = secret.digest();
+            (
+                state.store.token_by_digest(&digest).await?,
+                None,
+                Some(digest),
+            )
+        }
         Err(Refusal::Missing) => match ui_session::cookie_value(request.headers()) {
             Some(jwt) => {
                 let session = match ui_session::verify(state, &jwt).await {
@@ -125,7 +132,11 @@ async fn authenticate(
                         return Err(refuse(&request, Refusal::BadSession, None));
                     }
                 };
-                (state.store.token_by_id(session.sub).await?, Some(session))
+                (
+                    state.store.token_by_id(session.sub).await?,
+                    Some(session),
+                    None,
+                )
             }
             None => return Err(refuse(&request, Refusal::Missing, None)),
         },
@@ -142,7 +153,10 @@ async fn authenticate(
         TokenState::Revoked => return Err(refuse(&request, Refusal::Revoked, Some(&token.name))),
     }
     if token.needs_touch(now) {
-        state.store.token_used(&secret.digest(), now);
+        // The cached row learns of the use too, so the next requests do not touch again.
+        if let Some(digest) = &digest {
+            state.store.token_used(digest, now);
+        }
         let store = state.store.clone();
         // Bookkeeping only: the request does not wait for it, nor fail with it.
         tokio::spawn(async move {

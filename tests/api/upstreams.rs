@@ -23,12 +23,10 @@ both_backends!(
 /// repeats.
 fn default_healthchecks() -> Value {
     json!({
-        // Fields without a default are null inside records; only top-level nulls are
-        // left out of answers (docs/api.md, decision 6).
+        // Fields without a default are unset, and unset fields are left out of answers,
+        // nested ones too (docs/api.md, decision 6).
         "active": {
             "concurrency": 10,
-            "headers": null,
-            "https_sni": null,
             "healthy": {"http_statuses": [200, 302], "interval": 0, "successes": 0},
             "http_path": "/",
             "https_verify_certificate": true,
