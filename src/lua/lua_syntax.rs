@@ -13,33 +13,37 @@ use mlua::{Error, Function, Lua, Table, Value};
 
 use super::sandbox::root_cause;
 
-/// `check(code)`: `true`, or `nil` and the compiler's message. The compiled function is
-/// dropped unrun.
+/// `check(code[, chunk_name])`: `true`, or `nil` and the compiler's message. The compiled
+/// function is dropped unrun. The chunk is named after the code unless a name is given
+/// (penlight's templates compile as `"TMP"`).
 pub fn check_function(lua: &Lua) -> mlua::Result<Function> {
-    lua.create_function(|lua, code: mlua::LuaString| {
-        let bytes = code.as_bytes();
-        // The C chunk name ends at the first NUL, as it does for Kong's `loadstring`.
-        let name_end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-        let name = String::from_utf8_lossy(&bytes[..name_end]).into_owned();
-        let compiled = lua
-            .load(&bytes[..])
-            .set_name(name)
-            .set_mode(ChunkMode::Text)
-            .into_function();
-        match compiled {
-            Ok(_never_called) => Ok((Value::Boolean(true), Value::Nil)),
-            Err(e) => match root_cause(&e) {
-                Error::MemoryError(_) => Err(e),
-                Error::SyntaxError { message, .. } | Error::RuntimeError(message) => {
-                    Ok((Value::Nil, Value::String(lua.create_string(message)?)))
-                }
-                other => Ok((
-                    Value::Nil,
-                    Value::String(lua.create_string(other.to_string())?),
-                )),
-            },
-        }
-    })
+    lua.create_function(
+        |lua, (code, chunk_name): (mlua::LuaString, Option<String>)| {
+            let bytes = code.as_bytes();
+            // The C chunk name ends at the first NUL, as it does for Kong's `loadstring`.
+            let name_end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+            let name = chunk_name
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes[..name_end]).into_owned());
+            let compiled = lua
+                .load(&bytes[..])
+                .set_name(name)
+                .set_mode(ChunkMode::Text)
+                .into_function();
+            match compiled {
+                Ok(_never_called) => Ok((Value::Boolean(true), Value::Nil)),
+                Err(e) => match root_cause(&e) {
+                    Error::MemoryError(_) => Err(e),
+                    Error::SyntaxError { message, .. } | Error::RuntimeError(message) => {
+                        Ok((Value::Nil, Value::String(lua.create_string(message)?)))
+                    }
+                    other => Ok((
+                        Value::Nil,
+                        Value::String(lua.create_string(other.to_string())?),
+                    )),
+                },
+            }
+        },
+    )
 }
 
 /// The `konnektd.lua_syntax` module: `{ check = check_function }`.

@@ -5,11 +5,33 @@
 -- Kong/developer.konghq.com `app/_schemas/gateway/plugins/3.13/RequestTransformer.json`
 -- (no 3.10 file is published; same fields, no descriptions beside the typedef's).
 --
--- Not done here: Kong also compiles each value as a penlight template
--- (`pl.template.compile`, refusing `value '<v>' is not in supported format, error:...`
--- when a `$(...)` expression is not valid Lua). The sandbox cannot compile Lua, so such a
--- value is accepted here and refused by the data plane.
+-- Kong also compiles each value as a penlight template (`pl.template.compile` with `#`
+-- lines disabled): the code penlight generates for it is rebuilt here and compiled, never
+-- run, by `konnektd.lua_syntax`, so a `$(...)` expression that is not Lua gets Kong's
+-- `value '<v>' is not in supported format, error:[string "TMP"]:N: ...`.
 local typedefs = require "kong.db.schema.typedefs"
+local lua_syntax = require "konnektd.lua_syntax"
+
+-- penlight's template.lua: each piece appends to the result table, one piece a line.
+local APPENDER = " __R_size = __R_size + 1; __R_table[__R_size] = "
+
+local function template_compiles(value)
+  local pieces = {
+    "return function()",
+    "local __R_size, __R_table, __tostring = 0, {}, __tostring",
+  }
+  local s = 1
+  for term, executed, e in value:gmatch("()%$(%b())()") do
+    pieces[#pieces + 1] = APPENDER .. string.format("%q", value:sub(s, term - 1))
+    pieces[#pieces + 1] = APPENDER .. string.format("__tostring(%s or '')", "(" .. executed:sub(2, -2) .. ")")
+    s = e
+  end
+  local rest = string.format("%q", value:sub(s))
+  if rest ~= '""' then pieces[#pieces + 1] = APPENDER .. rest end
+  pieces[#pieces + 1] = "return __R_table"
+  pieces[#pieces + 1] = "end"
+  return lua_syntax.check(table.concat(pieces, "\n"), "TMP")
+end
 
 -- Kong's `validate_header_name`: the characters a header name may have.
 local function header_name_ok(name)
@@ -26,6 +48,10 @@ local function check_for_value(entry)
   local name, value = entry:match("^([^:]+):*(.-)$")
   if not name or not value or value == "" then
     return false, "key '" .. tostring(name) .. "' has no value"
+  end
+  local ok, err = template_compiles(value)
+  if not ok then
+    return false, "value '" .. value .. "' is not in supported format, error:" .. err
   end
   return true
 end

@@ -481,6 +481,20 @@ fn transformers() -> Vec<Case> {
                 field_error("config.rename.headers[0]", &["'b c' is not a valid header"]),
             ],
         ),
+        // Kong's request-transformer schema.lua `check_for_value`: each value compiles as
+        // a penlight template; the text is the one Kong's route-transformer spec shows
+        // for the same compile (`[string "TMP"]:4: ')' expected near 'does'`). A
+        // template that compiles is taken.
+        refused(
+            "request-transformer",
+            json!({"add": {"querystring": ["a:$(this does not work)", "b:$(headers.host)"]}}),
+            vec![field_error(
+                "config.add.querystring[0]",
+                &[
+                    "value '$(this does not work)' is not in supported format, error:[string \"TMP\"]:4: ')' expected near 'does'",
+                ],
+            )],
+        ),
         // Kong's request-transformer schema.lua: arrays of strings, and `check_for_value`
         // on the querystring pairs.
         refused(
