@@ -140,6 +140,11 @@ fn groups() -> Vec<Group> {
             api: plugin_schemas::schema_routes(Api::new()),
         },
         Group {
+            family: ErrorFamily::Problem,
+            public: false,
+            api: upstreams::target_list_routes(Api::new()),
+        },
+        Group {
             family: ErrorFamily::Koko,
             public: false,
             api: [

@@ -18,6 +18,12 @@ pub static TARGET: Collection = Collection {
 
 pub fn routes(api: Api) -> Api {
     let api = mount(api, &UPSTREAM, None);
-    let api = mount(api, &TARGET, Some(&UPSTREAM));
+    mount(api, &TARGET, Some(&UPSTREAM))
+}
+
+/// The top-level list of every target. Its group renders problems: the config spec's
+/// `list-targets` answers the platform's `Unauthorized` and `Forbidden` (RFC 7807), unlike
+/// the core entities' `HTTP401Error`.
+pub fn target_list_routes(api: Api) -> Api {
     mount_list(api, &TARGET)
 }

@@ -22,7 +22,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::harness::certificates::self_signed;
+use crate::harness::certificates::{self_signed, test_ca};
 use crate::harness::core_entities::control_plane;
 use crate::harness::{Backend, TestApp, fixture};
 
@@ -148,6 +148,23 @@ fn every_operation_of_a_served_resource_is_routed() {
         "expected-config-version",
         "schemas/validate",
         "dp-client-certificates",
+        "upstreams",
+        "upstreams/targets",
+        "targets",
+        "certificates",
+        "certificates/snis",
+        "snis",
+        "ca_certificates",
+        "consumers/acls",
+        "consumers/basic-auth",
+        "consumers/hmac-auth",
+        "consumers/jwt",
+        "consumers/key-auth",
+        "acls",
+        "basic-auths",
+        "hmac-auths",
+        "jwts",
+        "key-auths",
     ] {
         assert!(resources.contains(resource), "{resource}: {resources:?}");
     }
@@ -222,9 +239,43 @@ fn sample(resource: &str, n: usize, env: &Env) -> Option<Value> {
             json!({"name": names[n % names.len()]})
         }
         "dp-client-certificates" => json!({"cert": self_signed(&format!("dp-{n}")).cert_pem}),
+        "upstreams" => json!({"name": format!("up-{n}.example.com")}),
+        "targets" => json!({"target": format!("t{n}.example.com:8000")}),
+        "certificates" => {
+            let pair = self_signed(&format!("cert-{n}.example.com"));
+            json!({"cert": pair.cert_pem, "key": pair.key_pem})
+        }
+        "ca_certificates" => json!({"cert": test_ca(&format!("ca-{n}")).0}),
+        // Nested under its certificate, or naming it at the top level.
+        "snis" if resource == "snis" => {
+            json!({"name": format!("sni-{n}.example.com"), "certificate": {"id": env.certificate}})
+        }
+        "snis" => json!({"name": format!("sni-{n}.example.com")}),
+        // Credentials: created under the consumer (the top-level paths only read them).
+        "acls" => json!({"group": format!("acl-{n}")}),
+        "basic-auth" | "basic-auths" => {
+            json!({"username": format!("basic-{n}"), "password": "s3cret"})
+        }
+        "hmac-auth" | "hmac-auths" => json!({"username": format!("hmac-{n}")}),
+        "jwt" | "jwts" => json!({"key": format!("jwt-{n}")}),
+        "key-auth" | "key-auths" => json!({"key": format!("key-{n}")}),
         "plugin-schemas" => json!({"lua_schema": env.lua_schema}),
         _ => return None,
     })
+}
+
+/// Where an entity of the top-level, read-only `resource` is created: Konnect lists and
+/// reads credentials at `key-auths/{id}` but creates them only under their consumer.
+fn created_under(resource: &str, env: &Env) -> Option<String> {
+    let nested = match resource {
+        "acls" => "acls",
+        "basic-auths" => "basic-auth",
+        "hmac-auths" => "hmac-auth",
+        "jwts" => "jwt",
+        "key-auths" => "key-auth",
+        _ => return None,
+    };
+    Some(format!("{}/consumers/{}/{nested}", env.base, env.consumer))
 }
 
 /// What the operations run against: one control plane and one entity of each kind.
@@ -235,6 +286,8 @@ struct Env {
     route: String,
     consumer: String,
     group: String,
+    certificate: String,
+    upstream: String,
     lua_schema: String,
 }
 
@@ -262,6 +315,8 @@ impl Env {
                     "RouteId" => self.route.clone(),
                     "ConsumerId" | "ConsumerIdForNestedEntities" => self.consumer.clone(),
                     "ConsumerGroupId" => self.group.clone(),
+                    "CertificateId" => self.certificate.clone(),
+                    "UpstreamId" | "UpstreamIdForTarget" => self.upstream.clone(),
                     "entityName" => "services".into(),
                     "pluginName" => "key-auth".into(),
                     // The operated-on entity, when the caller gives none (the 401 check).
@@ -337,6 +392,8 @@ async fn served_operations_answer_what_the_spec_allows(backend: Backend) {
         route: String::new(),
         consumer: String::new(),
         group: String::new(),
+        certificate: String::new(),
+        upstream: String::new(),
         lua_schema: fixture("ping-auth/schema.lua"),
     };
     let create = |path: String, body: Value| {
@@ -365,6 +422,17 @@ async fn served_operations_answer_what_the_spec_allows(backend: Backend) {
     env.group = create(
         format!("{}/consumer_groups", env.base),
         json!({"name": "gold"}),
+    )
+    .await;
+    let pair = self_signed("contract.example.com");
+    env.certificate = create(
+        format!("{}/certificates", env.base),
+        json!({"cert": pair.cert_pem, "key": pair.key_pem}),
+    )
+    .await;
+    env.upstream = create(
+        format!("{}/upstreams", env.base),
+        json!({"name": "contract.example.com"}),
     )
     .await;
 
@@ -477,8 +545,9 @@ async fn served_operations_answer_what_the_spec_allows(backend: Backend) {
                     if method == "POST" {
                         ("POST", collection, Some(sample))
                     } else {
-                        let (s, _, created) = call(&app, "POST", &collection, Some(&sample)).await;
-                        assert_eq!(s, 201, "POST {collection} {sample}: {created}");
+                        let origin = created_under(&resource, &env).unwrap_or(collection.clone());
+                        let (s, _, created) = call(&app, "POST", &origin, Some(&sample)).await;
+                        assert_eq!(s, 201, "POST {origin} {sample}: {created}");
                         let item = created["id"]
                             .as_str()
                             .or_else(|| created["item"]["id"].as_str())
