@@ -6,6 +6,7 @@
 mod auth;
 mod compatibility;
 mod credentials;
+mod keys;
 mod handshake;
 mod lb_tls;
 mod neighbours;
