@@ -6,8 +6,8 @@
 mod auth;
 mod compatibility;
 mod credentials;
-mod keys;
 mod handshake;
+mod keys;
 mod lb_tls;
 mod neighbours;
 mod public_url;

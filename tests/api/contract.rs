@@ -223,9 +223,17 @@ fn sample(resource: &str, n: usize, env: &Env) -> Option<Value> {
         }
         "dp-client-certificates" => json!({"cert": self_signed(&format!("dp-{n}")).cert_pem}),
         "plugin-schemas" => json!({"lua_schema": env.lua_schema}),
+        "key-sets" => json!({"name": format!("key-set-{n}")}),
+        "keys" => {
+            json!({"kid": format!("kid-{n}"), "jwk": crate::keys::rsa_jwk(&format!("kid-{n}"))})
+        }
+        "vaults" => json!({"name": "env", "prefix": format!("vault-{n}")}),
         _ => return None,
     })
 }
+
+/// The key set `key-sets/{KeySetId}/keys` operations run under, by name.
+const CONTRACT_KEY_SET: &str = "contract-key-set";
 
 /// What the operations run against: one control plane and one entity of each kind.
 struct Env {
@@ -264,6 +272,7 @@ impl Env {
                     "ConsumerGroupId" => self.group.clone(),
                     "entityName" => "services".into(),
                     "pluginName" => "key-auth".into(),
+                    "KeySetId" => CONTRACT_KEY_SET.into(),
                     // The operated-on entity, when the caller gives none (the 401 check).
                     _ => uuid::Uuid::new_v4().to_string(),
                 }
@@ -365,6 +374,12 @@ async fn served_operations_answer_what_the_spec_allows(backend: Backend) {
     env.group = create(
         format!("{}/consumer_groups", env.base),
         json!({"name": "gold"}),
+    )
+    .await;
+
+    create(
+        format!("{}/key-sets", env.base),
+        json!({"name": CONTRACT_KEY_SET}),
     )
     .await;
 

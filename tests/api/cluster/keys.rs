@@ -34,7 +34,12 @@ async fn keys_key_sets_and_vaults_reach_the_data_plane_in_kongs_shape(backend: B
     let first = dp.first_config(DP_PLUGINS).await;
     assert!(first["config_table"].get("keys").is_none());
 
-    let set = create(&app, &format!("{}/key-sets", f.base), &json!({"name": "jwks"})).await;
+    let set = create(
+        &app,
+        &format!("{}/key-sets", f.base),
+        &json!({"name": "jwks"}),
+    )
+    .await;
     let key = create(
         &app,
         &format!("{}/key-sets/jwks/keys", f.base),
