@@ -84,6 +84,11 @@ fn pem_rules(pem: &Value) -> Result<(), EntityError> {
     if private.is_some_and(|k| key_kind(k) != Some(KeyKind::Private)) {
         return invalid("could not load private key");
     }
+    if let (Some(public), Some(private)) = (public, private)
+        && !super::tls::public_key_belongs_to(public, private)
+    {
+        return invalid("public key does not match private key");
+    }
     if public.is_none() && private.is_none() {
         return Err(entity_error(
             "need to supply a PEM formatted public and/or private key.",
@@ -146,6 +151,17 @@ mod tests {
         assert_eq!(messages(key_rules(&both)), "ok");
         let swapped = key(json!({"kid": "k", "pem": {"public_key": pair.serialize_pem()}}));
         assert_eq!(messages(key_rules(&swapped)), "could not load public key");
+        let other = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mismatched = key(json!({"kid": "k", "pem": {
+            "public_key": other.public_key_pem(), "private_key": pair.serialize_pem()}}));
+        assert_eq!(
+            messages(key_rules(&mismatched)),
+            "public key does not match private key"
+        );
+        let rsa_like = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let ed = key(json!({"kid": "k", "pem": {
+            "public_key": rsa_like.public_key_pem(), "private_key": rsa_like.serialize_pem()}}));
+        assert_eq!(messages(key_rules(&ed)), "ok");
         let garbage = key(
             json!({"kid": "k", "pem": {"private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}}),
         );

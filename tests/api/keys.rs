@@ -161,6 +161,11 @@ async fn a_key_is_a_jwk_or_a_pem_pair_that_loads(backend: Backend) {
         rejected(json!({"kid": "a", "pem": {"public_key": pair.serialize_pem()}})).await,
         invalid(vec![field_error("pem", &["could not load public key"])])
     );
+    let other = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    assert_eq!(
+        rejected(json!({"kid": "a", "pem": {"public_key": other.public_key_pem(), "private_key": pair.serialize_pem()}})).await,
+        invalid(vec![field_error("pem", &["public key does not match private key"])])
+    );
     assert_eq!(
         rejected(json!({"jwk": rsa_jwk("a")})).await,
         invalid(vec![field_error("kid", &["required field missing"])])
