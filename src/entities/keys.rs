@@ -7,6 +7,8 @@ use futures_util::future::BoxFuture;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::kinds::CompositeKey;
+use super::record::reference_id;
 use super::{Entities, EntityError};
 use crate::domain::key_material::{KeyKind, key_kind};
 use crate::schema::errors::{DetailKind, ErrorDetail};
@@ -15,6 +17,20 @@ use crate::schema::filled::Filled;
 /// A value Kong leaves for its vault to resolve (`kong.vault.is_reference`).
 fn is_reference(value: &str) -> bool {
     value.starts_with("{vault://")
+}
+
+/// A `kid` once per key set, and once among the keys of no set (Kong's keys
+/// `cache_key = { "kid", "set" }`, a unique column in Kong's database).
+pub const KID_PER_SET: CompositeKey = CompositeKey {
+    key: "cache_key",
+    index: "cache_key",
+    value: kid_and_set,
+};
+
+fn kid_and_set(key: &Filled) -> String {
+    let kid = key.get("kid").and_then(Value::as_str).unwrap_or("");
+    let set = reference_id(key.get("set")).unwrap_or("");
+    format!("{kid}:{set}")
 }
 
 /// The keys' [`super::kinds::Check`].

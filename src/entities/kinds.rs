@@ -288,7 +288,8 @@ pub static KEY_SETS: EntityKind = EntityKind {
     check: None,
 };
 
-/// Keys (kong/db/schema/entities/keys.lua): the name is unique, a key goes with its set;
+/// Keys (kong/db/schema/entities/keys.lua): the name is unique, a `kid` once per set, a
+/// key goes with its set;
 /// the JWK and PEM keys must load ([`super::keys`]).
 pub static KEYS: EntityKind = EntityKind {
     name: "keys",
@@ -300,7 +301,7 @@ pub static KEYS: EntityKind = EntityKind {
         target: "key_sets",
         on_delete: OnDelete::Cascade,
     }],
-    composite_key: None,
+    composite_key: Some(super::keys::KID_PER_SET),
     check: Some(super::keys::check_key),
 };
 

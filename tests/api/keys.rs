@@ -71,6 +71,20 @@ async fn keys_and_key_sets_are_written_read_listed_and_deleted_on_every_family(b
     .await;
     assert_eq!((status, error), (400, unique_violation("name", "k1")));
 
+    // Kong's keys `cache_key = { "kid", "set" }`: a kid once per set.
+    let (status, error) = status_and_json(
+        app.post_json(
+            &format!("{base}/key-sets/signing/keys"),
+            &json!({"kid": "k1", "jwk": rsa_jwk("k1")}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(
+        error["details"][0]["messages"][0],
+        format!("cache_key (type: unique) constraint failed for value 'k1:{set_id}': ")
+    );
     for family in families(&cp) {
         let listed = fetch(&app, &format!("{family}/keys")).await;
         assert_eq!(ids(&listed).len(), 2, "{family}: {listed}");
