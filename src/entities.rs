@@ -13,6 +13,7 @@
 pub mod consumer_group_members;
 pub mod credentials;
 mod error;
+mod keys;
 pub mod kinds;
 mod list;
 pub mod plugins;

@@ -14,6 +14,7 @@ mod credentials;
 mod data_planes;
 mod entity_list;
 pub mod extract;
+mod keys;
 mod metrics;
 mod plugin_schemas;
 mod plugins;
@@ -156,6 +157,7 @@ fn groups() -> Vec<Group> {
                 credentials::routes,
                 upstreams::routes,
                 certificates::routes,
+                keys::routes,
             ]
             .into_iter()
             .fold(Api::new(), |api, mount| mount(api)),

@@ -21,6 +21,7 @@ use crate::entities::kinds::{
     CONSUMER_GROUPS, CONSUMERS, HMACAUTH_CREDENTIALS, JWT_SECRETS, KEYAUTH_CREDENTIALS, PLUGINS,
     ROUTES, SERVICES, SNIS, TARGETS, UPSTREAMS,
 };
+use crate::entities::kinds::{KEY_SETS, KEYS, VAULTS};
 use crate::store::{Store, StoreResult};
 
 /// Plugin fields Kong OSS data planes do not know; sent only when set (Konnect's EE
@@ -192,6 +193,9 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
     let snis = collapsed(SNIS.name, &["certificate"]);
     let upstreams = collapsed(UPSTREAMS.name, &["client_certificate"]);
     let targets = collapsed(TARGETS.name, &["upstream"]);
+    let key_sets = collapsed(KEY_SETS.name, &[]);
+    let keys = collapsed(KEYS.name, &["set"]);
+    let vaults = collapsed(VAULTS.name, &[]);
     let memberships = take(CONSUMER_GROUP_CONSUMERS.name)
         .into_iter()
         .filter_map(exported_membership)
@@ -208,6 +212,9 @@ pub async fn export_config(store: &Store, control_plane: Uuid) -> StoreResult<Va
         ("snis", snis),
         ("upstreams", upstreams),
         ("targets", targets),
+        ("key_sets", key_sets),
+        ("keys", keys),
+        ("vaults", vaults),
     ] {
         if !items.is_empty() {
             table.insert(key.into(), Value::Array(items));

@@ -276,6 +276,46 @@ pub static CONSUMER_GROUP_CONSUMERS: EntityKind = EntityKind {
     check: None,
 };
 
+/// Key sets (kong/db/schema/entities/key_sets.lua): the name is unique. Its keys point
+/// at it by their field `set`, so that is the singular `key-sets/{id}/keys` forces.
+pub static KEY_SETS: EntityKind = EntityKind {
+    name: "key_sets",
+    singular: "set",
+    endpoint_key: Some("name"),
+    unique: &["name"],
+    foreign: &[],
+    composite_key: None,
+    check: None,
+};
+
+/// Keys (kong/db/schema/entities/keys.lua): the name is unique, a `kid` once per set, a
+/// key goes with its set;
+/// the JWK and PEM keys must load ([`super::keys`]).
+pub static KEYS: EntityKind = EntityKind {
+    name: "keys",
+    singular: "key",
+    endpoint_key: Some("name"),
+    unique: &["name"],
+    foreign: &[ForeignField {
+        field: "set",
+        target: "key_sets",
+        on_delete: OnDelete::Cascade,
+    }],
+    composite_key: Some(super::keys::KID_PER_SET),
+    check: Some(super::keys::check_key),
+};
+
+/// Vaults (kong/db/schema/entities/vaults.lua): found and unique by prefix.
+pub static VAULTS: EntityKind = EntityKind {
+    name: "vaults",
+    singular: "vault",
+    endpoint_key: Some("prefix"),
+    unique: &["prefix"],
+    foreign: &[],
+    composite_key: None,
+    check: None,
+};
+
 pub static ALL: &[&EntityKind] = &[
     &SERVICES,
     &ROUTES,
@@ -293,6 +333,9 @@ pub static ALL: &[&EntityKind] = &[
     &SNIS,
     &CA_CERTIFICATES,
     &CONSUMER_GROUP_CONSUMERS,
+    &KEY_SETS,
+    &KEYS,
+    &VAULTS,
 ];
 
 /// The rule for `field` of `kind` when its target is deleted.
@@ -337,7 +380,8 @@ mod tests {
                 "jwt_secrets",
                 "targets",
                 "certificates",
-                "ca_certificates"
+                "ca_certificates",
+                "keys"
             ]
         );
         assert_eq!(PLUGINS.composite_key.as_ref().map(|k| k.key), Some("scope"));

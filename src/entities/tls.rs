@@ -15,7 +15,9 @@ use x509_parser::oid_registry::{
     OID_KEY_TYPE_EC_PUBLIC_KEY, OID_PKCS1_RSAENCRYPTION, OID_SIG_ED25519,
 };
 use x509_parser::pem::Pem;
-use x509_parser::public_key::PublicKey;
+use x509_parser::prelude::FromDer;
+use x509_parser::public_key::{PublicKey, RSAPublicKey};
+use x509_parser::x509::SubjectPublicKeyInfo;
 
 use super::kinds::SERVICES;
 use super::{Entities, EntityError};
@@ -80,15 +82,7 @@ fn parse_certificate(pem: &str) -> Result<ParsedCertificate, String> {
     }
     let (_, cert) = x509_parser::parse_x509_certificate(&block.contents)
         .map_err(|e| format!("not an X.509 certificate ({e})"))?;
-    let spki = cert.public_key();
-    let key = match spki.parsed() {
-        Ok(PublicKey::RSA(rsa)) => KeyId::Rsa(trim_zeros(rsa.modulus), trim_zeros(rsa.exponent)),
-        Ok(PublicKey::EC(point)) => KeyId::Ec(point.data().to_vec()),
-        _ if spki.algorithm.algorithm == OID_SIG_ED25519 => {
-            KeyId::Ed25519(spki.subject_public_key.data.to_vec())
-        }
-        _ => KeyId::Other(spki.algorithm.algorithm.to_id_string()),
-    };
+    let key = spki_key(cert.public_key());
     let is_ca = cert
         .basic_constraints()
         .ok()
@@ -100,6 +94,41 @@ fn parse_certificate(pem: &str) -> Result<ParsedCertificate, String> {
         key,
         der: block.contents.clone(),
     })
+}
+
+/// The key a `SubjectPublicKeyInfo` holds.
+fn spki_key(spki: &SubjectPublicKeyInfo) -> KeyId {
+    match spki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => KeyId::Rsa(trim_zeros(rsa.modulus), trim_zeros(rsa.exponent)),
+        Ok(PublicKey::EC(point)) => KeyId::Ec(point.data().to_vec()),
+        _ if spki.algorithm.algorithm == OID_SIG_ED25519 => {
+            KeyId::Ed25519(spki.subject_public_key.data.to_vec())
+        }
+        _ => KeyId::Other(spki.algorithm.algorithm.to_id_string()),
+    }
+}
+
+/// Whether a PEM public key is the public half of a PEM private key (Kong's
+/// `validate_pem_keys` compares `privkey:to_PEM("public")` with the public key). A key
+/// konnektd cannot read both halves of is not held against the pair.
+pub(super) fn public_key_belongs_to(public: &str, private: &str) -> bool {
+    let public = Pem::iter_from_buffer(public.as_bytes())
+        .next()
+        .and_then(Result::ok)
+        .and_then(|block| match block.label.as_str() {
+            "PUBLIC KEY" => SubjectPublicKeyInfo::from_der(&block.contents)
+                .ok()
+                .map(|(_, spki)| spki_key(&spki)),
+            "RSA PUBLIC KEY" => RSAPublicKey::from_der(&block.contents)
+                .ok()
+                .map(|(_, rsa)| KeyId::Rsa(trim_zeros(rsa.modulus), trim_zeros(rsa.exponent))),
+            _ => None,
+        });
+    match (public, parse_key(private)) {
+        (Some(KeyId::Other(_)), _) | (_, Ok(KeyId::Other(_))) => true,
+        (Some(public), Ok(private)) => public == private,
+        _ => true,
+    }
 }
 
 fn sequence<'a>(object: &'a BerObject<'a>) -> Option<&'a [BerObject<'a>]> {

@@ -130,7 +130,7 @@ pub fn mount_at(
     for family in FAMILIES {
         let base = match parent {
             None => format!("{family}/{segment}"),
-            Some(p) => format!("{family}/{}/{{{}}}/{segment}", p.kind.name, p.param),
+            Some(p) => format!("{family}/{}/{{{}}}/{segment}", parent_segment(p), p.param),
         };
         let item = format!("{base}/{{{}}}", collection.param);
         // Konnect wraps one consumer group (`ConsumerGroupInsideWrapper`).
@@ -201,6 +201,15 @@ pub fn mount_at(
             );
     }
     api
+}
+
+/// A parent collection's URL segment: Kong's `admin_api_name` where it is not the kind's
+/// name (`key-sets/{id}/keys`).
+fn parent_segment(parent: &Collection) -> &'static str {
+    match parent.kind.name {
+        "key_sets" => "key-sets",
+        name => name,
+    }
 }
 
 /// Serves only the list of `collection` on every family (Konnect lists every target at

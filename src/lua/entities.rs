@@ -25,6 +25,9 @@ pub fn schema_source(kind: &str) -> Option<&'static str> {
         "certificates" => include_str!("entities/certificates.lua"),
         "ca_certificates" => include_str!("entities/ca_certificates.lua"),
         "snis" => include_str!("entities/snis.lua"),
+        "key_sets" => include_str!("entities/key_sets.lua"),
+        "keys" => include_str!("entities/keys.lua"),
+        "vaults" => include_str!("entities/vaults.lua"),
         _ => return None,
     })
 }

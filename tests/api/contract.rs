@@ -260,6 +260,11 @@ fn sample(resource: &str, n: usize, env: &Env) -> Option<Value> {
         "jwt" | "jwts" => json!({"key": format!("jwt-{n}")}),
         "key-auth" | "key-auths" => json!({"key": format!("key-{n}")}),
         "plugin-schemas" => json!({"lua_schema": env.lua_schema}),
+        "key-sets" => json!({"name": format!("key-set-{n}")}),
+        "keys" => {
+            json!({"kid": format!("kid-{n}"), "jwk": crate::keys::rsa_jwk(&format!("kid-{n}"))})
+        }
+        "vaults" => json!({"name": "env", "prefix": format!("vault-{n}")}),
         _ => return None,
     })
 }
@@ -277,6 +282,9 @@ fn created_under(resource: &str, env: &Env) -> Option<String> {
     };
     Some(format!("{}/consumers/{}/{nested}", env.base, env.consumer))
 }
+
+/// The key set `key-sets/{KeySetId}/keys` operations run under, by name.
+const CONTRACT_KEY_SET: &str = "contract-key-set";
 
 /// What the operations run against: one control plane and one entity of each kind.
 struct Env {
@@ -319,6 +327,7 @@ impl Env {
                     "UpstreamId" | "UpstreamIdForTarget" => self.upstream.clone(),
                     "entityName" => "services".into(),
                     "pluginName" => "key-auth".into(),
+                    "KeySetId" => CONTRACT_KEY_SET.into(),
                     // The operated-on entity, when the caller gives none (the 401 check).
                     _ => uuid::Uuid::new_v4().to_string(),
                 }
@@ -433,6 +442,12 @@ async fn served_operations_answer_what_the_spec_allows(backend: Backend) {
     env.upstream = create(
         format!("{}/upstreams", env.base),
         json!({"name": "contract.example.com"}),
+    )
+    .await;
+
+    create(
+        format!("{}/key-sets", env.base),
+        json!({"name": CONTRACT_KEY_SET}),
     )
     .await;
 

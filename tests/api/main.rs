@@ -21,6 +21,7 @@ mod dataplane_cli;
 mod deletes;
 mod error_messages;
 mod first_start;
+mod keys;
 mod kong_parity;
 mod lifecycle;
 mod limits;
