@@ -92,12 +92,7 @@ async fn list_members(
         .entities
         .list_group_consumers(cp, &group, request)
         .await?;
-    let next = listing.next_offset.as_deref().map(|o| query.next_link(o));
-    Ok(Json(json!({
-        "data": listing.data,
-        "next": next,
-        "offset": listing.next_offset,
-    })))
+    Ok(Json(query.page_body(listing)))
 }
 
 /// `add-consumer-to-group`: `{"consumer": "<id or username>"}` (or a list, as Kong

@@ -54,12 +54,7 @@ async fn list_groups(
         .entities
         .list_consumer_groups_of(cp, &consumer, request)
         .await?;
-    let next = listing.next_offset.as_deref().map(|o| query.next_link(o));
-    Ok(Json(json!({
-        "data": listing.data,
-        "next": next,
-        "offset": listing.next_offset,
-    })))
+    Ok(Json(query.page_body(listing)))
 }
 
 /// `add-consumer-to-specific-consumer-group`: `{"group": "<id or name>"}` (or a list, as

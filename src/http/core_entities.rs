@@ -248,12 +248,7 @@ async fn list_entities(
         .entities
         .list_entities(at.collection.kind, &scope, query.request()?)
         .await?;
-    let next = listing.next_offset.as_deref().map(|o| query.next_link(o));
-    Ok(Json(json!({
-        "data": listing.data,
-        "next": next,
-        "offset": listing.next_offset,
-    })))
+    Ok(Json(query.page_body(listing)))
 }
 
 /// `POST /{collection}`: 201 with the stored entity.

@@ -7,11 +7,12 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
+use serde_json::{Value, json};
 
 use super::extract::QueryMap;
 use crate::app::{AppState, DEFAULT_PAGE_SIZE};
 use crate::domain::field_error::FieldError;
-use crate::entities::ListRequest;
+use crate::entities::{ListRequest, Listing};
 use crate::error::ApiError;
 use crate::store::core_entities::TagFilter;
 
@@ -37,6 +38,12 @@ impl EntityListQuery {
     /// request's other parameters sorted by name.
     pub fn next_link(&self, offset: &str) -> String {
         next_link(&self.path, &self.query, offset)
+    }
+
+    /// Kong's `{data, next, offset}` body of `listing`, `next` linking the page after it.
+    pub fn page_body(&self, listing: Listing) -> Value {
+        let next = listing.next_offset.as_deref().map(|o| self.next_link(o));
+        json!({"data": listing.data, "next": next, "offset": listing.next_offset})
     }
 }
 
