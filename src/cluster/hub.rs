@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
@@ -192,13 +193,10 @@ impl Hub {
         &self.snapshot_metrics
     }
 
-    /// A session wrote a snapshot carrying a change to its data plane: the time since
-    /// the change was committed here or heard from another node.
-    pub fn observe_push(&self, control_plane: Uuid, snapshot: &Snapshot) {
-        if let Some(changed_at) = snapshot.changed_at {
-            self.snapshot_metrics
-                .pushed(control_plane, changed_at.elapsed().as_secs_f64());
-        }
+    /// Where a session of `control_plane` records its push latencies: from a change
+    /// committed here, or heard from another node, to its frame written.
+    pub fn push_histogram(&self, control_plane: Uuid) -> Histogram {
+        self.snapshot_metrics.push_histogram(control_plane)
     }
 
     /// Data planes receiving each control plane's snapshots at this moment: every

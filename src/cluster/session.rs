@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
+use prometheus_client::metrics::histogram::Histogram;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -63,6 +64,8 @@ struct Session {
     last_write: Instant,
     /// This data plane in the hub's sync figures, while the session lives.
     live: LiveNode,
+    /// Its control plane's push latencies (`/metrics`).
+    push_seconds: Histogram,
 }
 
 /// `basic_info`: the plugin names and labels, or why the first message is refused.
@@ -201,6 +204,7 @@ async fn run(
         missing_plugins: Vec::new(),
         last_write: Instant::now(),
         live,
+        push_seconds: hub.push_histogram(cp),
     };
     let mut snapshots = hub.subscribe(cp);
     // A newly connected data plane gets the current config at once.
@@ -358,8 +362,12 @@ impl Session {
         }
         match send_within(socket, Message::Binary(payload), self.write_timeout).await {
             Ok(sent) => {
-                if sent && pushed {
-                    self.hub.observe_push(self.control_plane, snapshot);
+                if sent
+                    && pushed
+                    && let Some(changed_at) = snapshot.changed_at
+                {
+                    self.push_seconds
+                        .observe(changed_at.elapsed().as_secs_f64());
                 }
                 sent
             }

@@ -51,11 +51,12 @@ impl SnapshotMetrics {
         self.total_built.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A data plane of `control_plane` got a change `seconds` after it was committed.
-    pub fn pushed(&self, control_plane: Uuid, seconds: f64) {
+    /// The push latencies of `control_plane`, for a session to keep: it observes each
+    /// change it writes without building the label again.
+    pub fn push_histogram(&self, control_plane: Uuid) -> Histogram {
         self.push_seconds
             .get_or_create(&labels(control_plane))
-            .observe(seconds);
+            .clone()
     }
 
     /// The control plane is gone: so are its series.
@@ -118,7 +119,7 @@ mod tests {
         metrics.built(a, 0.01, 2048);
         metrics.built(a, 0.01, 2048);
         metrics.built(b, 0.01, 100);
-        metrics.pushed(b, 0.002);
+        metrics.push_histogram(b).observe(0.002);
         let text = scrape(&metrics);
         assert!(
             text.contains(&format!(
