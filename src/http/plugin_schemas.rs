@@ -296,6 +296,14 @@ async fn load_upload(
         .map_err(EntityError::from)?
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     check_custom_name(&loaded.name).map_err(ApiError::BadRequest)?;
+    // The spec's `PluginSchemaUpload.name` is a string or null; a number is refused
+    // rather than ignored.
+    if object
+        .get("name")
+        .is_some_and(|n| !n.is_string() && !n.is_null())
+    {
+        return Err(ApiError::BadRequest("name must be a string".into()));
+    }
     let body_name = object.get("name").and_then(Value::as_str);
     if body_name.is_some_and(|n| n != loaded.name) {
         // Koko's wording (internal/resource/plugin_schema.go).

@@ -28,6 +28,7 @@ mod limits;
 mod metrics;
 mod migrations;
 mod openapi;
+mod openapi_properties;
 mod plugin_schemas;
 mod plugins;
 mod request_ids;
