@@ -192,20 +192,19 @@ fn probes(doc: &Value, schema: &Value, depth: usize) -> Vec<Value> {
     }
     if types.contains("array") {
         out.push(json!([]));
-        if depth == 0 {
-            if let Some(items) = s.get("items") {
-                for p in probes(doc, items, depth + 1) {
-                    out.push(json!([p]));
-                }
-                if s.get("uniqueItems") == Some(&json!(true)) {
-                    if let Some(e) = flat(doc, items)
-                        .get("examples")
-                        .and_then(|e| e.get(0))
-                        .cloned()
-                    {
-                        out.push(json!([e.clone(), e]));
-                    }
-                }
+        if depth == 0
+            && let Some(items) = s.get("items")
+        {
+            for p in probes(doc, items, depth + 1) {
+                out.push(json!([p]));
+            }
+            if s.get("uniqueItems") == Some(&json!(true))
+                && let Some(e) = flat(doc, items)
+                    .get("examples")
+                    .and_then(|e| e.get(0))
+                    .cloned()
+            {
+                out.push(json!([e.clone(), e]));
             }
         }
     }
@@ -216,12 +215,12 @@ fn probes(doc: &Value, schema: &Value, depth: usize) -> Vec<Value> {
         if s.get("additionalProperties") == Some(&json!(false)) {
             out.push(json!({"unknown_field": 1}));
         }
-        if depth == 0 {
-            if let Some(props) = s.get("properties").and_then(Value::as_object) {
-                for (name, sub) in props {
-                    for p in probes(doc, sub, depth + 1) {
-                        out.push(Value::Object(Map::from_iter([(name.clone(), p)])));
-                    }
+        if depth == 0
+            && let Some(props) = s.get("properties").and_then(Value::as_object)
+        {
+            for (name, sub) in props {
+                for p in probes(doc, sub, depth + 1) {
+                    out.push(Value::Object(Map::from_iter([(name.clone(), p)])));
                 }
             }
         }
@@ -808,11 +807,12 @@ async fn spec_and_server_agree_on_every_input(backend: Backend) {
                 let reset = app.request(method, &url).json(&base).send().await.unwrap();
                 assert!(reset.status().is_success(), "resetting {url}");
             }
-            if (200..300).contains(&status) && !is_patch {
-                if let Some(cleanup) = cleanup_path(&op, &url, &answer) {
-                    let response = app.delete(&cleanup).await;
-                    assert_eq!(response.status(), 204, "cleaning up {cleanup}");
-                }
+            if (200..300).contains(&status)
+                && !is_patch
+                && let Some(cleanup) = cleanup_path(&op, &url, &answer)
+            {
+                let response = app.delete(&cleanup).await;
+                assert_eq!(response.status(), 204, "cleaning up {cleanup}");
             }
         }
         if let Some(patched) = patched {
