@@ -672,6 +672,33 @@ async fn spec_and_server_agree_on_every_input(backend: Backend) {
             runner
                 .check(&op, &url, None, &[], "no query parameters", false)
                 .await;
+            // A path parameter the spec constrains (a UUID) refuses anything else.
+            for param in op.params.iter().filter(|p| p["in"] == "path") {
+                let name = param["name"].as_str().unwrap();
+                let schema = flat(&doc, &param["schema"]);
+                if !schema.contains_key("format") && !schema.contains_key("pattern") {
+                    continue;
+                }
+                let mut params = fixture.params.clone();
+                params.insert(name, "not-a-uuid".into());
+                if name == "certificateId" {
+                    params.insert("dpCertificateId", "not-a-uuid".into());
+                }
+                let errors = runner
+                    .validators
+                    .errors(&param["schema"], &json!("not-a-uuid"));
+                let probe = concrete(&op.path, &params, None);
+                runner
+                    .check(
+                        &op,
+                        &probe,
+                        None,
+                        &errors,
+                        &format!("{{{name}}} = not-a-uuid"),
+                        false,
+                    )
+                    .await;
+            }
             for param in op.params.iter().filter(|p| p["in"] == "query") {
                 let name = param["name"].as_str().unwrap();
                 let key = format!("{}{}", name, param["schema"]);
