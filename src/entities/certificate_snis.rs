@@ -145,14 +145,9 @@ impl Entities {
             .await
         {
             Ok(()) => Ok(certificate),
-            Err(e) => {
-                let kind = match &e {
-                    // A name taken between the check and the write.
-                    crate::store::core_entities::WriteError::KeyTaken { .. } => &SNIS,
-                    _ => &CERTIFICATES,
-                };
-                Err(write_refused(kind, &writes[0].0, e))
-            }
+            // A name taken between the check and the write is the store's `name` clash
+            // (neither kind has a composite key, so either words it the same).
+            Err(e) => Err(write_refused(&CERTIFICATES, &writes[0].0, e)),
         }
     }
 
