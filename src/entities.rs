@@ -10,6 +10,7 @@
 //! - [`record`]: what the store keeps, how its refusals read, what the API answers.
 //! - [`kinds`]: the entity kinds, with the hooks of [`plugins`] and [`routes`].
 
+mod certificate_snis;
 pub mod consumer_group_members;
 pub mod credentials;
 mod error;

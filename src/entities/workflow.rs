@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::EntityError;
+use super::certificate_snis::{SniNames, take_sni_names};
 use super::credentials::{scoped_key_value, sets_password, transformed};
 use super::kinds::{self, EntityKind};
 use super::list::ListRequest;
@@ -200,8 +201,9 @@ impl Entities {
         kind: &'static EntityKind,
         control_plane: Uuid,
         parent: Option<(&'static EntityKind, &str)>,
-        body: Value,
+        mut body: Value,
     ) -> Result<Filled, EntityError> {
+        let snis = take_sni_names(kind, &mut body)?;
         let scope = match parent {
             None => Scope {
                 control_plane,
@@ -234,8 +236,15 @@ impl Entities {
             }
         };
         let entity = transformed(kind, sets_password, entity);
-        let entity = self.write(kind, &scope, entity, false).await?;
-        Ok(present(entity))
+        let entity = match snis {
+            Some(names) => {
+                self.write_certificate_with_snis(&scope, entity, false, names)
+                    .await?
+            }
+            None => self.write(kind, &scope, entity, false).await?,
+        };
+        self.with_sni_names(kind, control_plane, present(entity))
+            .await
     }
 
     /// `PUT /{collection}/{id or name}`: creates or replaces.
@@ -244,8 +253,9 @@ impl Entities {
         kind: &'static EntityKind,
         scope: &Scope,
         id_or_name: &str,
-        body: Value,
+        mut body: Value,
     ) -> Result<Filled, EntityError> {
+        let snis = take_sni_names(kind, &mut body)?;
         let sets_password = sets_password(kind, &body);
         let mut input = scoped_input(kind, scope, body)?;
         // Unscoped: a PUT under another parent moves the entity and keeps its history.
@@ -271,7 +281,7 @@ impl Entities {
                 map.insert("created_at".into(), created.clone());
             }
         }
-        self.replace_checked(kind, scope, input, sets_password)
+        self.replace_checked(kind, scope, input, sets_password, snis)
             .await
     }
 
@@ -282,8 +292,9 @@ impl Entities {
         kind: &'static EntityKind,
         scope: &Scope,
         id_or_name: &str,
-        body: Value,
+        mut body: Value,
     ) -> Result<Filled, EntityError> {
+        let snis = take_sni_names(kind, &mut body)?;
         let sets_password = sets_password(kind, &body);
         let changes = scoped_input(kind, scope, body)?;
         let (id, existing) = self
@@ -302,7 +313,7 @@ impl Entities {
         if let Value::Object(map) = &mut merged {
             map.insert("id".into(), json!(id));
         }
-        self.replace_checked(kind, scope, merged, sets_password)
+        self.replace_checked(kind, scope, merged, sets_password, snis)
             .await
     }
 
@@ -314,13 +325,21 @@ impl Entities {
         scope: &Scope,
         entity: Value,
         sets_password: bool,
+        snis: Option<SniNames>,
     ) -> Result<Filled, EntityError> {
         let entity = self
             .check_entity(kind, scope, entity, Context::Upsert)
             .await?;
         let entity = transformed(kind, sets_password, entity);
-        let entity = self.write(kind, scope, entity, true).await?;
-        Ok(present(entity))
+        let entity = match snis {
+            Some(names) => {
+                self.write_certificate_with_snis(scope, entity, true, names)
+                    .await?
+            }
+            None => self.write(kind, scope, entity, true).await?,
+        };
+        self.with_sni_names(kind, scope.control_plane, present(entity))
+            .await
     }
 
     /// `GET /{collection}/{id or name}`.
@@ -334,7 +353,8 @@ impl Entities {
             .entity_in_scope(kind, scope, id_or_name)
             .await?
             .ok_or(EntityError::NotFound)?;
-        Ok(present(entity))
+        self.with_sni_names(kind, scope.control_plane, present(entity))
+            .await
     }
 
     /// `DELETE /{collection}/{id or name}`: done whether or not it existed.
@@ -381,8 +401,17 @@ impl Entities {
                 request.size,
             )
             .await?;
+        let mut data: Vec<Filled> = page.items.into_iter().map(present).collect();
+        if kind.name == kinds::CERTIFICATES.name {
+            for item in &mut data {
+                let entity = std::mem::replace(item, Filled::Value(Value::Null));
+                *item = self
+                    .with_sni_names(kind, scope.control_plane, entity)
+                    .await?;
+            }
+        }
         Ok(Listing {
-            data: page.items.into_iter().map(present).collect(),
+            data,
             next_offset: page.next_after,
         })
     }

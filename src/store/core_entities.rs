@@ -138,91 +138,40 @@ impl Store {
         record: &EntityRecord,
         replace: bool,
     ) -> Result<(), WriteError> {
+        let _writer = self.sqlite_writer().await;
+        let mut connection = self.connection().await?;
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+        write_rows(&mut tx, &control_plane.to_string(), record, replace).await?;
+        self.announce(&mut tx, Change::Config(control_plane))
+            .await?;
+        tx.commit().await?;
+        self.publish(Change::Config(control_plane));
+        Ok(())
+    }
+
+    /// [`Store::write_entity`] for several entities, and deletes of entities nothing
+    /// references, in one transaction (a certificate and the SNIs of its `snis`
+    /// shorthand). The first refusal fails the whole write.
+    pub async fn write_entities(
+        &self,
+        control_plane: Uuid,
+        writes: &[(EntityRecord, bool)],
+        deletes: &[(&str, &str)],
+    ) -> Result<(), WriteError> {
         let cp = control_plane.to_string();
         let _writer = self.sqlite_writer().await;
         let mut connection = self.connection().await?;
         let mut tx = sqlx::Connection::begin(&mut *connection).await?;
-        if replace {
-            for table in ["core_entity_keys", "core_entity_refs", "core_entity_tags"] {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DELETE FROM {table} WHERE control_plane_id = $1 AND entity_type = $2 AND id = $3"
-                )))
+        for (kind, id) in deletes {
+            sqlx::query("DELETE FROM core_entities WHERE control_plane_id = $1 AND entity_type = $2 AND id = $3")
                 .bind(&cp)
-                .bind(record.kind)
-                .bind(&record.id)
+                .bind(*kind)
+                .bind(*id)
                 .execute(&mut *tx)
                 .await?;
-            }
         }
-        let upsert = if replace {
-            " ON CONFLICT (control_plane_id, entity_type, id) DO UPDATE SET name = excluded.name, body = excluded.body, updated_at = excluded.updated_at"
-        } else {
-            ""
-        };
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO core_entities (control_plane_id, entity_type, id, name, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7){upsert}"
-        )))
-        .bind(&cp)
-        .bind(record.kind)
-        .bind(&record.id)
-        .bind(record.name.clone())
-        .bind(record.body.as_str())
-        .bind(record.created_at.seconds())
-        .bind(record.updated_at.seconds())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| match &e {
-            _ if is_unique_violation(&e) => WriteError::IdTaken,
-            // The row's one foreign key is its control plane.
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => WriteError::NoControlPlane,
-            _ => StoreError::from(e).into(),
-        })?;
-        for (key, value) in &record.keys {
-            sqlx::query("INSERT INTO core_entity_keys (control_plane_id, entity_type, key_name, key_value, id) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&cp)
-                .bind(record.kind)
-                .bind(key)
-                .bind(key_value(value))
-                .bind(&record.id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        WriteError::KeyTaken {
-                            key: key.clone(),
-                            value: value.clone(),
-                        }
-                    } else {
-                        StoreError::from(e).into()
-                    }
-                })?;
-        }
-        for reference in &record.refs {
-            // The foreign key on the target does the existence check, in the same trip.
-            sqlx::query("INSERT INTO core_entity_refs (control_plane_id, entity_type, id, field, target_type, target_id) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&cp)
-                .bind(record.kind)
-                .bind(&record.id)
-                .bind(reference.field)
-                .bind(reference.target)
-                .bind(&reference.id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| match &e {
-                    sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                        WriteError::MissingTarget(reference.clone())
-                    }
-                    _ => StoreError::from(e).into(),
-                })?;
-        }
-        for tag in &record.tags {
-            sqlx::query("INSERT INTO core_entity_tags (control_plane_id, entity_type, id, tag) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                .bind(&cp)
-                .bind(record.kind)
-                .bind(&record.id)
-                .bind(key_value(tag))
-                .execute(&mut *tx)
-                .await?;
+        for (record, replace) in writes {
+            write_rows(&mut tx, &cp, record, *replace).await?;
         }
         self.announce(&mut tx, Change::Config(control_plane))
             .await?;
@@ -465,6 +414,99 @@ impl Store {
         self.publish(Change::Config(control_plane));
         Ok(true)
     }
+}
+
+/// The rows of one entity, inside the caller's transaction: the entity (inserted, or
+/// replacing any with its id), its unique keys, references and tags.
+async fn write_rows(
+    tx: &mut Transaction<'_, Any>,
+    cp: &str,
+    record: &EntityRecord,
+    replace: bool,
+) -> Result<(), WriteError> {
+    if replace {
+        for table in ["core_entity_keys", "core_entity_refs", "core_entity_tags"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE control_plane_id = $1 AND entity_type = $2 AND id = $3"
+            )))
+            .bind(cp)
+            .bind(record.kind)
+            .bind(&record.id)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    let upsert = if replace {
+        " ON CONFLICT (control_plane_id, entity_type, id) DO UPDATE SET name = excluded.name, body = excluded.body, updated_at = excluded.updated_at"
+    } else {
+        ""
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO core_entities (control_plane_id, entity_type, id, name, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7){upsert}"
+    )))
+    .bind(cp)
+    .bind(record.kind)
+    .bind(&record.id)
+    .bind(record.name.clone())
+    .bind(record.body.as_str())
+    .bind(record.created_at.seconds())
+    .bind(record.updated_at.seconds())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| match &e {
+        _ if is_unique_violation(&e) => WriteError::IdTaken,
+        // The row's one foreign key is its control plane.
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => WriteError::NoControlPlane,
+        _ => StoreError::from(e).into(),
+    })?;
+    for (key, value) in &record.keys {
+        sqlx::query("INSERT INTO core_entity_keys (control_plane_id, entity_type, key_name, key_value, id) VALUES ($1, $2, $3, $4, $5)")
+            .bind(cp)
+            .bind(record.kind)
+            .bind(key)
+            .bind(key_value(value))
+            .bind(&record.id)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    WriteError::KeyTaken {
+                        key: key.clone(),
+                        value: value.clone(),
+                    }
+                } else {
+                    StoreError::from(e).into()
+                }
+            })?;
+    }
+    for reference in &record.refs {
+        // The foreign key on the target does the existence check, in the same trip.
+        sqlx::query("INSERT INTO core_entity_refs (control_plane_id, entity_type, id, field, target_type, target_id) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(cp)
+            .bind(record.kind)
+            .bind(&record.id)
+            .bind(reference.field)
+            .bind(reference.target)
+            .bind(&reference.id)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                    WriteError::MissingTarget(reference.clone())
+                }
+                _ => StoreError::from(e).into(),
+            })?;
+    }
+    for tag in &record.tags {
+        sqlx::query("INSERT INTO core_entity_tags (control_plane_id, entity_type, id, tag) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(cp)
+            .bind(record.kind)
+            .bind(&record.id)
+            .bind(key_value(tag))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn exists(

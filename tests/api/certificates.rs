@@ -1,6 +1,8 @@
 //! Certificates, SNIs and CA certificates (Kong 3.10's `certificates`, `snis`,
 //! `ca_certificates` and their DAOs), and the services that reference them.
 
+mod snis_shorthand;
+
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
 use serde_json::{Value, json};
 

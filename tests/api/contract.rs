@@ -165,6 +165,10 @@ fn every_operation_of_a_served_resource_is_routed() {
         "hmac-auths",
         "jwts",
         "key-auths",
+        "key-sets",
+        "key-sets/keys",
+        "keys",
+        "vaults",
     ] {
         assert!(resources.contains(resource), "{resource}: {resources:?}");
     }
@@ -242,8 +246,10 @@ fn sample(resource: &str, n: usize, env: &Env) -> Option<Value> {
         "upstreams" => json!({"name": format!("up-{n}.example.com")}),
         "targets" => json!({"target": format!("t{n}.example.com:8000")}),
         "certificates" => {
-            let pair = self_signed(&format!("cert-{n}.example.com"));
-            json!({"cert": pair.cert_pem, "key": pair.key_pem})
+            // With the `snis` shorthand (Konnect's `Certificate.snis`).
+            let host = format!("cert-{n}.example.com");
+            let pair = self_signed(&host);
+            json!({"cert": pair.cert_pem, "key": pair.key_pem, "snis": [host]})
         }
         "ca_certificates" => json!({"cert": test_ca(&format!("ca-{n}")).0}),
         // Nested under its certificate, or naming it at the top level.

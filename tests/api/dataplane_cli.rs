@@ -3,6 +3,7 @@
 //! `connect` holds what `dataplane connect` does over time (no config, restarts, refusals).
 
 mod connect;
+mod whole_config;
 
 use serde_json::{Value, json};
 

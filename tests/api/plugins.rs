@@ -5,6 +5,7 @@
 
 mod schema_changes;
 mod validation;
+mod vault_references;
 mod writes;
 
 use serde_json::{Value, json};

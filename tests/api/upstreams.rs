@@ -16,6 +16,7 @@ both_backends!(
     targets_are_stored_as_kong_formats_them_one_per_upstream,
     targets_live_under_their_upstream_and_go_with_it,
     upstreams_and_targets_are_served_on_every_url_family,
+    konnects_post_3_10_balancing_fields_are_kong_3_10s_unknown_fields,
 );
 
 /// Kong 3.10's healthchecks defaults (`kong/db/schema/entities/upstreams.lua`
@@ -345,5 +346,73 @@ async fn upstreams_and_targets_are_served_on_every_url_family(backend: Backend) 
         let listed = fetch(&app, &format!("{family}/targets")).await;
         assert_eq!(listed["data"].as_array().unwrap().len(), i + 1);
     }
+    app.shutdown().await;
+}
+
+/// Konnect's spec (v3.15.0) has fields Kong 3.10 lacks: the upstream's
+/// `sticky_sessions_cookie` and `sticky_sessions_cookie_path` and algorithm
+/// `sticky-sessions`, the target's `failover` (Kong 3.11+). konnektd validates with Kong
+/// 3.10's schemas (`kong/db/schema/entities/upstreams.lua`, `targets.lua`), so they get
+/// 3.10's answers: `unknown field`, and the algorithm's `one_of`.
+async fn konnects_post_3_10_balancing_fields_are_kong_3_10s_unknown_fields(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, base) = control_plane(&app, "lb").await;
+    let upstreams = format!("{base}/upstreams");
+    assert_eq!(
+        post_error(
+            &app,
+            &upstreams,
+            json!({"name": "sticky", "sticky_sessions_cookie": "lb",
+                   "sticky_sessions_cookie_path": "/"}),
+        )
+        .await,
+        (
+            400,
+            koko(
+                "validation error",
+                vec![
+                    field_error("sticky_sessions_cookie", &["unknown field"]),
+                    field_error("sticky_sessions_cookie_path", &["unknown field"]),
+                ]
+            )
+        )
+    );
+    assert_eq!(
+        post_error(
+            &app,
+            &upstreams,
+            json!({"name": "sticky", "algorithm": "sticky-sessions"}),
+        )
+        .await,
+        (
+            400,
+            koko(
+                "validation error",
+                vec![field_error(
+                    "algorithm",
+                    &[
+                        "expected one of: consistent-hashing, least-connections, round-robin, latency"
+                    ]
+                )]
+            )
+        )
+    );
+    let upstream = create(&app, &upstreams, &json!({"name": "plain"})).await;
+    let targets = format!("{upstreams}/{}/targets", upstream["id"].as_str().unwrap());
+    assert_eq!(
+        post_error(
+            &app,
+            &targets,
+            json!({"target": "10.0.0.1:80", "failover": true}),
+        )
+        .await,
+        (
+            400,
+            koko(
+                "validation error",
+                vec![field_error("failover", &["unknown field"])]
+            )
+        )
+    );
     app.shutdown().await;
 }
