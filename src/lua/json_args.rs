@@ -34,7 +34,9 @@ fn convert<'v>(lua: &Lua, value: &'v Json, limit: usize) -> Result<Either<&'v st
                     .iter()
                     .map(|item| item_or_failure(lua, item, limit, &mut failure)),
             )?;
-            failure.map_or(Ok(()), Err)?;
+            if let Some(e) = failure {
+                return Err(e);
+            }
             Value::Table(table)
         }
         Json::Object(map) => {
@@ -46,7 +48,9 @@ fn convert<'v>(lua: &Lua, value: &'v Json, limit: usize) -> Result<Either<&'v st
                     item_or_failure(lua, item, limit, &mut failure),
                 )
             }))?;
-            failure.map_or(Ok(()), Err)?;
+            if let Some(e) = failure {
+                return Err(e);
+            }
             Value::Table(table)
         }
     }))

@@ -406,7 +406,10 @@ impl Functions for Recorded {
         self.calls.push((id, argument.clone()));
         let text = argument.to_string();
         Ok(if text.contains(['c', '9']) {
-            [Some(Value::Bool(false)), Some(json!(format!("refused {id}")))]
+            [
+                Some(Value::Bool(false)),
+                Some(json!(format!("refused {id}"))),
+            ]
         } else {
             [Some(Value::Bool(true)), None]
         })
