@@ -2,6 +2,7 @@
 //! validator functions. Uploaded Lua is hostile: see `sandbox` for the layers.
 
 pub mod entities;
+mod json_args;
 pub mod limits_hit;
 pub mod load;
 pub mod lua_syntax;

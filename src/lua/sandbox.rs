@@ -247,18 +247,14 @@ impl Sandbox {
     ) -> Result<[Option<serde_json::Value>; 2], LuaError> {
         use mlua::LuaSerdeExt;
         let internal = |e: Error| LuaError::Lua(clean_message(&e.to_string()));
-        let options = mlua::serde::SerializeOptions::new().set_array_metatable(false);
-        let argument = self
-            .lua
-            .to_value_with(argument, options)
-            .map_err(internal)?;
+        let argument = super::json_args::to_lua(&self.lua, argument).map_err(internal)?;
         self.arm();
-        let results: mlua::MultiValue = function.call(argument).map_err(|e| self.classify(e))?;
+        let results: (Value, Value) = function.call(argument).map_err(|e| self.classify(e))?;
         let mut out = [None, None];
-        for (slot, value) in out.iter_mut().zip(results.iter()) {
+        for (slot, value) in out.iter_mut().zip([&results.0, &results.1]) {
             *slot = match value {
                 Value::Nil => None,
-                Value::Boolean(false) => Some(serde_json::Value::Bool(false)),
+                Value::Boolean(b) => Some(serde_json::Value::Bool(*b)),
                 // Messages may carry bytes that are not UTF-8 (a decoded path): keep them, lossily.
                 Value::String(text) => Some(serde_json::Value::String(text.to_string_lossy())),
                 other => Some(

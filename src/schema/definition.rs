@@ -141,6 +141,14 @@ impl Field {
             || self.values.as_ref().is_some_and(|f| f.has_functions())
             || self.record.as_ref().is_some_and(|s| s.has_functions())
     }
+
+    /// Whether a record anywhere inside this field declares shorthand fields.
+    pub fn has_shorthands(&self) -> bool {
+        self.elements.as_ref().is_some_and(|f| f.has_shorthands())
+            || self.keys.as_ref().is_some_and(|f| f.has_shorthands())
+            || self.values.as_ref().is_some_and(|f| f.has_shorthands())
+            || self.record.as_ref().is_some_and(|s| s.has_shorthands())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -222,6 +230,8 @@ pub struct Schema {
     record_fields: usize,
     /// Whether a Lua function is called anywhere in it (see `has_functions`).
     functions: bool,
+    /// Whether any level of it declares shorthand fields (see `has_shorthands`).
+    shorthands_anywhere: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -284,6 +294,13 @@ impl Schema {
     /// Whether any part of the schema needs the Lua VM.
     pub fn has_functions(&self) -> bool {
         self.functions
+    }
+
+    /// Whether this level, a subschema or a record anywhere inside declares shorthand
+    /// fields: without them, processing (`process_auto_fields`) calls no Lua and cannot
+    /// fail, only fill.
+    pub fn has_shorthands(&self) -> bool {
+        self.shorthands_anywhere
     }
 }
 

@@ -115,10 +115,10 @@ impl<'a> Engine<'a> {
         input: Value,
         context: Context,
     ) -> Result<Filled, Errors> {
-        if context != Context::Update && !schema.has_functions() {
+        if context != Context::Update && one_walk(schema) {
             // Insert and upsert fill nested defaults, so every record is validated as
-            // processed (see `validate_field`); without Lua functions nothing observes the
-            // order of the two walks, so they are one.
+            // processed (see `validate_field`); nothing observes the order of the two
+            // walks (see `one_walk`), so they are one.
             self.processed = true;
             let outcome = self.process_record::<true>(schema, input, context);
             self.processed = false;
@@ -129,6 +129,16 @@ impl<'a> Engine<'a> {
                 Err(invalid)
             };
         }
+        self.check_two_walks(schema, input, context)
+    }
+
+    /// Kong's order, always: process the whole entity, then validate it.
+    pub(crate) fn check_two_walks(
+        &mut self,
+        schema: &Schema,
+        input: Value,
+        context: Context,
+    ) -> Result<Filled, Errors> {
         let processed = self.process_owned(schema, input, context)?;
         // Kong's `validate_update` rewords REQUIRED_FOR_ENTITY_CHECK, AT_LEAST_ONE_OF and
         // CONDITIONAL_AT_LEAST_ONE_OF while it runs (nested records included).
@@ -152,6 +162,17 @@ impl<'a> Engine<'a> {
     ) -> Result<Value, Errors> {
         self.process_owned(schema, data.clone(), context)
     }
+}
+
+/// Whether filling and validating in one walk is the same as Kong's two (process every
+/// field, then validate the processed entity). It is without Lua functions. With them,
+/// it still is when no level has shorthand fields: processing then calls no Lua and
+/// cannot fail, and the one walk validates each record's keys in the order `validate`
+/// does (sorted, nested records when their key comes, a record's own validators after
+/// its fields, entity checks last), each on its final value, so the functions are called
+/// in the same order with the same arguments.
+fn one_walk(schema: &Schema) -> bool {
+    !schema.has_functions() || !schema.has_shorthands()
 }
 
 /// In a merge of two lists sorted by key: hands the entries before `key` to `skipped` and

@@ -126,6 +126,9 @@ impl Schema {
             schema.subschemas.push((name.clone(), Arc::new(parsed)));
         }
         // Nested records were parsed (and know theirs) before this level.
+        schema.shorthands_anywhere = !schema.shorthands.is_empty()
+            || schema.fields.iter().any(|(_, f)| f.has_shorthands())
+            || schema.subschemas.iter().any(|(_, s)| s.has_shorthands());
         schema.functions = schema.fields.iter().any(|(_, f)| f.has_functions())
             || schema
                 .shorthands

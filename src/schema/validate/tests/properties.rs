@@ -1,10 +1,12 @@
 //! Generated configs: filling defaults is idempotent, and the one walk (insert and
-//! upsert without functions) answers as Kong's two walks do.
+//! upsert without functions, or with functions but no shorthands) answers as Kong's two
+//! walks do, calling the same functions with the same arguments in the same order.
 
 use proptest::prelude::*;
 
 use super::*;
 use crate::schema::definition::FieldType;
+use crate::schema::value::SchemaValue;
 
 fn multi_type_schema() -> Schema {
     schema(json!({"fields": [
@@ -385,4 +387,159 @@ fn the_one_walk_schema_meets_each_of_its_checks() {
             vec![expected.to_string()]
         );
     }
+}
+
+// ---------------------------------------------------------------------------------
+// One walk with Lua functions but no shorthands: the same calls, in the same order
+// ---------------------------------------------------------------------------------
+
+/// Stands in for a schema's Lua functions: records each call, and answers from the
+/// argument alone (`false, "refused <id>"` when its JSON text holds a `c` or a `9`), so
+/// that some calls fail and a call made out of order or with another argument shows.
+#[derive(Default)]
+struct Recorded {
+    calls: Vec<(FnId, Value)>,
+}
+
+impl Functions for Recorded {
+    fn call(&mut self, id: FnId, argument: &Value) -> Result<[Option<Value>; 2], String> {
+        self.calls.push((id, argument.clone()));
+        let text = argument.to_string();
+        Ok(if text.contains(['c', '9']) {
+            [
+                Some(Value::Bool(false)),
+                Some(json!(format!("refused {id}"))),
+            ]
+        } else {
+            [Some(Value::Bool(true)), None]
+        })
+    }
+}
+
+/// A definition whose string values `"@fn<N>"` are Lua functions.
+fn with_functions(def: Value) -> Schema {
+    fn functions(v: SchemaValue) -> SchemaValue {
+        match v {
+            SchemaValue::String(s) if s.starts_with("@fn") => {
+                SchemaValue::Function(s[3..].parse().expect("function id"))
+            }
+            SchemaValue::Array(items) => {
+                SchemaValue::Array(items.into_iter().map(functions).collect())
+            }
+            SchemaValue::Object(entries) => SchemaValue::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, functions(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    Schema::parse(&functions(from_json(&def)), true).unwrap()
+}
+
+/// `checked_schema` with a Lua function at every place one can be: scalar, element, map
+/// key and value, record (top and nested, required and optional, in arrays) validators
+/// and custom entity checks at two levels.
+fn lua_schema() -> Schema {
+    with_functions(json!({
+        "fields": [
+            {"s": {"type": "string", "default": "d", "len_max": 3, "custom_validator": "@fn0"}},
+            {"i": {"type": "integer", "default": 3, "between": [0, 100], "custom_validator": "@fn1"}},
+            {"n": {"type": "number"}},
+            {"b": {"type": "boolean", "default": true}},
+            {"tags": {"type": "set", "elements": {"type": "string", "custom_validator": "@fn2"}}},
+            {"list": {"type": "array", "default": ["x", "x"], "elements": {"type": "string", "custom_validator": "@fn2"}}},
+            {"m": {"type": "map", "keys": {"type": "string", "custom_validator": "@fn3"}, "values": {"type": "integer", "custom_validator": "@fn4"}}},
+            {"recs": {"type": "array", "elements": {
+                "type": "record",
+                "fields": [
+                    {"k": {"type": "string"}},
+                    {"v": {"type": "integer", "default": 7, "custom_validator": "@fn5"}},
+                    {"sub": {"type": "record", "fields": [{"w": {"type": "integer", "default": 1}}]}},
+                ],
+                "custom_validator": "@fn6",
+                "entity_checks": [{"custom_entity_check": {"field_sources": ["k", "v"], "fn": "@fn7"}}],
+            }}},
+            {"r": {"type": "record", "fields": [
+                {"x": {"type": "integer", "default": 1, "one_of": [1, 2, 3], "custom_validator": "@fn8"}},
+                {"inner": {"type": "record", "fields": [
+                    {"y": {"type": "string", "default": "z"}},
+                    {"ys": {"type": "set", "elements": {"type": "integer"}, "default": [1, 2]}},
+                ], "custom_validator": "@fn9"}},
+            ], "custom_validator": "@fn10"}},
+            {"opt": {"type": "record", "required": false, "fields": [
+                {"q": {"type": "boolean", "default": false}},
+            ], "custom_validator": "@fn11"}},
+            {"od": {"type": "record", "required": false, "default": {}, "fields": [
+                {"z": {"type": "integer", "required": true, "default": 5}},
+            ], "custom_validator": "@fn12"}},
+        ],
+        "entity_checks": [
+            {"custom_entity_check": {"field_sources": ["s", "i"], "fn": "@fn13"}},
+            {"at_least_one_of": ["n", "m"]},
+        ],
+    }))
+}
+
+type Walked = (Result<Value, Vec<String>>, Vec<(FnId, Value)>);
+
+fn walk(schema: &Schema, input: &Value, one: bool) -> Walked {
+    let mut recorded = Recorded::default();
+    let mut engine = Engine::new(&mut recorded, 1_000_000, 1_700_000_000.0);
+    let outcome = if one {
+        engine.check_filled(schema, input.clone(), Context::Insert)
+    } else {
+        engine.check_two_walks(schema, input.clone(), Context::Insert)
+    };
+    let outcome = outcome.map(Filled::into_value).map_err(|e| render(&e));
+    (outcome, recorded.calls)
+}
+
+proptest! {
+    #[test]
+    fn one_walk_calls_the_functions_as_the_two_walks_do(
+        input in config(),
+        extra in prop::option::of(("[a-z]{1,3}", leaf())),
+    ) {
+        let mut input = input;
+        if let (Some((key, value)), Some(map)) = (extra, input.as_object_mut()) {
+            map.insert(key, value);
+        }
+        let s = lua_schema();
+        prop_assert_eq!(walk(&s, &input, true), walk(&s, &input, false), "input {}", input);
+    }
+}
+
+#[test]
+fn the_lua_schema_takes_one_walk_and_calls_every_function() {
+    // Guards the proptest: the schema does take the one walk, its functions all run on
+    // a full config, and some of their refusals show.
+    let s = lua_schema();
+    assert!(s.has_functions() && !s.has_shorthands());
+    let input = json!({
+        "s": "ab", "n": 1, "tags": ["a"], "m": {"a": 1},
+        "recs": [{"k": "a"}], "opt": {}, "r": {"inner": {}},
+    });
+    let (outcome, calls) = walk(&s, &input, true);
+    let mut ids: Vec<FnId> = calls.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids, (0..14).collect::<Vec<_>>(), "{calls:?}");
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert_eq!(walk(&s, &input, true), walk(&s, &input, false));
+    let mut refused = input.clone();
+    refused["r"] = json!({"x": 3, "inner": {"y": "c"}});
+    let (outcome, _) = walk(&s, &refused, true);
+    assert_eq!(
+        outcome.unwrap_err(),
+        ["r.inner: refused 9"],
+        "a nested record's validator refuses, and its parent's is not called"
+    );
+    assert_eq!(walk(&s, &refused, true), walk(&s, &refused, false));
+    // A shorthand anywhere keeps the two walks.
+    let nested = with_functions(json!({"fields": [{"r": {"type": "record",
+        "fields": [{"a": {"type": "string", "custom_validator": "@fn0"}}],
+        "shorthand_fields": [{"b": {"type": "string"}}]}}]}));
+    assert!(nested.has_functions() && nested.has_shorthands());
 }
