@@ -220,6 +220,12 @@ pub struct ServeArgs {
     /// reports are small); a larger one closes the session with 1009 (docs/threat-model.md, data planes).
     #[arg(long, env = "KONNEKTD_CLUSTER_MAX_INBOUND", default_value_t = 1 << 20)]
     pub cluster_max_inbound: usize,
+    /// Data-plane connections (WebSocket sessions on `/v1/outlet` and `/v2/outlet`; a
+    /// 3.10 data plane holds one of each) this node serves at once; one more is refused
+    /// with 503 before the upgrade, and goes to another node. `serve` raises its open-file
+    /// limit to the hard limit at start and warns when that is below this.
+    #[arg(long, env = "KONNEKTD_CLUSTER_MAX_CONNECTIONS", default_value_t = 32_768, value_parser = clap::value_parser!(u32).range(1..))]
+    pub cluster_max_connections: u32,
     /// The Kong version konnektd acts as for data planes: their major must match and
     /// their minor must not be newer.
     #[arg(

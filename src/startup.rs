@@ -3,6 +3,7 @@
 //! `konnektd serve` and the integration tests start it the same way.
 
 mod data_dir_lock;
+mod open_files;
 
 use std::net::SocketAddr;
 
@@ -77,6 +78,7 @@ async fn start_until(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
     tls::install_crypto_provider();
+    open_files::raise_and_log(args.cluster_max_connections as usize);
     let database_url = args.store.resolve_url()?;
     // Before the database is opened (and migrated): a second server on one SQLite file
     // is refused, not started alongside.
@@ -149,6 +151,7 @@ async fn start_until(
                 max_payload: args.cluster_max_payload,
             },
             max_inbound: args.cluster_max_inbound,
+            max_connections: args.cluster_max_connections as usize,
         },
     ));
     let router = crate::http::router(state.clone());

@@ -36,6 +36,26 @@ pub struct DataPlane {
     pub previous: Option<Node>,
 }
 
+/// A place among `--cluster-max-connections`, held by a session for as long as it lives.
+pub type ConnectionSlot = tokio::sync::OwnedSemaphorePermit;
+
+/// A place for one more data-plane connection, or the 503 that says this node is full
+/// (the data plane retries, or its load balancer picks another node).
+pub(super) fn connection_slot(
+    slots: &std::sync::Arc<tokio::sync::Semaphore>,
+    max_connections: usize,
+) -> Result<ConnectionSlot, Response> {
+    slots.clone().try_acquire_owned().map_err(|_| {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!(
+                "this node serves its maximum of {max_connections} data-plane connections \
+                 (--cluster-max-connections): connect to another node or raise the limit"
+            ),
+        )
+    })
+}
+
 fn refuse(status: StatusCode, message: &str) -> Response {
     (status, message.to_string()).into_response()
 }

@@ -39,6 +39,9 @@ struct ClusterState {
     hub: Arc<Hub>,
     settings: SessionSettings,
     max_inbound: usize,
+    /// One permit per data-plane connection this node may serve at once.
+    slots: Arc<tokio::sync::Semaphore>,
+    max_connections: usize,
 }
 
 /// The verified client certificate and address of a connection.
@@ -53,6 +56,8 @@ pub struct ClusterConfig {
     pub settings: SessionSettings,
     /// Largest frame or message a data plane may send.
     pub max_inbound: usize,
+    /// WebSocket sessions served at once (`--cluster-max-connections`).
+    pub max_connections: usize,
 }
 
 /// Serves the cluster port until the task is dropped.
@@ -63,6 +68,8 @@ pub async fn serve(listener: TcpListener, store: Store, hub: Arc<Hub>, config: C
         hub,
         settings: config.settings,
         max_inbound: config.max_inbound,
+        slots: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
+        max_connections: config.max_connections,
     };
     let router = Router::new()
         .route("/v1/outlet", get(outlet_v1))
@@ -125,6 +132,10 @@ async fn outlet_v1(
     Query(query): Query<HashMap<String, String>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let slot = match admission::connection_slot(&state.slots, state.max_connections) {
+        Ok(slot) => slot,
+        Err(full) => return full,
+    };
     let data_plane = match admission::admit_v1(
         &state.hub,
         &state.store,
@@ -142,8 +153,9 @@ async fn outlet_v1(
         hub,
         settings,
         max_inbound,
+        ..
     } = state;
-    session::accept(upgrade, hub, store, settings, max_inbound, data_plane)
+    session::accept(upgrade, hub, store, settings, max_inbound, data_plane, slot)
 }
 
 /// Kong 3.10's RPC endpoint: admission before the upgrade, then the shim.
@@ -152,6 +164,10 @@ async fn outlet_v2(
     Extension(peer): Extension<Peer>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let slot = match admission::connection_slot(&state.slots, state.max_connections) {
+        Ok(slot) => slot,
+        Err(full) => return full,
+    };
     if let Err(refused) =
         admission::authorize(&state.hub, &state.store, &peer.certificate, peer.addr).await
     {
@@ -162,5 +178,6 @@ async fn outlet_v2(
         state.hub,
         state.settings.write_timeout,
         state.max_inbound,
+        slot,
     )
 }

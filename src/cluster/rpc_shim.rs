@@ -24,6 +24,7 @@ pub(super) fn accept(
     hub: Arc<Hub>,
     write_timeout: Duration,
     max_inbound: usize,
+    slot: super::admission::ConnectionSlot,
 ) -> Response {
     upgrade
         .protocols([META_PROTOCOL])
@@ -31,7 +32,10 @@ pub(super) fn accept(
         .max_frame_size(max_inbound)
         .on_upgrade(move |socket| {
             let closing = hub.closing();
-            hub.track_session(run(socket, closing, write_timeout))
+            hub.track_session(async move {
+                run(socket, closing, write_timeout).await;
+                drop(slot);
+            })
         })
 }
 

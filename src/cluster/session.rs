@@ -29,7 +29,10 @@ use crate::store::Store;
 use crate::store::data_planes::Node;
 
 /// Read buffer of a data plane's WebSocket; larger frames still arrive, in more reads.
-const READ_BUFFER: usize = 8 * 1024;
+/// A data plane sends pings (32 bytes) and, once, its `basic_info` (a few KiB with Kong's
+/// bundled plugins listed, which grows the buffer to fit); every KiB here is 10 MiB at
+/// 10,000 idle data planes.
+const READ_BUFFER: usize = 2 * 1024;
 
 /// Same-hash pings are written at most this often; changes are written at once.
 const STATUS_WRITE_INTERVAL: Duration = Duration::from_secs(10);
@@ -101,6 +104,7 @@ pub(super) fn accept(
     settings: SessionSettings,
     max_inbound: usize,
     data_plane: DataPlane,
+    slot: admission::ConnectionSlot,
 ) -> Response {
     upgrade
         .max_message_size(max_inbound)
@@ -111,7 +115,11 @@ pub(super) fn accept(
         .write_buffer_size(0)
         .on_upgrade(move |socket| {
             let session = run(socket, hub.clone(), store, settings, data_plane);
-            hub.track_session(session)
+            // The slot goes when the session ends, however it ends.
+            hub.track_session(async move {
+                session.await;
+                drop(slot);
+            })
         })
 }
 

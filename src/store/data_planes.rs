@@ -9,6 +9,10 @@ use uuid::Uuid;
 use super::{Change, Store, StoreResult, from_json, parse_uuid};
 use crate::domain::Timestamp;
 
+/// Node status rows per transaction in [`Store::upsert_nodes`]: SQLite writes 500 in a
+/// few milliseconds, so an API write waits at most that long behind a batch.
+pub const NODES_PER_TRANSACTION: usize = 500;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DpCertificate {
     pub id: Uuid,
@@ -212,17 +216,22 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Writes many node rows in one transaction (the status writer's batches).
+    /// Writes many node rows (the status writer's batches), [`NODES_PER_TRANSACTION`] to a
+    /// transaction: a change fanned out to 10,000 data planes brings 10,000 rows at once,
+    /// and one transaction for all would hold SQLite's single writer from every API write
+    /// for the whole batch.
     pub async fn upsert_nodes(&self, nodes: &[(Uuid, Node)]) -> StoreResult<()> {
-        let _writer = self.sqlite_writer().await;
-        let mut connection = self.connection().await?;
-        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
-        for (control_plane, node) in nodes {
-            upsert_node_query(*control_plane, node)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in nodes.chunks(NODES_PER_TRANSACTION) {
+            let _writer = self.sqlite_writer().await;
+            let mut connection = self.connection().await?;
+            let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+            for (control_plane, node) in chunk {
+                upsert_node_query(*control_plane, node)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 

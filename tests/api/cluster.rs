@@ -4,6 +4,7 @@
 //! (docs/clustering.md).
 
 mod auth;
+mod capacity;
 mod compatibility;
 mod credentials;
 mod handshake;
