@@ -227,7 +227,10 @@ impl Store {
         self.announce(&mut tx, Change::Config(control_plane))
             .await?;
         tx.commit().await?;
-        self.publish(Change::Config(control_plane));
+        self.publish(Change::Entities(
+            control_plane,
+            [(record.kind.to_string(), record.id.clone())].into(),
+        ));
         Ok(())
     }
 
@@ -462,7 +465,7 @@ impl Store {
         self.announce(&mut tx, Change::Config(control_plane))
             .await?;
         tx.commit().await?;
-        self.publish(Change::Config(control_plane));
+        self.publish(Change::Entities(control_plane, doomed.into()));
         Ok(true)
     }
 }
