@@ -507,7 +507,29 @@ async fn run(entities: usize, n_rounds: usize) {
     let hashed = started.elapsed() - exported;
     let full_frame = konnektd::cluster::export::encode_reconfigure(&table, &hashes);
     let full_export = started.elapsed();
+    // What gzip level costs on the whole config (the incremental frame deflates only
+    // changed chunks, at level 6).
+    let json_bytes = serde_json::to_vec(&table).expect("JSON");
     drop(table);
+    let mut levels = Vec::new();
+    for level in [1, 6, 9] {
+        let t = Instant::now();
+        let mut encoder =
+            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+        std::io::Write::write_all(&mut encoder, &json_bytes).expect("gzip");
+        let out = encoder.finish().expect("gzip");
+        levels.push(format!(
+            "level {level}: {:.0} ms, {:.1} MB",
+            ms(t.elapsed()),
+            out.len() as f64 / 1e6
+        ));
+    }
+    println!(
+        "  gzip of the whole {:.1} MB config: {}",
+        json_bytes.len() as f64 / 1e6,
+        levels.join("; ")
+    );
+    drop(json_bytes);
 
     let rss_before = rss_kib();
     let (mut fleet, first_config, first) =
@@ -579,6 +601,26 @@ async fn run(entities: usize, n_rounds: usize) {
         "  last frame: {count} entities, {:.1} MB; its hash is Kong's of its table: {}",
         last.bytes as f64 / 1e6,
         verdict(hash_ok)
+    );
+    let metrics = api
+        .client
+        .get(format!("{}/metrics", api.base))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let kept = metrics
+        .lines()
+        .find(|l| l.starts_with("config_export_state_bytes{") && l.contains(&large))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    println!(
+        "  kept export state (config_export_state_bytes): {:.0} MiB, {:.0} bytes/entity",
+        kept / 1048576.0,
+        kept / entities as f64
     );
     let built = running.state.0.cluster.snapshots_built();
     println!("  snapshots built: {built}");

@@ -342,7 +342,7 @@ impl Hub {
                         Ok(rows) => {
                             let current = sender.borrow().as_ref().map(|c| c.hashes.config.clone());
                             let mut taken = state.take().expect("state is back after each round");
-                            let (back, snapshot) = tokio::task::spawn_blocking(move || {
+                            let (back, snapshot, kept) = tokio::task::spawn_blocking(move || {
                                 if whole {
                                     taken.sync_all(rows);
                                 } else {
@@ -353,12 +353,12 @@ impl Hub {
                                 let snapshot = (current.as_deref()
                                     != Some(taken.hashes().config.as_str()))
                                 .then(|| Snapshot::from_encoded(taken.encode(Timestamp::now())));
-                                (taken, snapshot)
+                                let kept = taken.heap_bytes();
+                                (taken, snapshot, kept)
                             })
                             .await
                             .expect("the export does not panic");
-                            self.snapshot_metrics
-                                .state_bytes(control_plane, back.heap_bytes());
+                            self.snapshot_metrics.state_bytes(control_plane, kept);
                             state = Some(back);
                             if whole {
                                 compared = true;

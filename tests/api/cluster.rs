@@ -7,6 +7,7 @@ mod auth;
 mod compatibility;
 mod credentials;
 mod handshake;
+mod incremental;
 mod keys;
 mod lb_tls;
 mod neighbours;
