@@ -614,7 +614,7 @@ async fn run(entities: usize, n_rounds: usize) {
         .expect("metrics text");
     let kept = metrics
         .lines()
-        .find(|l| l.starts_with("config_export_state_bytes{") && l.contains(&large))
+        .find(|l| l.contains("config_export_state_bytes{") && l.contains(&large))
         .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .unwrap_or(0.0);
     println!(
