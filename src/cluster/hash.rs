@@ -50,15 +50,15 @@ fn md5_hex(bytes: &[u8]) -> String {
 /// stream, never held whole).
 pub trait Sink {
     /// Bytes since the last fold (Kong's `#o`).
-    fn len(&self) -> usize;
+    fn held(&self) -> usize;
     /// Replaces what was written with its binary MD5.
     fn fold(&mut self);
     fn put(&mut self, bytes: &[u8]);
 }
 
 impl Sink for Vec<u8> {
-    fn len(&self) -> usize {
-        Vec::len(self)
+    fn held(&self) -> usize {
+        self.len()
     }
     fn fold(&mut self) {
         let folded = Md5::digest(&self[..]);
@@ -84,7 +84,7 @@ impl Md5Sink {
 }
 
 impl Sink for Md5Sink {
-    fn len(&self) -> usize {
+    fn held(&self) -> usize {
         self.len
     }
     fn fold(&mut self) {
@@ -100,7 +100,7 @@ impl Sink for Md5Sink {
 
 /// Kong's check before each value: past a megabyte, fold.
 fn check(buffer: &mut impl Sink) {
-    if buffer.len() > FOLD_AT {
+    if buffer.held() > FOLD_AT {
         buffer.fold();
     }
 }
@@ -167,7 +167,7 @@ pub fn serialize_cached<'a>(
         }
         // Every fold check inside the item sees less than its length added: if the item
         // fits below the threshold none can fire, and its cached bytes are exact.
-        if buffer.len() + item.sorted.len() <= FOLD_AT {
+        if buffer.held() + item.sorted.len() <= FOLD_AT {
             buffer.put(item.sorted);
         } else {
             let value: Value = serde_json::from_slice(item.json).expect("cached JSON");
