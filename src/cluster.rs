@@ -29,6 +29,8 @@ pub mod certificates;
 pub mod client;
 pub mod compat;
 pub mod export;
+mod export_state;
+mod gzip_segments;
 pub mod hash;
 pub mod hub;
 pub mod listener;

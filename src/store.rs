@@ -24,7 +24,7 @@ pub mod sqlite;
 mod token_cache;
 mod tokens;
 
-pub use changes::{CONFIG_CHANNEL, Change, ChangeListener};
+pub use changes::{CONFIG_CHANNEL, Change, ChangeListener, EntityKey, EntityRow};
 pub use plugin_schemas::PLUGIN_SCHEMAS_CHANNEL;
 pub use token_cache::TOKENS_CHANNEL;
 

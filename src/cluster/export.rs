@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::compat::{self, KongVersion};
+use super::export_state::Encoded;
 use super::hash::ConfigHashes;
 use crate::domain::Timestamp;
 use crate::entities::kinds::{
@@ -26,12 +27,14 @@ use crate::store::{Store, StoreResult};
 
 /// Plugin fields Kong OSS data planes do not know; sent only when set (Konnect's EE
 /// data planes know them).
-const EE_PLUGIN_FIELDS: &[&str] = &["consumer_group", "ordering", "partials"];
+pub(super) const EE_PLUGIN_FIELDS: &[&str] = &["consumer_group", "ordering", "partials"];
 
 /// One built config: what every data plane of the control plane receives.
 #[derive(Debug)]
 pub struct Snapshot {
-    pub config_table: Value,
+    /// The table, parsed back from the payload the first time an older data plane needs
+    /// a downgraded copy (most never do: no snapshot holds a 100k-entity `Value`).
+    config_table: OnceLock<Value>,
     pub hashes: ConfigHashes,
     /// The gzipped `reconfigure` message, sent as one binary frame; shared, not copied,
     /// by every session.
@@ -48,6 +51,32 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The snapshot of an incrementally built frame.
+    pub fn from_encoded(encoded: Encoded) -> Self {
+        Snapshot {
+            config_table: OnceLock::new(),
+            hashes: encoded.hashes,
+            payload: encoded.payload.into(),
+            plugins: encoded.plugins,
+            changed_at: None,
+            downgraded: Default::default(),
+        }
+    }
+
+    /// The config table this snapshot sends.
+    pub fn config_table(&self) -> &Value {
+        self.config_table.get_or_init(|| {
+            let mut json = Vec::new();
+            std::io::Read::read_to_end(
+                &mut flate2::read::GzDecoder::new(&self.payload[..]),
+                &mut json,
+            )
+            .expect("the payload is gzip this process made");
+            let mut message: Value = serde_json::from_slice(&json).expect("JSON it encoded");
+            message["config_table"].take()
+        })
+    }
+
     /// The frame for a data plane of `version`: the shared payload, or the config with
     /// what that version does not know removed, encoded once for every data plane that
     /// needs the same removals rather than once per session.
@@ -63,7 +92,7 @@ impl Snapshot {
             .entry(key)
             .or_default()
             .clone();
-        slot.get_or_init(|| match compat::downgrade(&self.config_table, version) {
+        slot.get_or_init(|| match compat::downgrade(self.config_table(), version) {
             None => self.payload.clone(),
             Some(table) => encode_reconfigure(&table, &self.hashes).into(),
         })
@@ -71,7 +100,7 @@ impl Snapshot {
     }
 }
 
-fn collapse_foreign(entity: &mut Map<String, Value>, fields: &[&str]) {
+pub(super) fn collapse_foreign(entity: &mut Map<String, Value>, fields: &[&str]) {
     for field in fields {
         if let Some(value) = entity.get_mut(*field)
             && let Some(id) = value.get("id").cloned()
@@ -88,7 +117,7 @@ fn enabled(entity: &Value) -> bool {
 /// A membership as Kong's export writes a `consumer_group_consumers` row: the schema's
 /// fields only (its primary key is the pair, so konnektd's row id stays home), foreign
 /// keys as plain ids.
-fn exported_membership(membership: Value) -> Option<Value> {
+pub(super) fn exported_membership(membership: Value) -> Option<Value> {
     let Value::Object(mut row) = membership else {
         return None;
     };
@@ -268,7 +297,7 @@ pub fn build_snapshot_hashed(
     plugins.dedup();
     let payload = encode_reconfigure_at(&config_table, &hashes, now).into();
     Snapshot {
-        config_table,
+        config_table: config_table.into(),
         hashes,
         changed_at: None,
         payload,
@@ -283,6 +312,19 @@ pub fn encode_reconfigure(config_table: &Value, hashes: &ConfigHashes) -> Vec<u8
 }
 
 fn encode_reconfigure_at(config_table: &Value, hashes: &ConfigHashes, now: Timestamp) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+    encoder
+        .write_all(&reconfigure_json(config_table, hashes, now))
+        .expect("gzip into memory");
+    encoder.finish().expect("gzip into memory")
+}
+
+/// The `reconfigure` message before compression.
+pub(super) fn reconfigure_json(
+    config_table: &Value,
+    hashes: &ConfigHashes,
+    now: Timestamp,
+) -> Vec<u8> {
     let message = json!({
         "type": "reconfigure",
         "timestamp": now.seconds_f64(),
@@ -290,11 +332,7 @@ fn encode_reconfigure_at(config_table: &Value, hashes: &ConfigHashes, now: Times
         "config_hash": hashes.config,
         "hashes": hashes.to_json(),
     });
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
-    encoder
-        .write_all(&serde_json::to_vec(&message).expect("JSON encodes"))
-        .expect("gzip into memory");
-    encoder.finish().expect("gzip into memory")
+    serde_json::to_vec(&message).expect("JSON encodes")
 }
 
 #[cfg(test)]
@@ -324,7 +362,7 @@ mod tests {
         assert_eq!(message["config_table"], table);
         assert_eq!(message["config_hash"], config_hashes(&table).config);
         assert_eq!(message["hashes"]["services"], snapshot.hashes.services);
-        assert_eq!(snapshot.config_table, table);
+        assert_eq!(snapshot.config_table(), &table);
     }
 
     fn config_of(payload: &[u8]) -> Value {

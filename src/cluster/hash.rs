@@ -45,28 +45,83 @@ fn md5_hex(bytes: &[u8]) -> String {
     hex::encode(Md5::digest(bytes))
 }
 
-fn serialize(value: &Value, buffer: &mut Vec<u8>) {
-    if buffer.len() > FOLD_AT {
-        let folded = Md5::digest(&buffer[..]);
-        buffer.clear();
-        buffer.extend_from_slice(&folded);
+/// Where Kong's canonical serialisation goes: a plain buffer, or a running MD5 that
+/// folds exactly where Kong's buffer would (so a many-megabyte group is hashed as a
+/// stream, never held whole).
+pub trait Sink {
+    /// Bytes since the last fold (Kong's `#o`).
+    fn held(&self) -> usize;
+    /// Replaces what was written with its binary MD5.
+    fn fold(&mut self);
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn held(&self) -> usize {
+        self.len()
     }
+    fn fold(&mut self) {
+        let folded = Md5::digest(&self[..]);
+        self.clear();
+        self.extend_from_slice(&folded);
+    }
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Kong's buffer as a stream: only its length and the MD5 of what it holds.
+#[derive(Default, Clone)]
+pub struct Md5Sink {
+    md5: Md5,
+    len: usize,
+}
+
+impl Md5Sink {
+    pub fn hex(self) -> String {
+        hex::encode(self.md5.finalize())
+    }
+}
+
+impl Sink for Md5Sink {
+    fn held(&self) -> usize {
+        self.len
+    }
+    fn fold(&mut self) {
+        let folded = self.md5.finalize_reset();
+        self.md5.update(folded);
+        self.len = folded.len();
+    }
+    fn put(&mut self, bytes: &[u8]) {
+        self.md5.update(bytes);
+        self.len += bytes.len();
+    }
+}
+
+/// Kong's check before each value: past a megabyte, fold.
+fn check(buffer: &mut impl Sink) {
+    if buffer.held() > FOLD_AT {
+        buffer.fold();
+    }
+}
+
+/// Kong's `to_sorted_string` of `value` appended to `buffer`.
+pub fn serialize(value: &Value, buffer: &mut impl Sink) {
+    check(buffer);
     match value {
-        Value::Null => buffer.extend_from_slice(b"/null/"),
-        Value::Bool(b) => buffer.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Number(n) => {
-            buffer.extend_from_slice(lua_number(n.as_f64().unwrap_or(0.0)).as_bytes())
-        }
-        Value::String(s) => buffer.extend_from_slice(s.as_bytes()),
-        Value::Array(items) if items.is_empty() => buffer.extend_from_slice(b"{}"),
-        Value::Object(map) if map.is_empty() => buffer.extend_from_slice(b"{}"),
+        Value::Null => buffer.put(b"/null/"),
+        Value::Bool(b) => buffer.put(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => buffer.put(lua_number(n.as_f64().unwrap_or(0.0)).as_bytes()),
+        Value::String(s) => buffer.put(s.as_bytes()),
+        Value::Array(items) if items.is_empty() => buffer.put(b"{}"),
+        Value::Object(map) if map.is_empty() => buffer.put(b"{}"),
         Value::Array(items) => match items.len() {
             1 => serialize(&items[0], buffer),
             // Kong's unrolled fast path: separators between, no trailing one.
             2..=5 => {
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
-                        buffer.push(b';');
+                        buffer.put(b";");
                     }
                     serialize(item, buffer);
                 }
@@ -74,7 +129,7 @@ fn serialize(value: &Value, buffer: &mut Vec<u8>) {
             _ => {
                 for item in items {
                     serialize(item, buffer);
-                    buffer.push(b';');
+                    buffer.put(b";");
                 }
             }
         },
@@ -82,13 +137,51 @@ fn serialize(value: &Value, buffer: &mut Vec<u8>) {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
             for key in keys {
-                buffer.extend_from_slice(key.as_bytes());
-                buffer.push(b':');
+                buffer.put(key.as_bytes());
+                buffer.put(b":");
                 serialize(&map[key], buffer);
-                buffer.push(b';');
+                buffer.put(b";");
             }
         }
     }
+}
+
+/// One item of a non-empty array, as the incremental export caches it: its
+/// serialisation from an empty buffer, and its JSON for the rare item a fold falls in.
+pub struct CachedItem<'a> {
+    pub sorted: &'a [u8],
+    pub json: &'a [u8],
+}
+
+/// Kong's `to_sorted_string` of a non-empty array of `count` items, from the items'
+/// cached serialisations: the same bytes and the same folds as serialising the array.
+pub fn serialize_cached<'a>(
+    count: usize,
+    items: impl IntoIterator<Item = CachedItem<'a>>,
+    buffer: &mut impl Sink,
+) {
+    check(buffer);
+    for (i, item) in items.into_iter().enumerate() {
+        if (2..=5).contains(&count) && i > 0 {
+            buffer.put(b";");
+        }
+        // Every fold check inside the item sees less than its length added: if the item
+        // fits below the threshold none can fire, and its cached bytes are exact.
+        if buffer.held() + item.sorted.len() <= FOLD_AT {
+            buffer.put(item.sorted);
+        } else {
+            let value: Value = serde_json::from_slice(item.json).expect("cached JSON");
+            serialize(&value, buffer);
+        }
+        if count > 5 {
+            buffer.put(b";");
+        }
+    }
+}
+
+/// Kong's config hash from the five group hashes and the rest's.
+pub fn combine(groups: [&str; 5], rest: &str) -> String {
+    md5_hex(format!("{}{rest}", groups.concat()).as_bytes())
 }
 
 /// Kong's `hash(value)`; `None` (Lua's `nil`) is all zeros.
@@ -96,9 +189,9 @@ pub fn hash(value: Option<&Value>) -> String {
     let Some(value) = value else {
         return ZERO_HASH.to_string();
     };
-    let mut buffer = Vec::new();
+    let mut buffer = Md5Sink::default();
     serialize(value, &mut buffer);
-    md5_hex(&buffer)
+    buffer.hex()
 }
 
 /// Kong's `calculate_config_hash` of a `config_table`.
@@ -122,9 +215,8 @@ pub fn config_hashes(config: &Value) -> ConfigHashes {
         .collect();
     let [routes, services, plugins, upstreams, targets] = GROUPS.map(group);
     let rest = hash(Some(&Value::Object(rest)));
-    let combined = format!("{routes}{services}{plugins}{upstreams}{targets}{rest}");
     ConfigHashes {
-        config: md5_hex(combined.as_bytes()),
+        config: combine([&routes, &services, &plugins, &upstreams, &targets], &rest),
         routes,
         services,
         plugins,
@@ -198,5 +290,40 @@ mod tests {
         let mut expected = Md5::digest(format!("{big};").as_bytes()).to_vec();
         expected.extend_from_slice(b"tail");
         assert_eq!(b, expected);
+    }
+
+    /// The stream folds where the buffer does, and cached items give the same hash as
+    /// the array serialised whole, folds inside items included (items of ~300 KB put
+    /// folds inside them; counts cover the 1, 2..=5 and 6+ rules).
+    #[test]
+    fn streamed_and_cached_serialisations_hash_as_the_buffer_does() {
+        for count in [1, 2, 5, 6, 9] {
+            let items: Vec<Value> = (0..count)
+                .map(|i| json!({"id": i, "big": "y".repeat(290_000 + i * 7), "n": [i, 2]}))
+                .collect();
+            let array = Value::Array(items.clone());
+            let mut buffer = Vec::new();
+            serialize(&array, &mut buffer);
+            let expected = md5_hex(&buffer);
+            assert_eq!(hash(Some(&array)), expected, "{count}");
+
+            let cached: Vec<(Vec<u8>, Vec<u8>)> = items
+                .iter()
+                .map(|item| {
+                    let mut sorted = Vec::new();
+                    serialize(item, &mut sorted);
+                    (sorted, serde_json::to_vec(item).unwrap())
+                })
+                .collect();
+            let mut sink = Md5Sink::default();
+            serialize_cached(
+                count,
+                cached
+                    .iter()
+                    .map(|(sorted, json)| CachedItem { sorted, json }),
+                &mut sink,
+            );
+            assert_eq!(sink.hex(), expected, "{count}");
+        }
     }
 }

@@ -1,9 +1,12 @@
 //! One snapshot per control plane, whatever the number of data planes: each committed
-//! change marks the control plane dirty, a builder task re-exports once (bursts
-//! coalesce into one rebuild that reads the latest state, so the last write is always
-//! delivered) and publishes on a `watch` channel every session of that control plane
-//! reads. The hub learns of changes from the store, which publishes every committed one
-//! (this node's and, on PostgreSQL, the other nodes'); a slow re-export is the safety net.
+//! change marks the control plane dirty with the entities it touched, a builder task
+//! (off the request path, its CPU work on the blocking pool) reads those rows back,
+//! updates the control plane's kept [`ExportState`] and encodes once (bursts coalesce
+//! into one rebuild that reads the latest state, so the last write is always delivered)
+//! and publishes on a `watch` channel every session of that control plane reads. The hub
+//! learns of changes from the store, which publishes every committed one (this node's
+//! with their entities; the other nodes', on PostgreSQL, without: those compare the whole
+//! config); a slow full comparison is the safety net.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,17 +16,23 @@ use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
-use super::export::{Snapshot, build_snapshot_hashed, export_config};
+use super::export::{Snapshot, export_config};
+use super::export_state::ExportState;
 use super::hash::{ConfigHashes, config_hashes};
 use super::snapshot_metrics::SnapshotMetrics;
 use super::sync_state::{LiveNode, LiveNodes, SyncState};
 use crate::domain::Timestamp;
 use crate::store::data_planes::Node;
-use crate::store::{Change, Store, StoreResult};
+use crate::store::{Change, EntityKey, Store, StoreResult};
 
-/// How often a control plane with connected data planes is re-exported anyway, in case
-/// a notification was lost.
+/// How often a control plane with connected data planes is compared whole with the
+/// store anyway, in case a notification was lost; at least [`SAFETY_SHARE`] times what
+/// the last comparison took, so a large config spends at most 2% of a core on it.
 const SAFETY_POLL: Duration = Duration::from_secs(5);
+const SAFETY_SHARE: u32 = 50;
+/// Touched entities gathered beyond this are not read back one by one: the whole config
+/// is compared instead (a cascade of thousands of rows, a burst of writes).
+const MAX_TOUCHED: usize = 5_000;
 /// Node status rows queued within this time are written in one transaction, so a change
 /// fanned out to a thousand data planes (each pinging its new hash) costs a handful of
 /// writes, not a thousand.
@@ -43,26 +52,49 @@ struct Channel {
     dirty: Arc<Dirty>,
 }
 
-/// Wakes a control plane's builder, remembering when the oldest change not yet built
-/// was heard: one timestamp per rebuild, however many changes a burst coalesces.
+/// Wakes a control plane's builder, gathering what changed until it runs: when the
+/// oldest change not yet built was heard (one timestamp per rebuild, however many
+/// changes a burst coalesces) and which entities, or that it is not known.
 #[derive(Default)]
 struct Dirty {
     notify: Notify,
-    since: Mutex<Option<Instant>>,
+    pending: Mutex<Pending>,
+}
+
+#[derive(Default)]
+struct Pending {
+    since: Option<Instant>,
+    touched: std::collections::HashSet<EntityKey>,
+    /// Compare the whole config (a change from another node, too many touched rows).
+    whole: bool,
 }
 
 impl Dirty {
-    fn mark(&self) {
-        self.since
-            .lock()
-            .expect("dirty lock")
-            .get_or_insert_with(Instant::now);
+    /// `touched` is `None` when the change's entities are not known.
+    fn mark(&self, touched: Option<&[EntityKey]>) {
+        let mut pending = self.pending.lock().expect("dirty lock");
+        pending.since.get_or_insert_with(Instant::now);
+        match touched {
+            Some(keys) if !pending.whole && pending.touched.len() + keys.len() <= MAX_TOUCHED => {
+                pending.touched.extend(keys.iter().cloned())
+            }
+            _ => {
+                pending.whole = true;
+                pending.touched.clear();
+            }
+        }
+        drop(pending);
         self.notify.notify_one();
     }
 
-    /// The oldest change heard since the last call, if any.
-    fn take_since(&self) -> Option<Instant> {
-        self.since.lock().expect("dirty lock").take()
+    /// What gathered since the last call.
+    fn take(&self) -> Pending {
+        std::mem::take(&mut *self.pending.lock().expect("dirty lock"))
+    }
+
+    /// A round failed: compare everything next time.
+    fn retry_whole(&self) {
+        self.pending.lock().expect("dirty lock").whole = true;
     }
 }
 
@@ -124,7 +156,10 @@ impl Hub {
     /// sessions re-check their certificates.
     fn on_change(&self, change: Change) {
         match change {
-            Change::Config(control_plane) => self.mark_dirty(control_plane),
+            Change::Config(control_plane) => self.mark_dirty(control_plane, None),
+            Change::Entities(control_plane, touched) => {
+                self.mark_dirty(control_plane, Some(&touched))
+            }
             Change::Certificates => self.certificates.send_modify(|n| *n += 1),
         }
     }
@@ -253,10 +288,10 @@ impl Hub {
     }
 
     /// Wakes the builder of a control plane's snapshot, if any data plane listens, to
-    /// re-export it.
-    fn mark_dirty(&self, control_plane: Uuid) {
+    /// bring its export up to date.
+    fn mark_dirty(&self, control_plane: Uuid, touched: Option<&[EntityKey]>) {
         if let Some(channel) = self.channels.lock().expect("hub lock").get(&control_plane) {
-            channel.dirty.mark();
+            channel.dirty.mark(touched);
         }
     }
 
@@ -282,53 +317,86 @@ impl Hub {
         sender: watch::Sender<Option<Arc<Snapshot>>>,
         dirty: Arc<Dirty>,
     ) {
+        // Held by this task alone, and dropped with it when no data plane listens.
+        let mut state = Some(ExportState::new(control_plane));
+        let mut compared = false;
+        let mut next_comparison = Instant::now();
         loop {
             // A deleted control plane's data planes keep their last config; their
             // sessions close, as its certificates went with it.
             let started = Instant::now();
-            // Taken before the export, so what it reads includes that change; a change
-            // heard later marks the channel again for the next round.
-            let changed_at = dirty.take_since();
+            // Taken before the rows are read, so what they hold includes those changes;
+            // a change heard later marks the channel again for the next round.
+            let pending = dirty.take();
+            let whole = !compared || pending.whole || started >= next_comparison;
             match self.store.control_plane_exists(control_plane).await {
                 Ok(false) => self.snapshot_metrics.forget(control_plane),
-                Ok(true) => match export_config(&self.store, control_plane).await {
-                    Ok(table) => {
-                        // The safety poll mostly finds nothing new: compare hashes before
-                        // paying for the gzip.
-                        let hashes = config_hashes(&table);
-                        let unchanged = sender
-                            .borrow()
-                            .as_ref()
-                            .is_some_and(|c| c.hashes.config == hashes.config);
-                        if !unchanged {
-                            let now = Timestamp::now();
-                            let mut snapshot = build_snapshot_hashed(table, hashes, now);
-                            snapshot.changed_at = changed_at;
-                            let snapshot = Arc::new(snapshot);
-                            self.snapshot_metrics.built(
-                                control_plane,
-                                started.elapsed().as_secs_f64(),
-                                snapshot.payload.len(),
-                            );
-                            sender.send_replace(Some(snapshot));
+                Ok(true) => {
+                    let touched: Vec<EntityKey> = pending.touched.into_iter().collect();
+                    let rows = if whole {
+                        self.store.entity_rows(control_plane).await
+                    } else {
+                        self.store.entity_rows_of(control_plane, &touched).await
+                    };
+                    match rows {
+                        Ok(rows) => {
+                            let current = sender.borrow().as_ref().map(|c| c.hashes.config.clone());
+                            let mut taken = state.take().expect("state is back after each round");
+                            let (back, snapshot, kept) = tokio::task::spawn_blocking(move || {
+                                if whole {
+                                    taken.sync_all(rows);
+                                } else {
+                                    taken.sync_some(&touched, rows);
+                                }
+                                // The safety comparison mostly finds nothing new: compare
+                                // hashes before paying for the frame.
+                                let snapshot = (current.as_deref()
+                                    != Some(taken.hashes().config.as_str()))
+                                .then(|| Snapshot::from_encoded(taken.encode(Timestamp::now())));
+                                let kept = taken.heap_bytes();
+                                (taken, snapshot, kept)
+                            })
+                            .await
+                            .expect("the export does not panic");
+                            self.snapshot_metrics.state_bytes(control_plane, kept);
+                            state = Some(back);
+                            if whole {
+                                compared = true;
+                                next_comparison = Instant::now()
+                                    + SAFETY_POLL.max(started.elapsed() * SAFETY_SHARE);
+                            }
+                            if let Some(mut snapshot) = snapshot {
+                                snapshot.changed_at = pending.since;
+                                let snapshot = Arc::new(snapshot);
+                                self.snapshot_metrics.built(
+                                    control_plane,
+                                    started.elapsed().as_secs_f64(),
+                                    snapshot.payload.len(),
+                                );
+                                sender.send_replace(Some(snapshot));
+                            }
+                        }
+                        Err(e) => {
+                            dirty.retry_whole();
+                            tracing::warn!(cp.id = %control_plane, error = %e, "config export failed");
                         }
                     }
-                    Err(e) => {
-                        tracing::warn!(cp.id = %control_plane, error = %e, "config export failed");
-                    }
-                },
+                }
                 Err(e) => {
+                    dirty.retry_whole();
                     tracing::warn!(cp.id = %control_plane, error = %e, "config export failed")
                 }
             }
             tokio::select! {
                 _ = dirty.notify.notified() => {}
-                _ = tokio::time::sleep(SAFETY_POLL) => {}
+                _ = tokio::time::sleep_until(next_comparison.max(Instant::now() + Duration::from_millis(100)).into()) => {}
             }
             let mut channels = self.channels.lock().expect("hub lock");
             if sender.receiver_count() == 0 {
-                // No data plane listens any more: stop exporting until one returns.
+                // No data plane listens any more: stop exporting until one returns (the
+                // kept state goes with this task).
                 channels.remove(&control_plane);
+                self.snapshot_metrics.state_bytes(control_plane, 0);
                 return;
             }
         }

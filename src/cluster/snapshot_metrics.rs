@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use uuid::Uuid;
@@ -19,6 +20,8 @@ pub struct SnapshotMetrics {
     build_seconds: Histograms,
     bytes: Histograms,
     push_seconds: Histograms,
+    /// Heap kept for each control plane's incremental export between changes.
+    state_bytes: Family<ControlPlaneLabels, Gauge>,
     /// Every control plane's snapshots together, for tests and benchmarks.
     total_built: AtomicU64,
 }
@@ -30,6 +33,7 @@ impl Default for SnapshotMetrics {
             build_seconds: Family::new_with_constructor(latency_histogram),
             bytes: Family::new_with_constructor(size_histogram),
             push_seconds: Family::new_with_constructor(latency_histogram),
+            state_bytes: Family::default(),
             total_built: AtomicU64::new(0),
         }
     }
@@ -51,6 +55,13 @@ impl SnapshotMetrics {
         self.total_built.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The heap `control_plane`'s kept export holds now.
+    pub fn state_bytes(&self, control_plane: Uuid, bytes: usize) {
+        self.state_bytes
+            .get_or_create(&labels(control_plane))
+            .set(bytes as i64);
+    }
+
     /// The push latencies of `control_plane`, for a session to keep: it observes each
     /// change it writes without building the label again.
     pub fn push_histogram(&self, control_plane: Uuid) -> Histogram {
@@ -66,6 +77,7 @@ impl SnapshotMetrics {
         self.build_seconds.remove(&labels);
         self.bytes.remove(&labels);
         self.push_seconds.remove(&labels);
+        self.state_bytes.remove(&labels);
     }
 
     pub fn total_built(&self) -> u64 {
@@ -97,6 +109,12 @@ impl SnapshotMetrics {
              plane",
             self.push_seconds.clone(),
         );
+        registry.register(
+            "config_export_state_bytes",
+            "Heap held between changes by the incremental config export (cached JSON, hash \
+             inputs and compressed chunks), by control plane",
+            self.state_bytes.clone(),
+        );
     }
 }
 
@@ -120,7 +138,14 @@ mod tests {
         metrics.built(a, 0.01, 2048);
         metrics.built(b, 0.01, 100);
         metrics.push_histogram(b).observe(0.002);
+        metrics.state_bytes(a, 12345);
         let text = scrape(&metrics);
+        assert!(
+            text.contains(&format!(
+                "config_export_state_bytes{{control_plane_id=\"{a}\"}} 12345"
+            )),
+            "{text}"
+        );
         assert!(
             text.contains(&format!(
                 "config_snapshots_built_total{{control_plane_id=\"{a}\"}} 2"

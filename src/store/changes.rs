@@ -6,9 +6,20 @@
 
 use std::sync::{Arc, RwLock};
 
+use sqlx::Row;
 use uuid::Uuid;
 
-use super::Notification;
+use super::{Notification, Sql, Store, StoreResult};
+
+/// An entity as the change feed names it: its kind (`services`, ...) and id.
+pub type EntityKey = (String, String);
+
+/// A stored entity row for the data-plane export: its kind, id and JSON body as stored.
+pub type EntityRow = (String, String, String);
+
+/// Keys per statement when reading touched entities back, under both backends' limits on
+/// bound parameters.
+const KEYS_PER_READ: usize = 300;
 
 /// The PostgreSQL channel config changes travel on between konnektd nodes, as
 /// `<node>:<control plane>` or `<node>:certificates`.
@@ -18,11 +29,14 @@ pub const CONFIG_CHANNEL: &str = "konnektd_config";
 const CERTIFICATES: &str = "certificates";
 
 /// A committed change, here or on another node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// What a control plane's data planes receive changed (an entity was written or
-    /// deleted).
+    /// What a control plane's data planes receive changed, in ways not known here
+    /// (another node's write): the whole config must be compared.
     Config(Uuid),
+    /// This node wrote or deleted exactly these entities of a control plane (a cascade
+    /// names every row it removed), so its export can be updated in place.
+    Entities(Uuid, Arc<[EntityKey]>),
     /// Pinned dp-client-certificates were replaced or removed (or a control plane with
     /// its certificates deleted): live sessions re-check theirs.
     Certificates,
@@ -64,14 +78,16 @@ impl Changes {
     /// Tells every listener of `change`.
     pub(super) fn publish(&self, change: Change) {
         for listener in self.listeners.read().expect("change listeners lock").iter() {
-            listener(change);
+            listener(change.clone());
         }
     }
 
     /// The notification a write sends in its transaction for the other nodes.
     pub(super) fn notification(&self, change: Change) -> Notification {
         let subject = match change {
-            Change::Config(control_plane) => control_plane.to_string(),
+            Change::Config(control_plane) | Change::Entities(control_plane, _) => {
+                control_plane.to_string()
+            }
             Change::Certificates => CERTIFICATES.to_string(),
         };
         Notification {
@@ -91,6 +107,52 @@ impl Changes {
             return Some(Change::Certificates);
         }
         Uuid::parse_str(subject).ok().map(Change::Config)
+    }
+}
+
+impl Store {
+    /// Every entity row of a control plane, bodies as stored (the export compares and
+    /// parses only what changed).
+    pub async fn entity_rows(&self, control_plane: Uuid) -> StoreResult<Vec<EntityRow>> {
+        let rows = sqlx::query(
+            "SELECT entity_type, id, body FROM core_entities WHERE control_plane_id = $1",
+        )
+        .bind(control_plane.to_string())
+        .fetch_all(&mut *self.connection().await?)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    /// The rows of these entities that still exist (a deleted one is simply absent).
+    pub async fn entity_rows_of(
+        &self,
+        control_plane: Uuid,
+        keys: &[EntityKey],
+    ) -> StoreResult<Vec<EntityRow>> {
+        let cp = control_plane.to_string();
+        let mut out = Vec::new();
+        let mut connection = self.connection().await?;
+        for batch in keys.chunks(KEYS_PER_READ) {
+            let mut sql = Sql::new(
+                "SELECT entity_type, id, body FROM core_entities WHERE control_plane_id = ",
+            );
+            sql.bind_text(cp.clone()).push(" AND (");
+            for (i, (kind, id)) in batch.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { " OR (" })
+                    .push("entity_type = ")
+                    .bind_text(kind.clone())
+                    .push(" AND id = ")
+                    .bind_text(id.clone())
+                    .push(")");
+            }
+            sql.push(")");
+            for r in sql.query().fetch_all(&mut *connection).await? {
+                out.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -129,7 +191,10 @@ mod tests {
             changes.listen(Arc::new(move |c| heard.lock().unwrap().push(c)));
         }
         changes.publish(Change::Certificates);
-        assert_eq!(*heard.lock().unwrap(), [Change::Certificates; 2]);
+        assert_eq!(
+            *heard.lock().unwrap(),
+            [Change::Certificates, Change::Certificates]
+        );
     }
 }
 
@@ -185,12 +250,15 @@ mod publishing {
         let cp = ControlPlane::create(request, Default::default());
         store.insert_control_plane(&cp).await.unwrap();
         assert_eq!(take(), [], "a new control plane has no data planes yet");
+        let written = |kind: &str, id: &str| {
+            Change::Entities(cp.id, [(kind.to_string(), id.to_string())].into())
+        };
 
         store
             .write_entity(cp.id, &service("a"), false)
             .await
             .unwrap();
-        assert_eq!(take(), [Change::Config(cp.id)]);
+        assert_eq!(take(), [written("services", "a")]);
         let taken = store.write_entity(cp.id, &service("a"), false).await;
         assert!(matches!(taken, Err(WriteError::IdTaken)), "{taken:?}");
         let missing = store
@@ -205,7 +273,7 @@ mod publishing {
             .write_entity(cp.id, &service("a"), true)
             .await
             .unwrap();
-        assert_eq!(take(), [Change::Config(cp.id)]);
+        assert_eq!(take(), [written("services", "a")]);
 
         let rule = |_: &str, _: &str| OnDelete::Restrict;
         assert!(
@@ -214,7 +282,11 @@ mod publishing {
                 .await
                 .unwrap()
         );
-        assert_eq!(take(), [Change::Config(cp.id)]);
+        assert_eq!(
+            take(),
+            [written("services", "a")],
+            "the deleted row is named"
+        );
         assert!(
             !store
                 .delete_entity(cp.id, "services", "a", rule)

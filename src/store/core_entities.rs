@@ -176,7 +176,10 @@ impl Store {
         self.announce(&mut tx, Change::Config(control_plane))
             .await?;
         tx.commit().await?;
-        self.publish(Change::Config(control_plane));
+        self.publish(Change::Entities(
+            control_plane,
+            [(record.kind.to_string(), record.id.clone())].into(),
+        ));
         Ok(())
     }
 
@@ -411,7 +414,7 @@ impl Store {
         self.announce(&mut tx, Change::Config(control_plane))
             .await?;
         tx.commit().await?;
-        self.publish(Change::Config(control_plane));
+        self.publish(Change::Entities(control_plane, doomed.into()));
         Ok(true)
     }
 }

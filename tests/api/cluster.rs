@@ -8,6 +8,7 @@ mod capacity;
 mod compatibility;
 mod credentials;
 mod handshake;
+mod incremental;
 mod keys;
 mod lb_tls;
 mod neighbours;
