@@ -40,3 +40,4 @@ mod status;
 mod tokens_cli;
 mod ui;
 mod upstreams;
+mod writes;
