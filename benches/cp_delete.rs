@@ -4,9 +4,10 @@
 //! consumers in another control plane and times each write.
 //!
 //! Floor, measured in the same run: the raw insert of the same rows, straight through
-//! SQL in one transaction (`tests/support/bulk_entities.rs`). Targets: the delete costs
-//! at most the raw insert of what it removes (ratio <= 1.0), the rows are gone when it
-//! answers, and no write to the other control plane waits a second. PASS/FAIL is printed,
+//! SQL in one transaction (`tests/support/bulk_entities.rs`). Targets: the delete answers
+//! within 5 s, costs at most the raw insert of what it removes until its rows are gone
+//! (ratio <= 1.0; PostgreSQL answers once the control plane is hidden and removes the
+//! rows in the background), and no write to the other control plane waits a second. PASS/FAIL is printed,
 //! never asserted. SQLite always; PostgreSQL on `KONNEKTD_BENCH_POSTGRES_URL`, else a
 //! throwaway cluster from `/usr/lib/postgresql/*/bin`, else skipped.
 //!
@@ -30,6 +31,8 @@ mod postgres_cluster;
 
 const TARGET_RATIO: f64 = 1.0;
 const OTHER_WRITE_TARGET: Duration = Duration::from_secs(1);
+/// "Answers within seconds" (issue 18).
+const ANSWER_TARGET: Duration = Duration::from_secs(5);
 
 fn serve_args(database_url: &str, dir: &tempfile::TempDir, bootstrap: &TokenSecret) -> ServeArgs {
     let mut args = ServeArgs::with_defaults(StoreArgs {
@@ -154,18 +157,29 @@ async fn run(backend: &str, url: &str, dir: &tempfile::TempDir, n: usize) {
         )
         .await;
     let took = started.elapsed();
+    // PostgreSQL answers once the control plane is hidden and removes its rows in the
+    // background: the cost is until they are gone, the other writes go on meanwhile.
+    let mut left = remaining_rows(url, &doomed).await;
+    let deadline = Instant::now() + Duration::from_secs(1200);
+    while left > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        left = remaining_rows(url, &doomed).await;
+    }
+    let gone = started.elapsed();
     tokio::time::sleep(Duration::from_millis(100)).await;
     done.store(true, Ordering::Relaxed);
     let mut latencies = writer.await.expect("writer");
     latencies.sort();
-    let left = remaining_rows(url, &doomed).await;
-    let ratio = took.as_secs_f64() / floor.as_secs_f64();
+    let ratio = gone.as_secs_f64() / floor.as_secs_f64();
     let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
     let worst = *latencies.last().expect("writes");
     println!(
-        "{backend} N={n}: delete {status} in {:.2} s ({:.1} µs/entity); raw insert of the same rows {:.2} s; ratio {ratio:.2} (target <= {TARGET_RATIO}: {}); rows left {left} ({})",
+        "{backend} N={n}: delete answered {status} in {:.2} s (target < {} s: {}); rows gone after {:.2} s ({:.1} µs/entity); raw insert of the same rows {:.2} s; ratio {ratio:.2} (target <= {TARGET_RATIO}: {}); rows left {left} ({})",
         took.as_secs_f64(),
-        took.as_secs_f64() * 1e6 / n as f64,
+        ANSWER_TARGET.as_secs(),
+        verdict(took < ANSWER_TARGET),
+        gone.as_secs_f64(),
+        gone.as_secs_f64() * 1e6 / n as f64,
         floor.as_secs_f64(),
         verdict(ratio <= TARGET_RATIO),
         verdict(left == 0),

@@ -1,12 +1,15 @@
 //! `POST /v2/control-planes/{cp}/core-entities/plugins` over real HTTP (reqwest,
-//! keep-alive, `CLIENTS` concurrent clients) against the store's own insert of the same
-//! row (`Store::write_entity`: BEGIN, INSERT core_entities, INSERT core_entity_keys for
-//! the plugin's scope key, INSERT core_entity_refs whose foreign key checks the consumer,
-//! NOTIFY, COMMIT), measured in the same run with the same concurrency and with one
-//! writer; the baseline is the faster of the two. Rounds alternate the sides, and the
-//! figure is the median of the rounds' ratios. SQLite always; PostgreSQL
-//! when `KONNEKTD_BENCH_POSTGRES_URL` names a database konnektd may migrate and write
-//! (each run works in a fresh control plane).
+//! keep-alive, `CLIENTS` concurrent clients) against the machine's floor, measured in the
+//! same run: a raw sqlx insert of the same row (the plugin's `core_entities` row, one
+//! autocommitted `INSERT` on sqlx's own driver, with the same durability: SQLite WAL with
+//! `synchronous=FULL`, PostgreSQL with `fsync` and `synchronous_commit` on), with the
+//! same concurrency on a pool of one connection and on a pool of `CLIENTS`; the floor is
+//! the faster of the two. A second line compares with the store's own write
+//! (`Store::write_entity`: the row with its key, reference and notification). Rounds
+//! alternate the sides, and the figure is the median of the rounds' ratios. SQLite
+//! always; PostgreSQL on `KONNEKTD_BENCH_POSTGRES_URL` (a database konnektd may migrate
+//! and write; each run works in a fresh control plane), else a throwaway durable cluster
+//! from `/usr/lib/postgresql/*/bin`, else skipped.
 //!
 //! Every write creates a distinct plugin: the guide's ping-auth body, scoped to its own
 //! consumer (plugins are unique per name and scope). Target: HTTP rate >= 50% of the raw
@@ -30,6 +33,10 @@ use konnektd::store::Store;
 use konnektd::store::core_entities::{EntityRecord, EntityRef};
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+#[path = "../tests/support/postgres_cluster.rs"]
+#[allow(dead_code)] // launched here, never stopped and restarted
+mod postgres_cluster;
 
 const ROUNDS: usize = 9;
 const PER_ROUND: usize = 200;
@@ -173,6 +180,68 @@ fn validated_template() -> Value {
         .expect("the guide's body is valid")
 }
 
+/// sqlx's own pools on the bench's database, as the floor's writers use them.
+#[derive(Clone)]
+enum RawPool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+const RAW_INSERT: &str = "INSERT INTO core_entities (control_plane_id, entity_type, id, name, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+impl RawPool {
+    async fn open(url: &str, connections: u32) -> RawPool {
+        use std::str::FromStr;
+        if url.starts_with("sqlite:") {
+            use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+            let options = SqliteConnectOptions::from_str(url)
+                .expect("sqlite URL")
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            RawPool::Sqlite(
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(connections)
+                    .connect_with(options)
+                    .await
+                    .expect("raw SQLite pool"),
+            )
+        } else {
+            RawPool::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(connections)
+                    .connect(url)
+                    .await
+                    .expect("raw PostgreSQL pool"),
+            )
+        }
+    }
+
+    /// The plugin's row, autocommitted.
+    async fn insert(&self, cp: &str, record: &EntityRecord) {
+        macro_rules! run {
+            ($pool:expr) => {
+                sqlx::query(RAW_INSERT)
+                    .bind(cp)
+                    .bind(record.kind)
+                    .bind(&record.id)
+                    .bind(record.name.as_deref())
+                    .bind(&record.body)
+                    .bind(record.created_at.seconds())
+                    .bind(record.updated_at.seconds())
+                    .execute($pool)
+                    .await
+                    .expect("raw insert")
+            };
+        }
+        match self {
+            RawPool::Sqlite(pool) => drop(run!(pool)),
+            RawPool::Postgres(pool) => drop(run!(pool)),
+        }
+    }
+}
+
 async fn bench(label: &str, database_url: &str, dir: &tempfile::TempDir) {
     let bootstrap = TokenSecret::generate(TokenKind::PersonalAccess);
     let running = startup::start(&serve_args(database_url, dir, &bootstrap))
@@ -248,14 +317,38 @@ async fn bench(label: &str, database_url: &str, dir: &tempfile::TempDir) {
     let store: Store = running.state.store.clone();
     let control_plane = Uuid::parse_str(&cp).expect("uuid");
     let template = Arc::new(validated_template());
+    let raw_pools = [
+        RawPool::open(database_url, 1).await,
+        RawPool::open(database_url, CLIENTS as u32).await,
+    ];
     let (mut http_rates, mut raw_rates, mut raw_single) = (Vec::new(), Vec::new(), Vec::new());
-    let mut ratios = Vec::new();
+    let (mut floor_n, mut floor_1) = (Vec::new(), Vec::new());
+    let (mut ratios, mut store_ratios) = (Vec::new(), Vec::new());
     // Interleaved rounds, so both sides see the same machine noise.
     for round in 0..ROUNDS {
         let offset = WARMUP + round * PER_ROUND;
         let post = post.clone();
         let took = concurrently(PER_ROUND, move |i| post(offset + i)).await;
         http_rates.push(PER_ROUND as f64 / took.as_secs_f64());
+
+        // The floor: the plugin's row alone, on a pool of one and of `CLIENTS`.
+        let half = PER_ROUND / 2;
+        for (pool, samples) in raw_pools.iter().zip([&mut floor_1, &mut floor_n]) {
+            let (pool, consumers, template, cp) = (
+                pool.clone(),
+                consumers.clone(),
+                template.clone(),
+                cp.clone(),
+            );
+            let took = concurrently(half, move |i| {
+                let (pool, cp) = (pool.clone(), cp.clone());
+                let now = chrono::Utc::now().timestamp();
+                let record = raw_record(&template, &consumers[offset + i], now);
+                async move { pool.insert(&cp, &record).await }
+            })
+            .await;
+            samples.push(half as f64 / took.as_secs_f64());
+        }
 
         // Raw inserts, half with one writer and half with `CLIENTS`: SQLite serializes
         // writers (busy waits), so one writer can be the faster; the baseline is the
@@ -284,15 +377,23 @@ async fn bench(label: &str, database_url: &str, dir: &tempfile::TempDir) {
         }
         // Each round's pair shares the machine's state of the moment (fsync latency on
         // this disk drifts by several times within a run): the ratio is taken per round.
-        let raw = raw_rates[round].max(raw_single[round]);
-        ratios.push(http_rates[round] / raw);
+        let floor = floor_n[round].max(floor_1[round]);
+        ratios.push(http_rates[round] / floor);
+        let store_rate = raw_rates[round].max(raw_single[round]);
+        store_ratios.push(http_rates[round] / store_rate);
     }
     let (http, raw_n, raw_1) = (median(http_rates), median(raw_rates), median(raw_single));
+    let (floor_n, floor_1) = (median(floor_n), median(floor_1));
     let ratio = median(ratios);
     println!(
-        "{label}: POST .../core-entities/plugins {http:>5.0}/s; raw Store::write_entity \
-         {raw_n:>5.0}/s with {CLIENTS} writers, {raw_1:>5.0}/s with 1; \
-         median of the rounds' ratios to the faster raw {:.0}% (target >= {:.0}%): {}",
+        "{label}: POST .../core-entities/plugins {http:>5.0}/s; Store::write_entity \
+         {raw_n:>5.0}/s with {CLIENTS} writers, {raw_1:>5.0}/s with 1 (ratio {:.0}%)",
+        median(store_ratios) * 100.0
+    );
+    println!(
+        "{label}: raw sqlx insert of the row {floor_n:>5.0}/s on a pool of {CLIENTS}, \
+         {floor_1:>5.0}/s on a pool of 1; median of the rounds' ratios to the faster \
+         {:.0}% (target >= {:.0}%): {}",
         ratio * 100.0,
         TARGET_RATIO * 100.0,
         if ratio >= TARGET_RATIO {
@@ -320,8 +421,17 @@ async fn main() {
             let dir = tempfile::tempdir().expect("temp dir");
             bench("PostgreSQL", &url, &dir).await;
         }
-        _ => println!(
-            "PostgreSQL: skipped (set KONNEKTD_BENCH_POSTGRES_URL to a database konnektd may migrate)"
-        ),
+        _ => match postgres_cluster::Cluster::launch_durable() {
+            Ok(cluster) => {
+                let url = postgres_cluster::create_database(&cluster.url, "plugin_writes")
+                    .await
+                    .expect("a database");
+                let dir = tempfile::tempdir().expect("temp dir");
+                bench("PostgreSQL", &url, &dir).await;
+            }
+            Err(e) => println!(
+                "PostgreSQL: skipped ({e}); set KONNEKTD_BENCH_POSTGRES_URL to a database konnektd may migrate"
+            ),
+        },
     }
 }

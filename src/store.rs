@@ -17,6 +17,7 @@ mod control_planes;
 pub mod core_entities;
 pub mod data_planes;
 pub mod existing;
+mod group_commit;
 mod plugin_schemas;
 pub mod postgres;
 mod server_keys;
@@ -119,6 +120,9 @@ pub struct Store {
     tokens: std::sync::Arc<token_cache::TokenCache>,
     /// Control planes whose rows this node is still deleting (SQLite).
     deleting: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
+    /// SQLite's entity writes, committed in groups by one writer task (`None` in that
+    /// task's own handle, and on PostgreSQL).
+    group: Option<std::sync::Arc<group_commit::GroupCommit>>,
 }
 
 /// A PostgreSQL `NOTIFY` sent inside a write's transaction, so other konnektd nodes hear
@@ -180,7 +184,7 @@ impl Store {
             Backend::Sqlite => sqlite::connect(url, options).await?,
             Backend::Postgres => postgres::connect(url, options).await?,
         };
-        Ok(Store {
+        let mut store = Store {
             pool,
             backend,
             writer: Default::default(),
@@ -193,7 +197,13 @@ impl Store {
                 Backend::Sqlite => sqlite::file_of(url),
                 Backend::Postgres => None,
             })),
-        })
+            group: None,
+        };
+        if backend == Backend::Sqlite {
+            let group = group_commit::GroupCommit::start(store.clone());
+            store.group = Some(std::sync::Arc::new(group));
+        }
+        Ok(store)
     }
 
     /// A pooled connection; every query takes one here, so the wait is measured.

@@ -16,7 +16,18 @@ use crate::domain::paging::PageRequest;
 const COLUMNS: &str = "id, name, description, cluster_type, auth_type, cloud_gateway, proxy_urls, created_at, updated_at";
 const NAME_CLASH: &str = "a control plane with this name";
 
-/// Rows per transaction of a chunked delete (SQLite): long enough to pay for its commit,
+/// PostgreSQL's channel for a control plane being deleted (payload: its id), so that
+/// every node answers 404 for it at once.
+pub const DELETING_CHANNEL: &str = "konnektd_deleting";
+
+fn deleting_notification(id: Uuid) -> super::Notification {
+    super::Notification {
+        channel: DELETING_CHANNEL,
+        payload: id.to_string(),
+    }
+}
+
+/// Rows per transaction of a chunked delete: long enough to pay for its commit,
 /// short enough (milliseconds) that other writers barely wait.
 const CHUNK: i64 = 2000;
 
@@ -235,72 +246,43 @@ impl Store {
     /// [`Change::Certificates`] when it existed, as its pinned certificates went with it.
     ///
     /// Its cost is linear in the rows it removes, and it never holds other control
-    /// planes' writes for longer than a short transaction. On PostgreSQL it is one
-    /// transaction (row locks hold nobody else up). On SQLite, whose one writer would
-    /// otherwise wait for all of it, a first transaction hides the control plane from
-    /// every read, frees its name and removes what data planes and schemas hang on it;
-    /// then its entities go in chunks of [`CHUNK`] rows, each its own transaction that
-    /// lets other writers in between, and last the row itself. The chunks run in a task
-    /// of their own, which a dropped request does not stop, and a restart finishes a
-    /// delete a crash interrupted ([`Store::resume_deletions`]): nothing is left
-    /// half-deleted and visible.
+    /// planes' writes for longer than a short transaction: a first transaction hides the
+    /// control plane from every read, frees its name and removes what data planes and
+    /// schemas hang on it; then its entities go in chunks of [`CHUNK`] rows, each its own
+    /// transaction that lets other writers in between, and last the row itself. The
+    /// chunks run in a task of their own, which a dropped request does not stop, and a
+    /// restart finishes a delete a crash interrupted ([`Store::resume_deletions`]):
+    /// nothing is left half-deleted and visible. SQLite answers once the rows are gone
+    /// (seconds at 100,000 entities); PostgreSQL, whose chunks cost a round trip and an
+    /// fsync each, answers once the control plane is hidden and finishes in the
+    /// background.
     pub async fn delete_control_plane(&self, id: Uuid) -> StoreResult<bool> {
-        if self.backend == Backend::Postgres {
-            return self.delete_control_plane_at_once(id).await;
-        }
         if !self.hide_control_plane(id).await? {
             return Ok(false);
         }
         let store = self.clone();
         let finishing = tokio::spawn(async move { store.finish_deletion(id).await });
+        if self.backend == Backend::Postgres {
+            tokio::spawn(async move {
+                match finishing.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(control_plane = %id, error = %e, "could not finish a delete; the next start does")
+                    }
+                    Err(e) => tracing::warn!(control_plane = %id, error = %e, "a delete stopped"),
+                }
+            });
+            return Ok(true);
+        }
         finishing
             .await
             .map_err(|e| StoreError::Corrupt(format!("deleting a control plane: {e}")))??;
         Ok(true)
     }
 
-    async fn delete_control_plane_at_once(&self, id: Uuid) -> StoreResult<bool> {
-        let mut connection = self.connection().await?;
-        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
-        // Set-based, one statement per table, the rows that point at others first:
-        // PostgreSQL checks a reference's target key while a cascade is still removing
-        // the references themselves, and left to the cascades every entity row would
-        // run its own lookups in each table that points at it.
-        for table in [
-            "core_entity_refs",
-            "core_entity_keys",
-            "core_entity_tags",
-            "core_entities",
-        ] {
-            sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE control_plane_id = $1"
-            )))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        }
-        let done = sqlx::query("DELETE FROM control_planes WHERE id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        // Its plugin schemas went with it.
-        let notification = super::plugin_schemas::schemas_changed(id);
-        notify_on(&mut *tx, self.backend, &notification).await?;
-        let deleted = done.rows_affected() > 0;
-        if deleted {
-            self.announce(&mut tx, Change::Certificates).await?;
-        }
-        tx.commit().await?;
-        self.forget_plugin_schemas(Some(id));
-        if deleted {
-            self.publish(Change::Certificates);
-        }
-        Ok(deleted)
-    }
-
-    /// SQLite's first step: marks the control plane as being deleted (every read leaves
-    /// it out from now on), frees its name, and removes its labels, schemas, data-plane
-    /// certificates and nodes, so no data plane is admitted to it any more.
+    /// The first step: marks the control plane as being deleted (every read leaves it
+    /// out from now on, on every node), frees its name, and removes its labels, schemas,
+    /// data-plane certificates and nodes, so no data plane is admitted to it any more.
     async fn hide_control_plane(&self, id: Uuid) -> StoreResult<bool> {
         let cp = id.to_string();
         {
@@ -331,6 +313,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            // Other nodes (PostgreSQL): its schemas and certificates went, and it is
+            // being deleted.
+            let notification = super::plugin_schemas::schemas_changed(id);
+            notify_on(&mut *tx, self.backend, &notification).await?;
+            notify_on(&mut *tx, self.backend, &deleting_notification(id)).await?;
+            self.announce(&mut tx, Change::Certificates).await?;
             tx.commit().await?;
         }
         self.deleting.lock().expect("not poisoned").insert(id);
@@ -339,17 +327,32 @@ impl Store {
         Ok(true)
     }
 
+    /// Another node hid `id` ([`DELETING_CHANNEL`]): this one answers 404 for it too.
+    pub(super) fn heard_deleting(&self, id: Uuid) {
+        self.deleting.lock().expect("not poisoned").insert(id);
+    }
+
     /// Removes a hidden control plane's entities chunk by chunk, references first (a
     /// reference must not outlive its target), then the row itself.
     async fn finish_deletion(&self, id: Uuid) -> StoreResult<()> {
         let cp = id.to_string();
-        for statement in [
-            "DELETE FROM core_entity_refs WHERE rowid IN (SELECT rowid FROM core_entity_refs WHERE control_plane_id = $1 LIMIT $2)",
-            "DELETE FROM core_entities WHERE rowid IN (SELECT rowid FROM core_entities WHERE control_plane_id = $1 LIMIT $2)",
-        ] {
+        let statements: &[&str] = match self.backend {
+            Backend::Sqlite => &[
+                "DELETE FROM core_entity_refs WHERE rowid IN (SELECT rowid FROM core_entity_refs WHERE control_plane_id = $1 LIMIT $2)",
+                "DELETE FROM core_entities WHERE rowid IN (SELECT rowid FROM core_entities WHERE control_plane_id = $1 LIMIT $2)",
+            ],
+            // Keys and tags set by set too, rather than by each entity's cascade.
+            Backend::Postgres => &[
+                "DELETE FROM core_entity_refs WHERE ctid = ANY(ARRAY(SELECT ctid FROM core_entity_refs WHERE control_plane_id = $1 LIMIT $2))",
+                "DELETE FROM core_entity_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM core_entity_keys WHERE control_plane_id = $1 LIMIT $2))",
+                "DELETE FROM core_entity_tags WHERE ctid = ANY(ARRAY(SELECT ctid FROM core_entity_tags WHERE control_plane_id = $1 LIMIT $2))",
+                "DELETE FROM core_entities WHERE ctid = ANY(ARRAY(SELECT ctid FROM core_entities WHERE control_plane_id = $1 LIMIT $2))",
+            ],
+        };
+        for statement in statements {
             loop {
                 let _writer = self.sqlite_writer().await;
-                let done = sqlx::query(statement)
+                let done = sqlx::query(*statement)
                     .bind(&cp)
                     .bind(CHUNK)
                     .execute(&mut *self.connection().await?)
@@ -361,6 +364,7 @@ impl Store {
         }
         {
             let _writer = self.sqlite_writer().await;
+            // Anything another node wrote meanwhile goes by cascade.
             sqlx::query("DELETE FROM control_planes WHERE id = $1")
                 .bind(&cp)
                 .execute(&mut *self.connection().await?)
@@ -370,8 +374,7 @@ impl Store {
         Ok(())
     }
 
-    /// Finishes, in the background, the deletes a stop or crash interrupted (SQLite; on
-    /// PostgreSQL a delete is one transaction and leaves none).
+    /// Finishes, in the background, the deletes a stop or crash interrupted.
     pub async fn resume_deletions(&self) -> StoreResult<()> {
         let ids: Vec<String> =
             sqlx::query_scalar("SELECT id FROM control_planes WHERE deleting IS NOT NULL")
@@ -382,11 +385,7 @@ impl Store {
             self.deleting.lock().expect("not poisoned").insert(id);
             let store = self.clone();
             tokio::spawn(async move {
-                let finished = match store.backend {
-                    Backend::Sqlite => store.finish_deletion(id).await,
-                    Backend::Postgres => store.delete_control_plane_at_once(id).await.map(drop),
-                };
-                match finished {
+                match store.finish_deletion(id).await {
                     Ok(()) => tracing::info!(control_plane = %id, "finished an interrupted delete"),
                     Err(e) => {
                         tracing::warn!(control_plane = %id, error = %e, "could not finish an interrupted delete")

@@ -10,6 +10,7 @@ use sqlx::{AnyPool, Connection};
 use uuid::Uuid;
 
 use super::connect_errors::redact_url;
+use super::control_planes::DELETING_CHANNEL;
 use super::{Backend, CONFIG_CHANNEL, PLUGIN_SCHEMAS_CHANNEL, Store, TOKENS_CHANNEL};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -88,7 +89,12 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         let mut listener = PgListener::connect(database_url).await?;
         listener
-            .listen_all([CONFIG_CHANNEL, PLUGIN_SCHEMAS_CHANNEL, TOKENS_CHANNEL])
+            .listen_all([
+                CONFIG_CHANNEL,
+                PLUGIN_SCHEMAS_CHANNEL,
+                TOKENS_CHANNEL,
+                DELETING_CHANNEL,
+            ])
             .await?;
         self.hearing_token_changes(true);
         if let Some(listening) = listening.take() {
@@ -113,6 +119,10 @@ impl Store {
     fn heard(&self, channel: &str, payload: &str) {
         if channel == TOKENS_CHANNEL {
             self.forget_tokens();
+        } else if channel == DELETING_CHANNEL {
+            if let Ok(cp) = Uuid::parse_str(payload) {
+                self.heard_deleting(cp);
+            }
         } else if channel == PLUGIN_SCHEMAS_CHANNEL {
             if let Ok(cp) = Uuid::parse_str(payload) {
                 self.forget_plugin_schemas(Some(cp));

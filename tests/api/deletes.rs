@@ -16,6 +16,7 @@ use crate::harness::{Backend, TestApp, status_and_json};
 both_backends!(
     other_control_planes_writes_answer_within_a_second_while_a_large_one_is_deleted,
     a_delete_interrupted_by_a_crash_is_finished_and_was_invisible_meanwhile,
+    a_delete_killed_mid_way_stays_invisible_and_the_next_start_finishes_it,
 );
 
 const ENTITIES: usize = 20_000;
@@ -82,7 +83,9 @@ async fn other_control_planes_writes_answer_within_a_second_while_a_large_one_is
     };
     let mut writes = 0;
     let mut slowest = Duration::ZERO;
-    while !deleting.is_finished() || writes < 3 {
+    // PostgreSQL answers once the control plane is hidden and removes its rows in the
+    // background: the writes go on until they are gone.
+    while !deleting.is_finished() || writes < 3 || rows_of(&app.database_url, &doomed).await > 0 {
         let started = Instant::now();
         let response = app
             .post_json(
@@ -96,6 +99,12 @@ async fn other_control_planes_writes_answer_within_a_second_while_a_large_one_is
     }
     let (status, took) = deleting.await.unwrap();
     assert_eq!(status, 204);
+    if backend == Backend::Postgres {
+        assert!(
+            took < Duration::from_secs(2),
+            "PostgreSQL answers once the control plane is hidden; it took {took:?}"
+        );
+    }
     assert!(
         slowest < Duration::from_secs(1),
         "a write to another control plane waited {slowest:?} while the delete took {took:?}"
@@ -161,4 +170,109 @@ async fn a_delete_interrupted_by_a_crash_is_finished_and_was_invisible_meanwhile
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     app.shutdown().await;
+}
+
+/// A `kill -9` while a delete is under way (SQLite: before it answers; PostgreSQL: right
+/// after its 204, while it finishes in the background): after the restart the control
+/// plane and its entities are gone from every read, and the start finishes the delete.
+async fn a_delete_killed_mid_way_stays_invisible_and_the_next_start_finishes_it(backend: Backend) {
+    use crate::harness::fresh_database;
+    use crate::harness::process::{ServerProcess, konnektd};
+    use konnektd::domain::token::{TokenKind, TokenSecret};
+
+    let (url, dir) = fresh_database(backend).await;
+    let token = TokenSecret::generate(TokenKind::PersonalAccess);
+    let start = || async {
+        let mut command = konnektd(&url, dir.path());
+        command.env("KONNEKTD_BOOTSTRAP_TOKEN", token.expose());
+        ServerProcess::start(command)
+            .await
+            .unwrap_or_else(|log| panic!("konnektd did not start: {log:#?}"))
+    };
+    let client = reqwest::Client::new();
+    let server = start().await;
+    let created: serde_json::Value = client
+        .post(server.url("/v2/control-planes"))
+        .bearer_auth(token.expose())
+        .json(&json!({"name": "killed"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let doomed = created["id"].as_str().unwrap().to_string();
+    bulk_entities::fill(&url, &doomed, ENTITIES).await;
+    let before = rows_of(&url, &doomed).await;
+
+    let delete = client
+        .delete(server.url(&format!("/v2/control-planes/{doomed}")))
+        .bearer_auth(token.expose())
+        .send();
+    let answered = tokio::spawn(async move { delete.await.map(|r| r.status().as_u16()) });
+    // Killed as soon as the control plane is hidden.
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let hidden: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM control_planes WHERE id = $1 AND deleting IS NOT NULL",
+        )
+        .bind(&doomed)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        if hidden == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the delete never hid the control plane"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.signal(9);
+    server.wait().await;
+    let _ = answered.await;
+    let left = rows_of(&url, &doomed).await;
+    assert!(
+        left > 0,
+        "the kill landed before the delete finished ({left} of {before} rows left)"
+    );
+
+    let server = start().await;
+    let status = |path: String| {
+        let request = client
+            .get(server.url(&path))
+            .bearer_auth(token.expose())
+            .send();
+        async move { request.await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(format!("/v2/control-planes/{doomed}")).await, 404);
+    assert_eq!(
+        status(format!(
+            "/v2/control-planes/{doomed}/core-entities/consumers"
+        ))
+        .await,
+        404
+    );
+    let list: serde_json::Value = client
+        .get(server.url("/v2/control-planes"))
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["meta"]["page"]["total"], 0, "{list}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rows_of(&url, &doomed).await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the next start did not finish the delete"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.signal(15);
+    server.wait().await;
 }

@@ -41,3 +41,4 @@ mod status;
 mod tokens_cli;
 mod ui;
 mod upstreams;
+mod writes;

@@ -22,6 +22,19 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn launch() -> Result<Cluster, String> {
+        // The suite needs speed, not durability of its throwaway data; kill -9 tests kill
+        // konnektd, never this server.
+        Cluster::launch_with("-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+    }
+
+    /// A cluster with PostgreSQL's default durability (`fsync`, `synchronous_commit` on),
+    /// for benches whose floor is a durable write.
+    #[allow(dead_code)] // only the write benches want it
+    pub fn launch_durable() -> Result<Cluster, String> {
+        Cluster::launch_with("")
+    }
+
+    fn launch_with(durability: &str) -> Result<Cluster, String> {
         let bin = bin_dir()?;
         let root = is_root();
         let dir = tempfile::Builder::new()
@@ -55,10 +68,8 @@ impl Cluster {
             "--no-sync",
         ]);
         run(initdb, "initdb")?;
-        // The suite needs speed, not durability of its throwaway data; kill -9 tests kill
-        // konnektd, never this server.
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
+            "-c listen_addresses=127.0.0.1 -p {port} -k {} {durability} -c max_connections=400",
             dir.display()
         );
         let cluster = Cluster {

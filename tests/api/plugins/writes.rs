@@ -292,13 +292,21 @@ async fn deleting_a_control_plane_deletes_its_entities(backend: Backend) {
             .status(),
         204
     );
-    // Gone from the store itself, not only hidden behind the control plane's 404.
-    let stored = app
-        .store()
-        .all_entities_by_kind(control_plane)
-        .await
-        .unwrap();
-    assert!(stored.is_empty(), "{stored:?}");
+    // Gone from the store itself, not only hidden behind the control plane's 404
+    // (PostgreSQL removes the rows in the background, right after answering).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let stored = app
+            .store()
+            .all_entities_by_kind(control_plane)
+            .await
+            .unwrap();
+        if stored.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{stored:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(
         app.get(&format!("/v2/control-planes/{cp}")).await.status(),
         404
