@@ -1,18 +1,22 @@
 //! `GET /v2/control-planes/{cp}/core-entities/plugins/{id}` over real HTTP (reqwest,
 //! keep-alive, `CLIENTS` concurrent clients, the server in this process on an ephemeral
-//! port, SQLite) against two floors measured in the same run:
+//! port) against two floors measured in the same run, on SQLite and on PostgreSQL:
 //!
 //! - hello-world: an axum server that answers every GET with the same plugin's JSON
 //!   (the `Value` cloned and encoded per request, as a handler would), over the same
 //!   kind of client: what HTTP alone costs for an answer of that size;
-//! - the raw read: the same row's body read straight from the same database file with
-//!   sqlx's SQLite driver (`SELECT body FROM core_entities WHERE control_plane_id = ?
-//!   AND entity_type = ? AND id = ?`), `CLIENTS` concurrent readers on a pool of as many
-//!   connections, no HTTP.
+//! - the raw read: the same row's body read straight from the same database with sqlx's
+//!   own driver for it (`SELECT body FROM core_entities WHERE control_plane_id = $1 AND
+//!   entity_type = $2 AND id = $3`), `CLIENTS` concurrent readers, no HTTP, on a pool set
+//!   as konnektd sets its own (8 connections and konnektd's pragmas on SQLite, 16 on
+//!   PostgreSQL; no test before acquire).
 //!
 //! Rounds alternate the three sides, and each figure is the median of the rounds' ratios.
 //! Targets: konnektd >= 0.5 x the raw read (issue 18), and aiming at 0.5 x hello-world;
 //! PASS/FAIL is printed, never asserted.
+//!
+//! PostgreSQL: `KONNEKTD_BENCH_POSTGRES_URL`, else a throwaway cluster from
+//! `/usr/lib/postgresql/*/bin`, else skipped.
 //!
 //! Run: `cargo bench --bench entity_reads`
 
@@ -25,8 +29,14 @@ use konnektd::command_line::{ServeArgs, StoreArgs};
 use konnektd::domain::token::{TokenKind, TokenSecret};
 use konnektd::startup;
 use serde_json::{Value, json};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::Executor;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use uuid::Uuid;
+
+#[path = "../tests/support/postgres_cluster.rs"]
+#[allow(dead_code)] // the cluster is only launched here, never stopped and restarted
+mod postgres_cluster;
 
 const ROUNDS: usize = 7;
 const PER_ROUND: usize = 3_000;
@@ -117,21 +127,83 @@ async fn hello_world(answer: Value) -> String {
     format!("http://{addr}/hello")
 }
 
-#[tokio::main]
-async fn main() {
-    println!(
-        "median of {ROUNDS} rounds x {PER_ROUND} reads, {CLIENTS} concurrent clients each side (SQLite)"
-    );
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("bench.db");
+/// konnektd's pragmas, set on each of its SQLite connections (`src/store/sqlite.rs`).
+const SQLITE_PRAGMAS: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA case_sensitive_like = ON;";
+
+const RAW_READ: &str =
+    "SELECT body FROM core_entities WHERE control_plane_id = $1 AND entity_type = $2 AND id = $3";
+
+/// The raw read's pool: sqlx's own driver for the backend, set as konnektd sets its pool.
+#[derive(Clone)]
+enum RawPool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl RawPool {
+    async fn open(database_url: &str) -> RawPool {
+        if let Some(path) = database_url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().expect("a path");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .test_before_acquire(false)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute(SQLITE_PRAGMAS).await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(SqliteConnectOptions::new().filename(path))
+                .await
+                .expect("raw SQLite pool");
+            RawPool::Sqlite(pool)
+        } else {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .test_before_acquire(false)
+                .connect(database_url)
+                .await
+                .expect("raw PostgreSQL pool");
+            RawPool::Postgres(pool)
+        }
+    }
+
+    async fn read(&self, cp: &str, id: &str) -> String {
+        let query = sqlx::query_scalar(RAW_READ);
+        match self {
+            RawPool::Sqlite(pool) => {
+                query
+                    .bind(cp)
+                    .bind("plugins")
+                    .bind(id)
+                    .fetch_one(pool)
+                    .await
+            }
+            RawPool::Postgres(pool) => {
+                sqlx::query_scalar(RAW_READ)
+                    .bind(cp)
+                    .bind("plugins")
+                    .bind(id)
+                    .fetch_one(pool)
+                    .await
+            }
+        }
+        .expect("raw read")
+    }
+
+    async fn close(&self) {
+        match self {
+            RawPool::Sqlite(pool) => pool.close().await,
+            RawPool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+async fn bench(label: &str, database_url: &str, dir: &tempfile::TempDir) {
     let bootstrap = TokenSecret::generate(TokenKind::PersonalAccess);
-    let running = startup::start(&serve_args(
-        &format!("sqlite://{}?mode=rwc", db.display()),
-        &dir,
-        &bootstrap,
-    ))
-    .await
-    .expect("konnektd starts");
+    let running = startup::start(&serve_args(database_url, dir, &bootstrap))
+        .await
+        .expect("konnektd starts");
     let token = bootstrap.expose().to_string();
     let client = reqwest::Client::new();
     let base = format!("http://{}", running.addr);
@@ -176,28 +248,17 @@ async fn main() {
     let length = answer.len();
     let answer: Value = serde_json::from_slice(&answer).expect("JSON answer");
     let hello = hello_world(answer).await;
-    println!("answer: {length} bytes");
 
-    let raw_pool = SqlitePoolOptions::new()
-        .max_connections(CLIENTS as u32)
-        .connect_with(SqliteConnectOptions::new().filename(&db))
-        .await
-        .expect("raw pool");
+    let raw_pool = RawPool::open(database_url).await;
+    let stored = raw_pool.read(&cp, &id).await.len();
+    println!("{label}: answer {length} bytes, stored body {stored} bytes");
     let raw = {
         let (pool, cp, id) = (raw_pool.clone(), cp.clone(), id.clone());
         move || {
             let (pool, cp, id) = (pool.clone(), cp.clone(), id.clone());
             async move {
-                let body: String = sqlx::query_scalar(
-                    "SELECT body FROM core_entities WHERE control_plane_id = ? AND entity_type = ? AND id = ?",
-                )
-                .bind(cp)
-                .bind("plugins")
-                .bind(id)
-                .fetch_one(&pool)
-                .await
-                .expect("raw read");
-                assert!(body.len() > 100);
+                let body = pool.read(&cp, &id).await;
+                assert_eq!(body.len(), stored);
             }
         }
     };
@@ -237,13 +298,41 @@ async fn main() {
     let (to_raw, to_hello) = (median(to_raw), median(to_hello));
     let verdict = |ratio: f64, target: f64| if ratio >= target { "PASS" } else { "FAIL" };
     println!(
-        "GET .../core-entities/plugins/{{id}} {k:>6.0}/s; hello-world {h:>6.0}/s; raw sqlx read {r:>6.0}/s"
+        "{label}: GET .../core-entities/plugins/{{id}} {k:>6.0}/s; hello-world {h:>6.0}/s; raw sqlx read {r:>6.0}/s"
     );
     println!(
-        "ratio to the raw read {to_raw:.2} (target >= {TARGET_RAW}): {}; to hello-world {to_hello:.2} (aim >= {AIM_HELLO}): {}",
+        "{label}: ratio to the raw read {to_raw:.2} (target >= {TARGET_RAW}): {}; to hello-world {to_hello:.2} (aim >= {AIM_HELLO}): {}",
         verdict(to_raw, TARGET_RAW),
         verdict(to_hello, AIM_HELLO),
     );
     raw_pool.close().await;
     running.shutdown().await;
+}
+
+#[tokio::main]
+async fn main() {
+    println!(
+        "median of {ROUNDS} rounds x {PER_ROUND} reads, {CLIENTS} concurrent clients each side"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bench.db").display()
+    );
+    bench("SQLite", &sqlite, &dir).await;
+    let (admin_url, _cluster) = match std::env::var("KONNEKTD_BENCH_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => (url, None),
+        _ => match postgres_cluster::Cluster::launch() {
+            Ok(cluster) => (cluster.url.clone(), Some(cluster)),
+            Err(e) => {
+                println!("PostgreSQL: skipped ({e}); set KONNEKTD_BENCH_POSTGRES_URL");
+                return;
+            }
+        },
+    };
+    let url = postgres_cluster::create_database(&admin_url, "entity_reads")
+        .await
+        .expect("a database");
+    let dir = tempfile::tempdir().expect("temp dir");
+    bench("PostgreSQL", &url, &dir).await;
 }
