@@ -16,6 +16,7 @@ mod connect_errors;
 mod control_planes;
 pub mod core_entities;
 pub mod data_planes;
+pub mod entity_reads;
 pub mod existing;
 mod group_commit;
 mod plugin_schemas;

@@ -47,12 +47,13 @@ pub async fn require_token(
     request: Request,
     next: Next,
 ) -> Response {
-    let headers = request.headers().clone();
     match authenticate(&state, request).await {
         Ok((request, renewal)) => {
+            // Only a renewal needs the request's headers after the handler has it.
+            let headers = renewal.as_ref().map(|_| request.headers().clone());
             let mut response = next.run(request).await;
             // A web UI session past half its life gets a fresh cookie (docs/ui.md).
-            if let Some(session) = renewal
+            if let Some((session, headers)) = renewal.zip(headers)
                 && !response.headers().contains_key(header::SET_COOKIE)
             {
                 match ui_session::issue(&state, &session, &headers).await {

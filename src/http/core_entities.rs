@@ -17,6 +17,7 @@ use super::consumer_groups::{CONSUMER_GROUP, get_consumer_group};
 use super::entity_list::EntityListQuery;
 use super::extract::{ControlPlaneId, JsonBody};
 use crate::app::AppState;
+use crate::entities::Presented;
 use crate::entities::plugins::not_validated_note;
 use crate::entities::{EntityKind, Scope};
 use crate::error::{ApiError, ErrorFamily};
@@ -32,6 +33,30 @@ impl IntoResponse for Answer {
     fn into_response(self) -> Response {
         let note = not_validated_note(self.1, &self.2);
         let mut response = (self.0, Json(self.2)).into_response();
+        if let Some(value) =
+            note.and_then(|n| HeaderValue::from_str(&format!("299 - \"{n}\"")).ok())
+        {
+            response.headers_mut().insert(header::WARNING, value);
+        }
+        response
+    }
+}
+
+/// A read's answer, its JSON text made from the stored text ([`Presented`]): the same
+/// body and headers as [`Answer`].
+pub struct StoredAnswer(Presented);
+
+impl IntoResponse for StoredAnswer {
+    fn into_response(self) -> Response {
+        let Presented { json, note } = self.0;
+        let mut response = (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            json,
+        )
+            .into_response();
         if let Some(value) =
             note.and_then(|n| HeaderValue::from_str(&format!("299 - \"{n}\"")).ok())
         {
@@ -266,19 +291,27 @@ async fn create_entity(
     Ok(Answer(StatusCode::CREATED, at.collection.kind, entity))
 }
 
-/// `GET /{collection}/{id or name}`.
+/// `GET /{collection}/{id or name}`: one query outside a parent (the entity and its
+/// control plane read together), the scope first under one.
 async fn get_entity(
     at: Mounted,
     state: AppState,
     cp: Uuid,
     params: HashMap<String, String>,
-) -> Result<Answer, ApiError> {
+) -> Result<Response, ApiError> {
+    if at.parent.is_none() {
+        let entity = state
+            .entities
+            .read_entity(at.collection.kind, cp, at.item_id_or_name(&params))
+            .await?;
+        return Ok(StoredAnswer(entity).into_response());
+    }
     let scope = at.scope(&state, cp, &params).await?;
     let entity = state
         .entities
         .get_entity(at.collection.kind, &scope, at.item_id_or_name(&params))
         .await?;
-    Ok(Answer(StatusCode::OK, at.collection.kind, entity))
+    Ok(Answer(StatusCode::OK, at.collection.kind, entity).into_response())
 }
 
 /// `PUT /{collection}/{id or name}`: creates or replaces (Konnect answers 200 either way).

@@ -119,7 +119,7 @@ pub struct EntityPage {
 const MAX_INDEXED_KEY: usize = 256;
 
 /// The stored form of a unique key's value.
-fn key_value(value: &str) -> String {
+pub(super) fn key_value(value: &str) -> String {
     if value.len() <= MAX_INDEXED_KEY {
         value.to_string()
     } else {

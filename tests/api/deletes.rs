@@ -133,6 +133,16 @@ async fn a_delete_interrupted_by_a_crash_is_finished_and_was_invisible_meanwhile
         .unwrap()
         .to_string();
     bulk_entities::fill(&app.database_url, &doomed, 4_000).await;
+    let service = app
+        .post_json(
+            &format!("/v2/control-planes/{doomed}/core-entities/services"),
+            &json!({"host": "kept.example"}),
+        )
+        .await;
+    let service = status_and_json(service).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // What the first transaction of a chunked delete leaves: hidden, entities still there.
     let mut conn = sqlx::AnyConnection::connect(&app.database_url)
         .await
@@ -159,6 +169,18 @@ async fn a_delete_interrupted_by_a_crash_is_finished_and_was_invisible_meanwhile
     );
     let (_, list) = status_and_json(app.get("/v2/control-planes").await).await;
     assert_eq!(list["meta"]["page"]["total"], 0, "{list}");
+    // Its entities too, by id (one read that also finds the control plane hidden).
+    let (status, body) = status_and_json(
+        app.get(&format!(
+            "/v2/control-planes/{doomed}/core-entities/services/{service}"
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["message"]),
+        (404, &json!("control plane not found"))
+    );
     // The next start finishes it.
     app.store().resume_deletions().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -19,6 +19,7 @@ mod credentials;
 mod data_dir_lock;
 mod dataplane_cli;
 mod deletes;
+mod entity_reads;
 mod error_messages;
 mod first_start;
 mod keys;

@@ -117,6 +117,9 @@ async fn an_unknown_control_plane_is_404_on_every_url_family(backend: Backend) {
             app.post_json(&format!("{family}/plugins"), &json!({"name": "key-auth"}))
                 .await,
             app.get(&format!("{family}/services/x")).await,
+            // By id, the read that finds no row then looks the control plane up.
+            app.get(&format!("{family}/services/{missing}")).await,
+            app.get(&format!("{family}/plugins/{missing}")).await,
             put_json(&app, &format!("{family}/services/x"), &json!({"host": "h"})).await,
             app.patch_json(&format!("{family}/services/x"), &json!({"host": "h"}))
                 .await,
