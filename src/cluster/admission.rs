@@ -44,15 +44,15 @@ pub type ConnectionSlot = tokio::sync::OwnedSemaphorePermit;
 pub(super) fn connection_slot(
     slots: &std::sync::Arc<tokio::sync::Semaphore>,
     max_connections: usize,
-) -> Result<ConnectionSlot, Response> {
+) -> Result<ConnectionSlot, Box<Response>> {
     slots.clone().try_acquire_owned().map_err(|_| {
-        refuse(
+        Box::new(refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             &format!(
                 "this node serves its maximum of {max_connections} data-plane connections \
                  (--cluster-max-connections): connect to another node or raise the limit"
             ),
-        )
+        ))
     })
 }
 

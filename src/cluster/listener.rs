@@ -134,7 +134,7 @@ async fn outlet_v1(
 ) -> Response {
     let slot = match admission::connection_slot(&state.slots, state.max_connections) {
         Ok(slot) => slot,
-        Err(full) => return full,
+        Err(full) => return *full,
     };
     let data_plane = match admission::admit_v1(
         &state.hub,
@@ -166,7 +166,7 @@ async fn outlet_v2(
 ) -> Response {
     let slot = match admission::connection_slot(&state.slots, state.max_connections) {
         Ok(slot) => slot,
-        Err(full) => return full,
+        Err(full) => return *full,
     };
     if let Err(refused) =
         admission::authorize(&state.hub, &state.store, &peer.certificate, peer.addr).await
