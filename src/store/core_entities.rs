@@ -209,7 +209,11 @@ impl Store {
         let touched = writes
             .iter()
             .map(|(record, _)| record.key())
-            .chain(deletes.iter().map(|(kind, id)| (kind.to_string(), id.to_string())))
+            .chain(
+                deletes
+                    .iter()
+                    .map(|(kind, id)| (kind.to_string(), id.to_string())),
+            )
             .collect();
         self.publish(Change::Entities(control_plane, touched));
         Ok(())

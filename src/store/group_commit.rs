@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::core_entities::{EntityRecord, WriteError, write_rows};
 use super::changes::EntityKey;
+use super::core_entities::{EntityRecord, WriteError, write_rows};
 use super::{Change, Store, StoreError};
 
 /// At most this many writes share a commit: enough to ride out a slow fsync, few enough
