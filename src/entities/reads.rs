@@ -34,6 +34,12 @@ impl Entities {
         control_plane: Uuid,
         id_or_name: &str,
     ) -> Result<Presented, EntityError> {
+        // A certificate's answer carries its SNIs' names, read from their own rows.
+        if kind.name == super::kinds::CERTIFICATES.name {
+            let scope = self.resolve_scope(control_plane, None).await?;
+            let entity = self.get_entity(kind, &scope, id_or_name).await?;
+            return Ok(presented_tree(kind, entity));
+        }
         let read = if Uuid::parse_str(id_or_name).is_ok() {
             // A UUID is only ever an id (Kong `endpoints.lua` `query_entity`).
             self.store

@@ -175,12 +175,20 @@ async fn authenticate(
         .map(|s| ui_session::renewed(s, &token, now));
     let principal = token.principal();
     let (mut parts, body) = request.into_parts();
+    // The control plane's own route answers its own 404 (its store read leaves a control
+    // plane being deleted out); the routes beneath it answer the core-entity one here.
+    let beneath_control_plane = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|m| !m.as_str().ends_with("{controlPlaneId}"));
     if let Ok(params) = RawPathParams::from_request_parts(&mut parts, &()).await {
         for (key, value) in &params {
             if CONTROL_PLANE_PARAMS.contains(&key) {
                 check_scope(&principal, value)?;
                 // A control plane whose rows are still going is gone already.
-                if Uuid::parse_str(value).is_ok_and(|id| state.store.is_being_deleted(id)) {
+                if beneath_control_plane
+                    && Uuid::parse_str(value).is_ok_and(|id| state.store.is_being_deleted(id))
+                {
                     return Err(crate::entities::EntityError::ControlPlaneNotFound.into());
                 }
             }
