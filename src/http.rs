@@ -90,6 +90,10 @@ fn method_filter(method: &Method) -> MethodFilter {
 struct Group {
     family: ErrorFamily,
     public: bool,
+    /// Whether a control plane being deleted answers 404 here before the handler runs.
+    /// Not on the control planes' own routes: their store reads leave it out already and
+    /// answer their own 404.
+    hides_deleting: bool,
     api: Api,
 }
 
@@ -98,56 +102,67 @@ fn groups() -> Vec<Group> {
         Group {
             family: ErrorFamily::Problem,
             public: true,
+            hides_deleting: false,
             api: metrics::routes(status::routes(Api::new())),
         },
         Group {
             family: ErrorFamily::Problem,
             public: false,
+            hides_deleting: false,
             api: control_planes::routes(Api::new()),
         },
         Group {
             family: ErrorFamily::Problem,
             public: false,
+            hides_deleting: true,
             api: plugin_schemas::list_routes(Api::new()),
         },
         Group {
             family: ErrorFamily::Problem,
             public: true,
+            hides_deleting: false,
             api: ui_session::routes(Api::new()),
         },
         Group {
             family: ErrorFamily::Problem,
             public: false,
+            hides_deleting: true,
             api: ui_session::session_routes(Api::new()),
         },
         Group {
             family: ErrorFamily::Legacy,
             public: false,
+            hides_deleting: true,
             api: plugin_schemas::routes(Api::new()),
         },
         Group {
             family: ErrorFamily::Legacy,
             public: false,
+            hides_deleting: true,
             api: data_planes::certificate_routes(Api::new()),
         },
         Group {
             family: ErrorFamily::Problem,
             public: false,
+            hides_deleting: true,
             api: data_planes::node_routes(Api::new()),
         },
         Group {
             family: ErrorFamily::Koko,
             public: false,
+            hides_deleting: true,
             api: plugin_schemas::schema_routes(Api::new()),
         },
         Group {
             family: ErrorFamily::Problem,
             public: false,
+            hides_deleting: true,
             api: upstreams::target_list_routes(Api::new()),
         },
         Group {
             family: ErrorFamily::Koko,
             public: false,
+            hides_deleting: true,
             api: [
                 services::routes,
                 routes::routes,
@@ -185,6 +200,13 @@ pub fn router(state: AppState) -> Router {
             .api
             .router
             .route_layer(middleware::from_fn(extract::refuse_nul_in_uri));
+        if group.hides_deleting {
+            // Inside the token check, so a token's 401 or 403 comes first.
+            routes = routes.route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                auth::hide_deleting_control_planes,
+            ));
+        }
         if !group.public {
             routes = routes.route_layer(middleware::from_fn_with_state(
                 state.clone(),

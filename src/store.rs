@@ -119,7 +119,7 @@ pub struct Store {
     acquire_wait: Histogram,
     /// Tokens as authentication reads them.
     tokens: std::sync::Arc<token_cache::TokenCache>,
-    /// Control planes whose rows this node is still deleting (SQLite).
+    /// Control planes whose rows are still being deleted, by this node or another.
     deleting: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
     /// SQLite's entity writes, committed in groups by one writer task (`None` in that
     /// task's own handle, and on PostgreSQL).

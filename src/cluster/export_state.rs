@@ -16,9 +16,9 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::export::{EE_PLUGIN_FIELDS, collapse_foreign, exported_membership};
-use super::gzip_segments::{Deflater, SEGMENT_LEVEL, Segment, gzip};
+use super::gzip_segments::{SEGMENT_LEVEL, Segment, gzip, segment};
 use super::hash::{
-    CachedItem, ConfigHashes, GROUPS, Md5Sink, Sink, ZERO_HASH, combine, serialize,
+    CachedItem, ConfigHashes, GROUPS, Md5Sink, Sink, Unfolded, ZERO_HASH, combine, serialize,
     serialize_cached,
 };
 use crate::domain::Timestamp;
@@ -188,8 +188,6 @@ pub struct ExportState {
     plugins_by_route: HashMap<String, HashSet<String>>,
     plugin_names: BTreeMap<String, usize>,
     rest_hash: Option<String>,
-    deflater: Deflater,
-    glue: Deflater,
 }
 
 fn body_hash(body: &str) -> u64 {
@@ -267,8 +265,6 @@ impl ExportState {
             plugins_by_route: HashMap::new(),
             plugin_names: BTreeMap::new(),
             rest_hash: None,
-            deflater: Deflater::new(SEGMENT_LEVEL),
-            glue: Deflater::new(GLUE_LEVEL),
         }
     }
 
@@ -476,12 +472,12 @@ impl ExportState {
             }
             _ => {}
         }
-        let mut sorted = Vec::new();
+        let mut sorted = Unfolded::default();
         serialize(&value, &mut sorted);
         let entry = Entry {
             body_hash,
             json: serde_json::to_vec(&value).expect("JSON encodes").into(),
-            sorted: sorted.into(),
+            sorted: sorted.0.into(),
             links,
             included: false,
         };
@@ -587,12 +583,9 @@ impl ExportState {
         }
         let mut parts = Vec::new();
         let mut glue = String::from(before);
-        let flush_glue = |glue: &mut String,
-                          segments: &mut Vec<Segment>,
-                          parts: &mut Vec<Part>,
-                          deflater: &mut Deflater| {
+        let flush_glue = |glue: &mut String, segments: &mut Vec<Segment>, parts: &mut Vec<Part>| {
             if !glue.is_empty() {
-                segments.push(deflater.segment(glue.as_bytes()));
+                segments.push(segment(GLUE_LEVEL, glue.as_bytes()));
                 parts.push(Part::Glue(segments.len() - 1));
                 glue.clear();
             }
@@ -610,7 +603,7 @@ impl ExportState {
                 .find(|(k, _)| *k == key.as_str())
                 .expect("a kind");
             glue.push('[');
-            flush_glue(&mut glue, &mut segments, &mut parts, &mut self.glue);
+            flush_glue(&mut glue, &mut segments, &mut parts);
             let state = self.kinds.get_mut(kind).expect("kind");
             state.rechunk();
             let prefixes: Vec<String> = state.chunks.keys().cloned().collect();
@@ -630,9 +623,8 @@ impl ExportState {
                         }
                         text.extend_from_slice(&entry.json);
                     }
-                    let segment = self.deflater.segment(&text);
                     state.chunks.get_mut(&prefix).expect("chunk").encoded =
-                        Some((leading, segment));
+                        Some((leading, segment(SEGMENT_LEVEL, &text)));
                 }
                 parts.push(Part::Chunk(kind, prefix));
             }
@@ -640,7 +632,7 @@ impl ExportState {
         }
         glue.push('}');
         glue.push_str(after);
-        flush_glue(&mut glue, &mut segments, &mut parts, &mut self.glue);
+        flush_glue(&mut glue, &mut segments, &mut parts);
 
         let payload = gzip(parts.iter().map(|part| {
             match part {

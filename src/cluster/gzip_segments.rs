@@ -64,6 +64,28 @@ impl Deflater {
     }
 }
 
+thread_local! {
+    /// One compressor per level per thread (about 300 KiB each): kept by the threads that
+    /// encode, not by every control plane's export state.
+    static DEFLATERS: std::cell::RefCell<Vec<(u32, Deflater)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `input` as an independent full-flushed segment at `level`, with this thread's
+/// compressor for that level.
+pub fn segment(level: u32, input: &[u8]) -> Segment {
+    DEFLATERS.with_borrow_mut(|deflaters| {
+        let at = match deflaters.iter().position(|(l, _)| *l == level) {
+            Some(at) => at,
+            None => {
+                deflaters.push((level, Deflater::new(level)));
+                deflaters.len() - 1
+            }
+        };
+        deflaters[at].1.segment(input)
+    })
+}
+
 /// Concatenates segments into one gzip member.
 pub fn gzip<'a>(segments: impl IntoIterator<Item = &'a Segment>) -> Vec<u8> {
     let segments: Vec<&Segment> = segments.into_iter().collect();

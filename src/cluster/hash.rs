@@ -146,8 +146,25 @@ pub fn serialize(value: &Value, buffer: &mut impl Sink) {
     }
 }
 
+/// A serialisation that never folds: an item's bytes as they are, however long, for
+/// [`CachedItem::sorted`]. (A folding buffer would hand back an item over `FOLD_AT`
+/// already folded, which is not what its place in an array hashes to.)
+#[derive(Default)]
+pub struct Unfolded(pub Vec<u8>);
+
+impl Sink for Unfolded {
+    fn held(&self) -> usize {
+        0
+    }
+    fn fold(&mut self) {}
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+}
+
 /// One item of a non-empty array, as the incremental export caches it: its
-/// serialisation from an empty buffer, and its JSON for the rare item a fold falls in.
+/// serialisation from an empty buffer, never folded ([`Unfolded`]), and its JSON for
+/// the rare item a fold falls in.
 pub struct CachedItem<'a> {
     pub sorted: &'a [u8],
     pub json: &'a [u8],
@@ -298,8 +315,16 @@ mod tests {
     #[test]
     fn streamed_and_cached_serialisations_hash_as_the_buffer_does() {
         for count in [1, 2, 5, 6, 9] {
+            // The second item alone is past a fold (an entity over 1 MB).
             let items: Vec<Value> = (0..count)
-                .map(|i| json!({"id": i, "big": "y".repeat(290_000 + i * 7), "n": [i, 2]}))
+                .map(|i| {
+                    let size = if i == 1 {
+                        FOLD_AT + 100_000
+                    } else {
+                        290_000 + i * 7
+                    };
+                    json!({"id": i, "big": "y".repeat(size), "n": [i, 2]})
+                })
                 .collect();
             let array = Value::Array(items.clone());
             let mut buffer = Vec::new();
@@ -310,9 +335,9 @@ mod tests {
             let cached: Vec<(Vec<u8>, Vec<u8>)> = items
                 .iter()
                 .map(|item| {
-                    let mut sorted = Vec::new();
+                    let mut sorted = Unfolded::default();
                     serialize(item, &mut sorted);
-                    (sorted, serde_json::to_vec(item).unwrap())
+                    (sorted.0, serde_json::to_vec(item).unwrap())
                 })
                 .collect();
             let mut sink = Md5Sink::default();

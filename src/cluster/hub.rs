@@ -342,7 +342,7 @@ impl Hub {
                         Ok(rows) => {
                             let current = sender.borrow().as_ref().map(|c| c.hashes.config.clone());
                             let mut taken = state.take().expect("state is back after each round");
-                            let (back, snapshot, kept) = tokio::task::spawn_blocking(move || {
+                            let round = tokio::task::spawn_blocking(move || {
                                 if whole {
                                     taken.sync_all(rows);
                                 } else {
@@ -356,12 +356,19 @@ impl Hub {
                                 let kept = taken.heap_bytes();
                                 (taken, snapshot, kept)
                             })
-                            .await
-                            .expect("the export does not panic");
+                            .await;
+                            // A bug in the export must not leave this control plane's data
+                            // planes waiting for good: start again from all rows at the
+                            // next change or safety poll (not at once, in case it repeats).
+                            let exported = round.is_ok();
+                            let (back, snapshot, kept) = round.unwrap_or_else(|e| {
+                                tracing::error!(cp.id = %control_plane, error = %e, "config export panicked; rebuilding it from all rows");
+                                (ExportState::new(control_plane), None, 0)
+                            });
                             self.snapshot_metrics.state_bytes(control_plane, kept);
                             state = Some(back);
-                            if whole {
-                                compared = true;
+                            if whole || !exported {
+                                compared = exported;
                                 next_comparison = Instant::now()
                                     + SAFETY_POLL.max(started.elapsed() * SAFETY_SHARE);
                             }

@@ -13,11 +13,7 @@ use super::{Entities, EntityError};
 use crate::domain::key_material::{KeyKind, key_kind};
 use crate::schema::errors::{DetailKind, ErrorDetail};
 use crate::schema::filled::Filled;
-
-/// A value Kong leaves for its vault to resolve (`kong.vault.is_reference`).
-fn is_reference(value: &str) -> bool {
-    value.starts_with("{vault://")
-}
+use crate::schema::validate::is_reference;
 
 /// A `kid` once per key set, and once among the keys of no set (Kong's keys
 /// `cache_key = { "kid", "set" }`, a unique column in Kong's database).
@@ -105,11 +101,8 @@ fn pem_rules(pem: &Value) -> Result<(), EntityError> {
     {
         return invalid("public key does not match private key");
     }
-    if public.is_none() && private.is_none() {
-        return Err(entity_error(
-            "need to supply a PEM formatted public and/or private key.",
-        ));
-    }
+    // Neither key: the pem record's `at_least_one_of` has refused it already (Kong's
+    // typedefs.pem).
     Ok(())
 }
 

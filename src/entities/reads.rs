@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::credentials::scoped_key_value;
+use super::kinds::CERTIFICATES;
 use super::plugins::not_validated_note;
 use super::record::present;
 use super::{Entities, EntityError, EntityKind};
@@ -34,12 +35,6 @@ impl Entities {
         control_plane: Uuid,
         id_or_name: &str,
     ) -> Result<Presented, EntityError> {
-        // A certificate's answer carries its SNIs' names, read from their own rows.
-        if kind.name == super::kinds::CERTIFICATES.name {
-            let scope = self.resolve_scope(control_plane, None).await?;
-            let entity = self.get_entity(kind, &scope, id_or_name).await?;
-            return Ok(presented_tree(kind, entity));
-        }
         let read = if Uuid::parse_str(id_or_name).is_ok() {
             // A UUID is only ever an id (Kong `endpoints.lua` `query_entity`).
             self.store
@@ -63,6 +58,15 @@ impl Entities {
         match read {
             EntityRead::NoControlPlane => Err(EntityError::ControlPlaneNotFound),
             EntityRead::NoEntity => Err(EntityError::NotFound),
+            EntityRead::Body(text) if kind.name == CERTIFICATES.name => {
+                // Its answer carries its SNIs' names, read from their own rows.
+                let body: Value =
+                    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let entity = self
+                    .with_sni_names(kind, control_plane, present(body))
+                    .await?;
+                Ok(presented_tree(kind, entity))
+            }
             EntityRead::Body(text) => presented(kind, &text),
         }
     }

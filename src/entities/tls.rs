@@ -24,6 +24,7 @@ use super::{Entities, EntityError};
 use crate::domain::Timestamp;
 use crate::schema::errors::{DetailKind, ErrorDetail};
 use crate::schema::filled::Filled;
+use crate::schema::validate::is_reference;
 use crate::store::core_entities::EntityFilter;
 
 /// A public key as a certificate and a private key can both tell it.
@@ -56,11 +57,6 @@ struct ParsedCertificate {
     key: KeyId,
     not_after: i64,
     is_ca: bool,
-}
-
-/// A value Kong leaves for its vault to resolve (`{vault://...}`) is not parsed.
-fn is_reference(value: &str) -> bool {
-    value.starts_with("{vault://")
 }
 
 fn trim_zeros(bytes: &[u8]) -> Vec<u8> {

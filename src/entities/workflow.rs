@@ -194,8 +194,8 @@ impl Entities {
     ///
     /// A top-level create does not look the control plane up first: the insert's foreign
     /// key proves it exists in the write's own transaction, and only a request that fails
-    /// before the write pays for the lookup (so a missing control plane is still a 404
-    /// rather than whatever the body would have earned).
+    /// pays for the lookup (so a missing control plane is still a 404 rather than
+    /// whatever the body would have earned, a certificate's SNI names included).
     pub async fn create_entity(
         &self,
         kind: &'static EntityKind,
@@ -203,7 +203,6 @@ impl Entities {
         parent: Option<(&'static EntityKind, &str)>,
         mut body: Value,
     ) -> Result<Filled, EntityError> {
-        let snis = take_sni_names(kind, &mut body)?;
         let scope = match parent {
             None => Scope {
                 control_plane,
@@ -213,6 +212,7 @@ impl Entities {
         };
         let sets_password = sets_password(kind, &body);
         let checked = async {
+            let snis = take_sni_names(kind, &mut body)?;
             let mut input = scoped_input(kind, &scope, body)?;
             // Kong's schema lets `"id": null` through an insert (`process_auto_fields`
             // generates an id only when it is absent) and its database then refuses the
@@ -223,25 +223,30 @@ impl Entities {
             {
                 map.remove("id");
             }
-            self.check_entity(kind, &scope, input, Context::Insert)
-                .await
+            let entity = self
+                .check_entity(kind, &scope, input, Context::Insert)
+                .await?;
+            let entity = transformed(kind, sets_password, entity);
+            match snis {
+                // The names are checked as the certificate is written.
+                Some(names) => {
+                    self.write_certificate_with_snis(&scope, entity, false, names)
+                        .await
+                }
+                None => self.write(kind, &scope, entity, false).await,
+            }
         };
         let entity = match checked.await {
             Ok(entity) => entity,
+            // A store that cannot answer is the answer: asking it again would only double
+            // the wait before the 503.
+            Err(e @ EntityError::Store(_)) => return Err(e),
             Err(e) => {
                 if parent.is_none() {
                     self.ensure_control_plane(control_plane).await?;
                 }
                 return Err(e);
             }
-        };
-        let entity = transformed(kind, sets_password, entity);
-        let entity = match snis {
-            Some(names) => {
-                self.write_certificate_with_snis(&scope, entity, false, names)
-                    .await?
-            }
-            None => self.write(kind, &scope, entity, false).await?,
         };
         self.with_sni_names(kind, control_plane, present(entity))
             .await

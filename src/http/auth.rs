@@ -42,6 +42,28 @@ impl TokenName {
 /// Path parameters that name a control plane, in every URL family.
 const CONTROL_PLANE_PARAMS: &[&str] = &["controlPlaneId"];
 
+/// A control plane whose rows are still going is gone already: 404 from memory, before
+/// a handler reads any of its rows (the store's delete hides it at once, then removes
+/// its rows in the background).
+pub async fn hide_deleting_control_planes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    if let Ok(params) = RawPathParams::from_request_parts(&mut parts, &()).await {
+        let deleting = params.iter().any(|(key, value)| {
+            CONTROL_PLANE_PARAMS.contains(&key)
+                && Uuid::parse_str(value).is_ok_and(|id| state.store.is_being_deleted(id))
+        });
+        if deleting {
+            return ApiError::from(crate::entities::EntityError::ControlPlaneNotFound)
+                .into_response();
+        }
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
 pub async fn require_token(
     State(state): State<AppState>,
     request: Request,
@@ -175,22 +197,10 @@ async fn authenticate(
         .map(|s| ui_session::renewed(s, &token, now));
     let principal = token.principal();
     let (mut parts, body) = request.into_parts();
-    // The control plane's own route answers its own 404 (its store read leaves a control
-    // plane being deleted out); the routes beneath it answer the core-entity one here.
-    let beneath_control_plane = parts
-        .extensions
-        .get::<axum::extract::MatchedPath>()
-        .is_some_and(|m| !m.as_str().ends_with("{controlPlaneId}"));
     if let Ok(params) = RawPathParams::from_request_parts(&mut parts, &()).await {
         for (key, value) in &params {
             if CONTROL_PLANE_PARAMS.contains(&key) {
                 check_scope(&principal, value)?;
-                // A control plane whose rows are still going is gone already.
-                if beneath_control_plane
-                    && Uuid::parse_str(value).is_ok_and(|id| state.store.is_being_deleted(id))
-                {
-                    return Err(crate::entities::EntityError::ControlPlaneNotFound.into());
-                }
             }
         }
     }

@@ -282,6 +282,13 @@ async fn load_upload(
         // KPSV's wording (mikefero/konnect-plugin-schema-validation handler.lua).
         None => return Err(ApiError::BadRequest("missing schema field".into())),
     };
+    // The spec's `PluginSchemaUpload.name` is a string or null; a number is refused
+    // rather than ignored, before the schema is evaluated.
+    let body_name = match object.get("name") {
+        Some(Value::String(name)) => Some(name.as_str()),
+        None | Some(Value::Null) => None,
+        Some(_) => return Err(ApiError::BadRequest("name must be a string".into())),
+    };
     let limit = state.settings.max_lua_schema_size;
     if source.len() > limit {
         return Err(ApiError::BadRequest(format!(
@@ -296,15 +303,6 @@ async fn load_upload(
         .map_err(EntityError::from)?
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     check_custom_name(&loaded.name).map_err(ApiError::BadRequest)?;
-    // The spec's `PluginSchemaUpload.name` is a string or null; a number is refused
-    // rather than ignored.
-    if object
-        .get("name")
-        .is_some_and(|n| !n.is_string() && !n.is_null())
-    {
-        return Err(ApiError::BadRequest("name must be a string".into()));
-    }
-    let body_name = object.get("name").and_then(Value::as_str);
     if body_name.is_some_and(|n| n != loaded.name) {
         // Koko's wording (internal/resource/plugin_schema.go).
         return Err(ApiError::BadRequest(

@@ -26,23 +26,12 @@ fn ceiling(hard: u64) -> u64 {
         .unwrap_or(1 << 20)
 }
 
-/// Raises the soft open-file limit as far as the hard limit allows.
+/// Raises the soft open-file limit as far as the hard limit allows (`rlimit`'s
+/// `increase_nofile_limit`, bounded by [`ceiling`]).
 pub fn raise_to_hard() -> std::io::Result<OpenFiles> {
     let (before, hard) = Resource::NOFILE.get()?;
-    let target = ceiling(hard);
-    if before >= target {
-        return Ok(OpenFiles {
-            before,
-            now: before,
-            hard,
-        });
-    }
-    Resource::NOFILE.set(target, hard)?;
-    Ok(OpenFiles {
-        before,
-        now: Resource::NOFILE.get_soft()?,
-        hard,
-    })
+    let now = rlimit::increase_nofile_limit(ceiling(hard))?;
+    Ok(OpenFiles { before, now, hard })
 }
 
 /// Raises the limit and says so; warns when it stays below what `max_connections` data

@@ -260,24 +260,30 @@ impl Store {
         if !self.hide_control_plane(id).await? {
             return Ok(false);
         }
-        let store = self.clone();
-        let finishing = tokio::spawn(async move { store.finish_deletion(id).await });
         if self.backend == Backend::Postgres {
-            tokio::spawn(async move {
-                match finishing.await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
-                        tracing::warn!(control_plane = %id, error = %e, "could not finish a delete; the next start does")
-                    }
-                    Err(e) => tracing::warn!(control_plane = %id, error = %e, "a delete stopped"),
-                }
-            });
+            self.finish_in_background(id, "a");
             return Ok(true);
         }
-        finishing
+        // Its own task, so a client that goes away does not stop the delete half-way.
+        let store = self.clone();
+        tokio::spawn(async move { store.finish_deletion(id).await })
             .await
             .map_err(|e| StoreError::Corrupt(format!("deleting a control plane: {e}")))??;
         Ok(true)
+    }
+
+    /// Runs [`Store::finish_deletion`] in a task of its own, logging how it ended
+    /// (`which` names the delete in the log: "a" or "an interrupted").
+    fn finish_in_background(&self, id: Uuid, which: &'static str) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            match store.finish_deletion(id).await {
+                Ok(()) => tracing::info!(control_plane = %id, "finished {which} delete"),
+                Err(e) => {
+                    tracing::warn!(control_plane = %id, error = %e, "could not finish {which} delete; the next start does")
+                }
+            }
+        });
     }
 
     /// The first step: marks the control plane as being deleted (every read leaves it
@@ -383,21 +389,14 @@ impl Store {
         for id in ids {
             let id = parse_uuid(&id)?;
             self.deleting.lock().expect("not poisoned").insert(id);
-            let store = self.clone();
-            tokio::spawn(async move {
-                match store.finish_deletion(id).await {
-                    Ok(()) => tracing::info!(control_plane = %id, "finished an interrupted delete"),
-                    Err(e) => {
-                        tracing::warn!(control_plane = %id, error = %e, "could not finish an interrupted delete")
-                    }
-                }
-            });
+            self.finish_in_background(id, "an interrupted");
         }
         Ok(())
     }
 
-    /// Whether this node is deleting the control plane (SQLite: its rows are still
-    /// going). Routes under it answer 404 meanwhile; one lock, no database.
+    /// Whether the control plane's rows are still going (this node deletes them, or
+    /// another node said it does). Routes under it answer 404 meanwhile; one lock, no
+    /// database.
     pub fn is_being_deleted(&self, id: Uuid) -> bool {
         let deleting = self.deleting.lock().expect("not poisoned");
         !deleting.is_empty() && deleting.contains(&id)

@@ -468,7 +468,8 @@ impl Store {
 
     /// Deletes an entity, first applying each referencing field's rule: cascades are
     /// deleted with it, a restricting reference fails the whole delete. Returns whether
-    /// the entity existed; publishes [`Change::Config`] when it did.
+    /// the entity existed; when it did, publishes [`Change::Entities`] naming every row
+    /// it removed.
     pub async fn delete_entity(
         &self,
         control_plane: Uuid,

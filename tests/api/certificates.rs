@@ -32,7 +32,7 @@ fn pair(alg: &'static rcgen::SignatureAlgorithm, ca: bool) -> (String, String) {
     (params.self_signed(&key).unwrap().pem(), key.serialize_pem())
 }
 
-fn ecdsa() -> (String, String) {
+pub(crate) fn ecdsa() -> (String, String) {
     pair(&rcgen::PKCS_ECDSA_P256_SHA256, false)
 }
 

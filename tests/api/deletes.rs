@@ -85,7 +85,12 @@ async fn other_control_planes_writes_answer_within_a_second_while_a_large_one_is
     let mut slowest = Duration::ZERO;
     // PostgreSQL answers once the control plane is hidden and removes its rows in the
     // background: the writes go on until they are gone.
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !deleting.is_finished() || writes < 3 || rows_of(&app.database_url, &doomed).await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the delete did not finish within 60 s"
+        );
         let started = Instant::now();
         let response = app
             .post_json(
@@ -101,7 +106,7 @@ async fn other_control_planes_writes_answer_within_a_second_while_a_large_one_is
     assert_eq!(status, 204);
     if backend == Backend::Postgres {
         assert!(
-            took < Duration::from_secs(2),
+            took < Duration::from_secs(5),
             "PostgreSQL answers once the control plane is hidden; it took {took:?}"
         );
     }
@@ -121,9 +126,8 @@ async fn other_control_planes_writes_answer_within_a_second_while_a_large_one_is
     app.shutdown().await;
 }
 
-/// SQLite deletes in chunks after hiding the control plane; this is the state a crash
-/// between two chunks leaves, and what the next start does with it. (On PostgreSQL the
-/// delete is one transaction and no such state arises; the start-up step finds nothing.)
+/// Both backends delete in chunks after hiding the control plane; this is the state a
+/// crash between two chunks leaves, and what the next start does with it.
 async fn a_delete_interrupted_by_a_crash_is_finished_and_was_invisible_meanwhile(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let doomed = app
@@ -258,7 +262,7 @@ async fn a_delete_killed_mid_way_stays_invisible_and_the_next_start_finishes_it(
     let left = rows_of(&url, &doomed).await;
     assert!(
         left > 0,
-        "the kill landed before the delete finished ({left} of {before} rows left)"
+        "the delete finished before the kill ({before} rows gone): nothing was tested"
     );
 
     let server = start().await;

@@ -161,6 +161,16 @@ async fn a_key_is_a_jwk_or_a_pem_pair_that_loads(backend: Backend) {
             "kid in jwk.kid must be equal to keys.kid"
         ])])
     );
+    // An empty pem record is the typedef's own refusal (Kong's typedefs.pem
+    // `at_least_one_of`), before the keys entity check.
+    let (status, body) = rejected(json!({"kid": "a", "pem": {}})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string().contains(
+            "at least one of these fields must be non-empty: 'private_key', 'public_key'"
+        ),
+        "{body}"
+    );
     assert_eq!(
         rejected(json!({"kid": "a", "jwk": "not json"})).await,
         invalid(vec![entity_error(&["could not json decode jwk string"])])
@@ -184,10 +194,15 @@ async fn a_key_is_a_jwk_or_a_pem_pair_that_loads(backend: Backend) {
         rejected(json!({"jwk": rsa_jwk("a")})).await,
         invalid(vec![field_error("kid", &["required field missing"])])
     );
-    let (status, _) =
+    let (status, body) =
         rejected(json!({"kid": "a", "jwk": rsa_jwk("a"), "set": {"id": uuid::Uuid::new_v4()}}))
             .await;
     assert_eq!(status, 400, "a key set that does not exist");
+    assert!(
+        body.to_string()
+            .contains("does not reference an existing 'key_sets' entity"),
+        "{body}"
+    );
 }
 
 async fn deleting_a_key_set_deletes_its_keys(backend: Backend) {

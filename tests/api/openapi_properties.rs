@@ -583,9 +583,6 @@ impl Runner<'_> {
                         *self.bodies.entry(status).or_default() += 1;
                     }
                     let errors = self.validators.errors(schema, &answer);
-                    if op.path.ends_with("/services") && op.method == Method::GET {
-                        eprintln!("DEBUG {status} {schema} {errors:?} {text}");
-                    }
                     if !errors.is_empty() {
                         self.failures.push(format!(
                             "{label}: the {status} body does not match its schema: {} in {text}",

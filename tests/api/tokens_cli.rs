@@ -128,7 +128,7 @@ async fn the_token_commands_work_while_the_server_runs(backend: Backend) {
     // The server authenticates from memory; on PostgreSQL it hears the CLI's revocation
     // through a notification, which arrives a moment after the CLI exits
     // (src/store/token_cache.rs), on SQLite at the next request.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let status = call(token.to_string()).await.unwrap().status();
         if status == StatusCode::UNAUTHORIZED {
@@ -136,7 +136,7 @@ async fn the_token_commands_work_while_the_server_runs(backend: Backend) {
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "still {status} 2 s after the revocation"
+            "still {status} 10 s after the revocation"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }

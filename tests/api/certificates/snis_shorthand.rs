@@ -7,25 +7,46 @@ use serde_json::{Value, json};
 use super::{ecdsa, post};
 use crate::both_backends;
 use crate::harness::core_entities::{control_plane, create, fetch, field_error, koko};
-use crate::harness::{Backend, TestApp};
+use crate::harness::{Backend, TestApp, sorted_names};
 
 both_backends!(
     a_certificate_written_with_snis_creates_them_and_answers_their_names,
     a_write_names_the_certificates_whole_sni_list,
     kongs_refusals_of_a_snis_list_store_nothing,
+    a_missing_control_plane_is_404_whatever_the_snis_list,
 );
 
 /// The names of the SNIs listed under `certificate`, sorted.
 async fn sni_names(app: &TestApp, base: &str, certificate: &str) -> Vec<String> {
-    let list = fetch(app, &format!("{base}/certificates/{certificate}/snis")).await;
-    let mut names: Vec<String> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|sni| sni["name"].as_str().unwrap().to_string())
-        .collect();
-    names.sort();
-    names
+    sorted_names(&fetch(app, &format!("{base}/certificates/{certificate}/snis")).await)
+}
+
+/// A create in a control plane that does not exist is its 404, before anything the
+/// body would have earned (the rule of every core-entity create), `snis` included.
+async fn a_missing_control_plane_is_404_whatever_the_snis_list(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let base = format!("/v2/control-planes/{}/core-entities", uuid::Uuid::new_v4());
+    let (cert, key) = ecdsa();
+    for snis in [
+        json!(5),
+        json!(["bad name!"]),
+        json!(["a.example.com", "a.example.com"]),
+    ] {
+        let (status, body) = post(
+            &app,
+            &format!("{base}/certificates"),
+            json!({"cert": cert, "key": key, "snis": snis}),
+        )
+        .await;
+        assert_eq!(
+            (status, body),
+            (
+                404,
+                json!({"code": 5, "message": "control plane not found", "details": []})
+            ),
+            "snis: {snis}"
+        );
+    }
 }
 
 /// Kong's `insert` makes one SNI per name and answers them sorted (`parse_name_list`);

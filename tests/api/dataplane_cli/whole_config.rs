@@ -282,7 +282,7 @@ async fn a_whole_gateway_config_reaches_the_data_plane_as_kong_exports_it(backen
 
     // The node reports the hash it applied (its last ping may still be on its way).
     let mut reported = Value::Null;
-    for _ in 0..40 {
+    for _ in 0..200 {
         let node = fetch(&app, &format!("/v2/control-planes/{cp}/nodes/{node_id}")).await;
         reported = node["item"]["config_hash"].clone();
         if reported == hash {
